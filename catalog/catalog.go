@@ -1,0 +1,92 @@
+package catalog
+
+import (
+	"sort"
+
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// Catalog is the full set of objects provisiond serves from, as loaded from
+// a directory or the store. It is plain data; Validate checks it and
+// Compile turns it into a Snapshot.
+type Catalog struct {
+	Profiles  map[string]*profiles.Profile
+	Groups    map[string]*groups.Group
+	Templates map[profiles.Kind]map[string]string
+	Pools     map[string]*ipam.Pool
+	Machines  map[string]*Machine
+
+	// Sources maps an object's reference ("groups/node1", "ignition/worker.yaml")
+	// to where it came from (a file path), for error messages. Objects with
+	// no entry are named by their reference.
+	Sources map[string]string
+}
+
+// New returns an empty catalog.
+func New() *Catalog {
+	c := &Catalog{
+		Profiles:  map[string]*profiles.Profile{},
+		Groups:    map[string]*groups.Group{},
+		Templates: map[profiles.Kind]map[string]string{},
+		Pools:     map[string]*ipam.Pool{},
+		Machines:  map[string]*Machine{},
+		Sources:   map[string]string{},
+	}
+	for _, k := range profiles.Kinds {
+		c.Templates[k] = map[string]string{}
+	}
+	return c
+}
+
+// source names where the object ref came from.
+func (c *Catalog) source(ref string) string {
+	if s, ok := c.Sources[ref]; ok {
+		return s
+	}
+	return ref
+}
+
+// Template returns a template's text and whether it exists.
+func (c *Catalog) Template(kind profiles.Kind, name string) (string, bool) {
+	t, ok := c.Templates[kind][name]
+	return t, ok
+}
+
+// Clone returns a copy whose maps can be changed without touching c. The
+// objects themselves are shared: replace, never modify, an object of a
+// catalog that a Snapshot was compiled from.
+func (c *Catalog) Clone() *Catalog {
+	n := New()
+	for k, v := range c.Profiles {
+		n.Profiles[k] = v
+	}
+	for k, v := range c.Groups {
+		n.Groups[k] = v
+	}
+	for kind, ts := range c.Templates {
+		for k, v := range ts {
+			n.Templates[kind][k] = v
+		}
+	}
+	for k, v := range c.Pools {
+		n.Pools[k] = v
+	}
+	for k, v := range c.Machines {
+		n.Machines[k] = v
+	}
+	for k, v := range c.Sources {
+		n.Sources[k] = v
+	}
+	return n
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,191 @@
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// MaxFileSize bounds one catalog file. Templates that inline whole files
+// stay far below it.
+const MaxFileSize = 8 << 20
+
+// LoadDir reads a matchbox-layout directory (profiles/, groups/, ignition/,
+// cloud/, generic/, and provisiond's pools/ and machines/). Missing
+// subdirectories are empty. Every error names the file, and for JSON syntax
+// errors the line and column. The result is not validated: call Validate.
+func LoadDir(dir string) (*Catalog, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("catalog: %s is not a directory", dir)
+	}
+	c := New()
+	err = eachFile(dir, "profiles", ".json", func(path, name string, data []byte) error {
+		p, err := profiles.Decode(data)
+		if err != nil {
+			return jsonErr(path, data, err)
+		}
+		if err := checkID(path, name, &p.ID); err != nil {
+			return err
+		}
+		c.Profiles[p.ID] = p
+		c.Sources["profiles/"+p.ID] = path
+		return nil
+	})
+	if err == nil {
+		err = eachFile(dir, "groups", ".json", func(path, name string, data []byte) error {
+			g, err := groups.Decode(data)
+			if err != nil {
+				return jsonErr(path, data, err)
+			}
+			if err := checkID(path, name, &g.ID); err != nil {
+				return err
+			}
+			c.Groups[g.ID] = g
+			c.Sources["groups/"+g.ID] = path
+			return nil
+		})
+	}
+	if err == nil {
+		err = eachFile(dir, "pools", ".json", func(path, name string, data []byte) error {
+			p, err := ipam.Decode(data)
+			if err != nil {
+				return jsonErr(path, data, err)
+			}
+			if p.Name != name {
+				return fmt.Errorf("%s: name %q does not match the file name %q", path, p.Name, name)
+			}
+			c.Pools[p.Name] = p
+			c.Sources["pools/"+p.Name] = path
+			return nil
+		})
+	}
+	if err == nil {
+		err = eachFile(dir, "machines", ".json", func(path, name string, data []byte) error {
+			m, err := DecodeMachine(data)
+			if err != nil {
+				return jsonErr(path, data, err)
+			}
+			if m.Name != name {
+				return fmt.Errorf("%s: name %q does not match the file name %q", path, m.Name, name)
+			}
+			c.Machines[m.Name] = m
+			c.Sources["machines/"+m.Name] = path
+			return nil
+		})
+	}
+	for _, kind := range profiles.Kinds {
+		if err != nil {
+			break
+		}
+		err = eachFile(dir, string(kind), "", func(path, name string, data []byte) error {
+			c.Templates[kind][name] = string(data)
+			c.Sources[string(kind)+"/"+name] = path
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// eachFile calls fn for each regular file directly in dir/sub whose name
+// ends in ext (ext is stripped from name). Hidden files and editor backups
+// are skipped; subdirectories are an error, since matchbox ignores them and
+// a user who put a template there would wonder why it is not found.
+func eachFile(dir, sub, ext string, fn func(path, name string, data []byte) error) error {
+	root := filepath.Join(dir, sub)
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
+			continue
+		}
+		path := filepath.Join(root, name)
+		info, err := os.Stat(path) // follows symlinks, as users link templates
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if info.IsDir() {
+			return fmt.Errorf("%s: is a directory; %s/ holds files only", path, sub)
+		}
+		if ext != "" && !strings.HasSuffix(name, ext) {
+			return fmt.Errorf("%s: not a %s file; %s/ holds <id>%s files only", path, ext, sub, ext)
+		}
+		if info.Size() > MaxFileSize {
+			return fmt.Errorf("%s: %d bytes, more than the %d allowed", path, info.Size(), MaxFileSize)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := fn(path, strings.TrimSuffix(name, ext), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkID fills an empty id from the file name and refuses a mismatch.
+func checkID(path, name string, id *string) error {
+	if *id == "" {
+		*id = name
+	}
+	if *id != name {
+		return fmt.Errorf("%s: id %q does not match the file name %q", path, *id, name)
+	}
+	return nil
+}
+
+// jsonErr prefixes err with the file, and with line:column for JSON syntax
+// and type errors.
+func jsonErr(path string, data []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	off := int64(-1)
+	switch {
+	case errors.As(err, &syn):
+		off = syn.Offset
+	case errors.As(err, &typ):
+		off = typ.Offset
+	}
+	if off >= 0 {
+		line, col := lineCol(data, off)
+		return fmt.Errorf("%s:%d:%d: %w", path, line, col, err)
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+func lineCol(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	line, col := 1, 1
+	for _, b := range data[:off] {
+		if b == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

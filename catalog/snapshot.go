@@ -1,0 +1,441 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// ErrNoMatch is returned by Resolve when no group matches a request.
+var ErrNoMatch = errors.New("no matching group")
+
+// ErrNoTemplate is returned by Config when the matched profile names no
+// template of the asked kind.
+var ErrNoTemplate = errors.New("profile has no template of this kind")
+
+// ErrNeedMAC is returned when a group with a pool matches a request that
+// carries no mac: leases are keyed by mac.
+var ErrNeedMAC = errors.New("a mac is required")
+
+// Snapshot is an immutable, compiled catalog: the group index, parsed
+// templates, validated raw Ignition and the machine registry by mac and
+// uuid. The boot path reads only snapshots; a change builds a new one and
+// swaps it in. Its render cache dies with it, so a catalog change
+// invalidates every cached rendering.
+type Snapshot struct {
+	Catalog *Catalog
+	Index   *groups.Index
+
+	leases  *ipam.Table
+	tmpl    map[profiles.Kind]map[string]*profiles.Template
+	rawIgn  map[string][]byte
+	boot    map[string]*bootTemplates
+	byMAC   map[string]*Machine
+	byUUID  map[string]*Machine
+	cache   *renderCache
+	members *membersCache
+	// maxOutput bounds a template's output (0: profiles.DefaultMaxOutput).
+	maxOutput int
+}
+
+type bootTemplates struct {
+	kernel *profiles.Template
+	initrd []*profiles.Template
+	args   []*profiles.Template
+}
+
+// Options tune Compile.
+type Options struct {
+	// MaxOutput bounds one template's rendered size in bytes
+	// (0: profiles.DefaultMaxOutput).
+	MaxOutput int
+	// CacheBytes bounds the render cache (0: 256 MiB).
+	CacheBytes int
+}
+
+// Compile validates c and compiles it against a lease table (which members
+// and .ip read). It returns warnings worth logging.
+func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, error) {
+	warnings, err := c.Validate()
+	if err != nil {
+		return nil, warnings, err
+	}
+	ix, err := c.index()
+	if err != nil {
+		return nil, warnings, err
+	}
+	if leases == nil {
+		leases = ipam.NewTable(nil)
+	}
+	s := &Snapshot{
+		Catalog:   c,
+		Index:     ix,
+		leases:    leases,
+		tmpl:      map[profiles.Kind]map[string]*profiles.Template{},
+		rawIgn:    map[string][]byte{},
+		boot:      map[string]*bootTemplates{},
+		byMAC:     map[string]*Machine{},
+		byUUID:    map[string]*Machine{},
+		cache:     newRenderCache(opt.CacheBytes),
+		members:   &membersCache{},
+		maxOutput: opt.MaxOutput,
+	}
+	for _, m := range c.Machines {
+		if m.MAC != "" {
+			s.byMAC[m.MAC] = m
+		}
+		if m.UUID != "" {
+			s.byUUID[m.UUID] = m
+		}
+	}
+	for _, kind := range profiles.Kinds {
+		s.tmpl[kind] = map[string]*profiles.Template{}
+		for _, name := range sortedKeys(c.Templates[kind]) {
+			text := c.Templates[kind][name]
+			src := c.source(string(kind) + "/" + name)
+			if kind == profiles.KindIgnition && profiles.IsRawIgnition(name) {
+				ws, err := profiles.CheckIgnition([]byte(text))
+				for _, w := range ws {
+					warnings = append(warnings, fmt.Sprintf("%s: %s", src, w))
+				}
+				if err != nil {
+					return nil, warnings, fmt.Errorf("%w: %s: %w", ErrInvalid, src, err)
+				}
+				s.rawIgn[name] = []byte(text)
+				continue
+			}
+			t, err := profiles.Compile(name, text, s.Members)
+			if err != nil {
+				return nil, warnings, fmt.Errorf("%w: %s: %w", ErrInvalid, src, err)
+			}
+			s.tmpl[kind][name] = t
+		}
+	}
+	for _, id := range sortedKeys(c.Profiles) {
+		p := c.Profiles[id]
+		src := c.source("profiles/" + id)
+		bt := &bootTemplates{}
+		compile := func(field, text string) (*profiles.Template, error) {
+			t, err := profiles.Compile(id+" boot."+field, text, s.Members)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: boot.%s: %w", ErrInvalid, src, field, err)
+			}
+			return t, nil
+		}
+		if bt.kernel, err = compile("kernel", p.Boot.Kernel); err != nil {
+			return nil, warnings, err
+		}
+		for i, text := range p.Boot.Initrd {
+			t, err := compile(fmt.Sprintf("initrd[%d]", i), text)
+			if err != nil {
+				return nil, warnings, err
+			}
+			bt.initrd = append(bt.initrd, t)
+		}
+		for i, text := range p.Boot.Args {
+			t, err := compile(fmt.Sprintf("args[%d]", i), text)
+			if err != nil {
+				return nil, warnings, err
+			}
+			bt.args = append(bt.args, t)
+		}
+		s.boot[id] = bt
+	}
+	ws, err := s.trialRenders()
+	warnings = append(warnings, ws...)
+	if err != nil {
+		return nil, warnings, err
+	}
+	return s, warnings, nil
+}
+
+// Match is the outcome of matching one request.
+type Match struct {
+	Group   *groups.Group
+	Profile *profiles.Profile
+	// Machine is the registry entry, nil for a machine not registered.
+	Machine *Machine
+	// Query is the request's own labels (.request.query in templates).
+	Query groups.Labels
+	// Facts are the labels the group was chosen with: the query's,
+	// overridden by the registered ones.
+	Facts groups.Labels
+	MAC   string
+	UUID  string
+}
+
+// Resolve finds the registered machine a request names (by mac, else by
+// uuid), merges its labels over the query's, and picks the group. It
+// returns ErrNoMatch when no group matches.
+func (s *Snapshot) Resolve(query groups.Labels) (*Match, error) {
+	m := s.Machine(query["mac"], query["uuid"])
+	facts := query
+	if m != nil {
+		facts = m.Facts(query)
+	}
+	g := s.Index.Select(facts)
+	if g == nil {
+		return &Match{Machine: m, Query: query, Facts: facts, MAC: facts["mac"], UUID: facts["uuid"]}, ErrNoMatch
+	}
+	return &Match{
+		Group:   g,
+		Profile: s.Catalog.Profiles[g.Profile],
+		Machine: m,
+		Query:   query,
+		Facts:   facts,
+		MAC:     facts["mac"],
+		UUID:    facts["uuid"],
+	}, nil
+}
+
+// Machine returns the registered machine with this mac, else this uuid,
+// else nil.
+func (s *Snapshot) Machine(mac, uuid string) *Machine {
+	if mac != "" {
+		if m := s.byMAC[mac]; m != nil {
+			return m
+		}
+	}
+	if uuid != "" {
+		return s.byUUID[uuid]
+	}
+	return nil
+}
+
+// Pool returns the pool of a match's group, or nil.
+func (s *Snapshot) Pool(m *Match) *ipam.Pool {
+	if m.Group == nil || m.Group.Pool == "" {
+		return nil
+	}
+	return s.Catalog.Pools[m.Group.Pool]
+}
+
+// Input assembles the template input for a match. ip is the lease's
+// parameters (nil without a pool).
+func (s *Snapshot) Input(m *Match, rawQuery, serverURL string, ip map[string]any) profiles.Input {
+	md := profiles.MachineData{MAC: m.MAC, UUID: m.UUID, Labels: map[string]string{}}
+	if m.Machine != nil {
+		md.Name = m.Machine.Name
+		md.Labels = m.Machine.Labels
+	}
+	return profiles.Input{
+		Metadata:  m.Group.Metadata,
+		Selector:  m.Group.Selector,
+		Query:     m.Query,
+		RawQuery:  rawQuery,
+		ServerURL: serverURL,
+		Machine:   md,
+		IP:        ip,
+	}
+}
+
+// Boot renders the matched profile's boot fields.
+func (s *Snapshot) Boot(m *Match, in profiles.Input) (profiles.Boot, error) {
+	bt := s.boot[m.Profile.ID]
+	data := profiles.Data(in)
+	var out profiles.Boot
+	var err error
+	if out.Kernel, err = s.exec(bt.kernel, data); err != nil {
+		return out, err
+	}
+	for _, t := range bt.initrd {
+		v, err := s.exec(t, data)
+		if err != nil {
+			return out, err
+		}
+		out.Initrd = append(out.Initrd, v)
+	}
+	for _, t := range bt.args {
+		v, err := s.exec(t, data)
+		if err != nil {
+			return out, err
+		}
+		out.Args = append(out.Args, v)
+	}
+	return out, nil
+}
+
+func (s *Snapshot) exec(t *profiles.Template, data map[string]any) (string, error) {
+	b, err := t.Execute(data, s.maxOutput)
+	return string(b), err
+}
+
+// TemplateName returns the name of the profile's template of kind, or
+// ErrNoTemplate.
+func TemplateName(p *profiles.Profile, kind profiles.Kind) (string, error) {
+	var name string
+	switch kind {
+	case profiles.KindIgnition:
+		name = p.IgnitionID
+	case profiles.KindCloud:
+		name = p.CloudID
+	case profiles.KindGeneric:
+		name = p.GenericID
+	}
+	if name == "" {
+		return "", fmt.Errorf("%w: profile %q has no %s template", ErrNoTemplate, p.ID, kind)
+	}
+	return name, nil
+}
+
+// Config renders the matched profile's template of kind: Butane translated
+// to Ignition, raw Ignition as it is, cloud-config or generic text.
+// Renderings are cached by (template, group, request, server URL, lease
+// and, for templates that call members, the lease table's generation).
+// Warnings from Butane are returned on a cache miss only.
+func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]byte, []profiles.Warning, error) {
+	name, err := TemplateName(m.Profile, kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	if kind == profiles.KindIgnition {
+		if raw, ok := s.rawIgn[name]; ok {
+			return raw, nil, nil
+		}
+	}
+	t := s.tmpl[kind][name]
+	key := s.cacheKey(kind, name, m, in, t.UsesMembers)
+	if out, ok := s.cache.get(key); ok {
+		return out, nil, nil
+	}
+	out, err := t.Execute(profiles.Data(in), s.maxOutput)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s/%s: %w", kind, name, err)
+	}
+	var warnings []profiles.Warning
+	if kind == profiles.KindIgnition {
+		out, warnings, err = profiles.ButaneToIgnition(out)
+		if err != nil {
+			return nil, warnings, fmt.Errorf("%s/%s: %w", kind, name, err)
+		}
+	}
+	s.cache.put(key, out)
+	return out, warnings, nil
+}
+
+func (s *Snapshot) cacheKey(kind profiles.Kind, name string, m *Match, in profiles.Input, members bool) string {
+	var b strings.Builder
+	b.Grow(len(name) + len(in.RawQuery) + len(in.ServerURL) + 64)
+	b.WriteString(string(kind))
+	b.WriteByte(0)
+	b.WriteString(name)
+	b.WriteByte(0)
+	b.WriteString(m.Group.ID)
+	b.WriteByte(0)
+	b.WriteString(in.RawQuery)
+	b.WriteByte(0)
+	b.WriteString(in.ServerURL)
+	b.WriteByte(0)
+	b.WriteString(m.MAC) // the query can omit the mac a uuid resolved to
+	b.WriteByte(0)
+	if in.IP != nil {
+		fmt.Fprint(&b, in.IP["address"])
+	}
+	if members {
+		fmt.Fprintf(&b, "\x00%d", s.leases.Generation())
+	}
+	return b.String()
+}
+
+// Members returns the registered machines matching selector, each with
+// name, mac, ip (its address in the pool of the group it selects, or its
+// first pinned address) and labels, sorted by address, then name. Machines
+// without an address sort last with ip "".
+func (s *Snapshot) Members(selector string) ([]profiles.Member, error) {
+	gen := s.leases.Generation()
+	if ms, ok := s.members.get(selector, gen); ok {
+		return ms, nil
+	}
+	sel, err := groups.ParseSelector(selector)
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	type row struct {
+		m    *Machine
+		addr netip.Addr
+	}
+	var rows []row
+	for _, m := range s.Catalog.Machines {
+		facts := m.Facts(nil)
+		if !(&groups.Group{Selector: sel}).Matches(facts) {
+			continue
+		}
+		rows = append(rows, row{m, s.addressOf(m, facts)})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.addr.IsValid() != b.addr.IsValid() {
+			return a.addr.IsValid()
+		}
+		if a.addr != b.addr {
+			return a.addr.Less(b.addr)
+		}
+		return a.m.Name < b.m.Name
+	})
+	out := make([]profiles.Member, len(rows))
+	for i, r := range rows {
+		ip := ""
+		if r.addr.IsValid() {
+			ip = r.addr.String()
+		}
+		labels := make(map[string]any, len(r.m.Labels))
+		for k, v := range r.m.Labels {
+			labels[k] = v
+		}
+		out[i] = profiles.Member{"name": r.m.Name, "mac": r.m.MAC, "ip": ip, "labels": labels}
+	}
+	s.members.put(selector, gen, out)
+	return out, nil
+}
+
+// addressOf returns a registered machine's address: its lease in the pool of
+// the group it selects, else its first pinned address by pool name.
+func (s *Snapshot) addressOf(m *Machine, facts groups.Labels) netip.Addr {
+	if g := s.Index.Select(facts); g != nil && g.Pool != "" && m.MAC != "" {
+		if l, ok := s.leases.Lookup(g.Pool, m.MAC); ok {
+			return l.Address
+		}
+		if pin, ok := m.Leases[g.Pool]; ok {
+			return netip.MustParseAddr(pin)
+		}
+	}
+	for _, pool := range sortedKeys(m.Leases) {
+		return netip.MustParseAddr(m.Leases[pool])
+	}
+	return netip.Addr{}
+}
+
+// Leases returns the lease table the snapshot reads.
+func (s *Snapshot) Leases() *ipam.Table { return s.leases }
+
+type membersCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string][]profiles.Member
+}
+
+func (c *membersCache) get(sel string, gen uint64) ([]profiles.Member, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || c.m == nil {
+		return nil, false
+	}
+	ms, ok := c.m[sel]
+	return ms, ok
+}
+
+func (c *membersCache) put(sel string, gen uint64, ms []profiles.Member) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || c.m == nil {
+		c.gen, c.m = gen, map[string][]profiles.Member{}
+	}
+	c.m[sel] = ms
+}

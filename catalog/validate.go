@@ -1,0 +1,144 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid catalog")
+
+// Validate checks the catalog as a whole: references between objects,
+// identical selectors, overlapping pools, machines that share a mac, uuid or
+// pinned address, and pins outside their pool. Errors name the files
+// involved. It returns warnings for things that work but are probably
+// mistakes.
+func (c *Catalog) Validate() (warnings []string, err error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	for _, id := range sortedKeys(c.Profiles) {
+		p := c.Profiles[id]
+		for _, ref := range []struct {
+			kind profiles.Kind
+			name string
+			fld  string
+		}{
+			{profiles.KindIgnition, p.IgnitionID, "ignition_id"},
+			{profiles.KindCloud, p.CloudID, "cloud_id"},
+			{profiles.KindGeneric, p.GenericID, "generic_id"},
+		} {
+			if ref.name == "" {
+				continue
+			}
+			if _, ok := c.Templates[ref.kind][ref.name]; !ok {
+				return warnings, fail("%s: %s %q: no such template %s/%s", c.source("profiles/"+id), ref.fld, ref.name, ref.kind, ref.name)
+			}
+		}
+	}
+	for _, id := range sortedKeys(c.Groups) {
+		g := c.Groups[id]
+		if _, ok := c.Profiles[g.Profile]; !ok {
+			return warnings, fail("%s: profile %q: no such profile (profiles/%s.json)", c.source("groups/"+id), g.Profile, g.Profile)
+		}
+		if g.Pool != "" {
+			if _, ok := c.Pools[g.Pool]; !ok {
+				return warnings, fail("%s: pool %q: no such pool (pools/%s.json)", c.source("groups/"+id), g.Pool, g.Pool)
+			}
+		}
+		for _, k := range profiles.ReservedKeys {
+			if _, ok := g.Metadata[k]; ok && (k != "ip" || g.Pool != "") {
+				warnings = append(warnings, fmt.Sprintf("%s: metadata key %q is shadowed by provisiond's .%s in templates", c.source("groups/"+id), k, k))
+			}
+		}
+	}
+	if _, err := c.index(); err != nil {
+		return warnings, err
+	}
+	poolNames := sortedKeys(c.Pools)
+	for i, a := range poolNames {
+		for _, b := range poolNames[i+1:] {
+			if c.Pools[a].Overlaps(c.Pools[b]) {
+				return warnings, fail("%s and %s: pools overlap (%s and %s)", c.source("pools/"+a), c.source("pools/"+b), c.Pools[a].CIDR, c.Pools[b].CIDR)
+			}
+		}
+	}
+	byMAC, byUUID := map[string]string{}, map[string]string{}
+	pins := map[string]string{} // pool/address -> machine
+	for _, name := range sortedKeys(c.Machines) {
+		m := c.Machines[name]
+		src := c.source("machines/" + name)
+		if m.MAC != "" {
+			if other, dup := byMAC[m.MAC]; dup {
+				return warnings, fail("%s and %s: both register mac %s", c.source("machines/"+other), src, m.MAC)
+			}
+			byMAC[m.MAC] = name
+		}
+		if m.UUID != "" {
+			if other, dup := byUUID[m.UUID]; dup {
+				return warnings, fail("%s and %s: both register uuid %s", c.source("machines/"+other), src, m.UUID)
+			}
+			byUUID[m.UUID] = name
+		}
+		for _, pool := range sortedKeys(m.Leases) {
+			addr := m.Leases[pool]
+			p, ok := c.Pools[pool]
+			if !ok {
+				return warnings, fail("%s: leases.%s: no such pool (pools/%s.json)", src, pool, pool)
+			}
+			a := netip.MustParseAddr(addr) // normalized by DecodeMachine
+			if err := pinnable(p.Prefix(), a); err != nil {
+				return warnings, fail("%s: leases.%s: %s %v (%s)", src, pool, addr, err, c.source("pools/"+pool))
+			}
+			if p.IsReserved(a) {
+				return warnings, fail("%s: leases.%s: %s is reserved or the gateway in %s", src, pool, addr, c.source("pools/"+pool))
+			}
+			key := pool + "/" + addr
+			if other, dup := pins[key]; dup {
+				return warnings, fail("%s and %s: both pin %s in pool %s", c.source("machines/"+other), src, addr, pool)
+			}
+			pins[key] = name
+		}
+	}
+	return warnings, nil
+}
+
+// pinnable reports why a cannot be pinned in prefix: outside it, or its
+// IPv4 network or broadcast address.
+func pinnable(prefix netip.Prefix, a netip.Addr) error {
+	if !prefix.Contains(a) {
+		return fmt.Errorf("is outside the pool's network %s", prefix)
+	}
+	if a.Is4() && prefix.Bits() < 31 {
+		if a == prefix.Addr() {
+			return fmt.Errorf("is the network address of %s", prefix)
+		}
+		b := a.As4()
+		host := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		if mask := uint32(1)<<(32-prefix.Bits()) - 1; host&mask == mask {
+			return fmt.Errorf("is the broadcast address of %s", prefix)
+		}
+	}
+	return nil
+}
+
+// index builds the group index, naming the files of identical selectors.
+func (c *Catalog) index() (*groups.Index, error) {
+	gs := make([]*groups.Group, 0, len(c.Groups))
+	for _, id := range sortedKeys(c.Groups) {
+		gs = append(gs, c.Groups[id])
+	}
+	ix, err := groups.NewIndex(gs)
+	var dup *groups.DuplicateSelectorError
+	if errors.As(err, &dup) {
+		return nil, fmt.Errorf("%w: %s and %s: identical selectors {%s}; matchbox would pick one at random", ErrInvalid, c.source("groups/"+dup.A), c.source("groups/"+dup.B), dup.Selector)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return ix, nil
+}

@@ -1,0 +1,162 @@
+package groups
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Group selects machines by their labels and names the profile they boot.
+// The JSON form is matchbox's, plus the optional pool.
+type Group struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name,omitempty"`
+	Profile  string            `json:"profile"`
+	Selector map[string]string `json:"selector,omitempty"`
+	Metadata map[string]any    `json:"metadata,omitempty"`
+	// Pool names the IP pool that machines of this group draw a lease from.
+	Pool string `json:"pool,omitempty"`
+}
+
+// ErrInvalid is returned (wrapped) for a group that is not well formed.
+var ErrInvalid = errors.New("invalid group")
+
+// Decode parses a group from JSON. Unknown fields are an error, as is a
+// selector value that is not a string (matchbox silently skips the whole
+// group). Selector keys are lowercased and a mac selector is normalized, so
+// the index compares like with like.
+func Decode(data []byte) (*Group, error) {
+	var raw struct {
+		Group
+		Selector map[string]json.RawMessage `json:"selector,omitempty"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
+	}
+	g := raw.Group
+	g.Selector = make(map[string]string, len(raw.Selector))
+	for k, v := range raw.Selector {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, fmt.Errorf("%w: selector %q: value %s is not a string", ErrInvalid, k, v)
+		}
+		g.Selector[k] = s
+	}
+	if err := g.Normalize(); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// Normalize lowercases selector keys, normalizes mac and uuid selector
+// values, and checks the required fields.
+func (g *Group) Normalize() error {
+	if g.ID == "" {
+		return fmt.Errorf("%w: id is required", ErrInvalid)
+	}
+	if g.Profile == "" {
+		return fmt.Errorf("%w %q: profile is required", ErrInvalid, g.ID)
+	}
+	sel := make(map[string]string, len(g.Selector))
+	for k, v := range g.Selector {
+		key := strings.ToLower(k)
+		if key == "" {
+			return fmt.Errorf("%w %q: empty selector key", ErrInvalid, g.ID)
+		}
+		if _, dup := sel[key]; dup {
+			return fmt.Errorf("%w %q: selector key %q given twice (keys are case-insensitive)", ErrInvalid, g.ID, key)
+		}
+		switch key {
+		case "mac":
+			mac, err := ParseMAC(v)
+			if err != nil {
+				return fmt.Errorf("%w %q: selector mac: %v", ErrInvalid, g.ID, err)
+			}
+			v = mac
+		case "uuid":
+			id, err := ParseUUID(v)
+			if err != nil {
+				return fmt.Errorf("%w %q: selector uuid: %v", ErrInvalid, g.ID, err)
+			}
+			v = id
+		}
+		sel[key] = v
+	}
+	g.Selector = sel
+	return nil
+}
+
+// SelectorString returns the selector as sorted "k=v" pairs joined by
+// commas, matchbox's tie-break key.
+func (g *Group) SelectorString() string {
+	return SelectorString(g.Selector)
+}
+
+// SelectorString formats a selector as sorted "k=v" pairs joined by commas.
+func SelectorString(sel map[string]string) string {
+	pairs := make([]string, 0, len(sel))
+	for k, v := range sel {
+		pairs = append(pairs, k+"="+v)
+	}
+	sort.Strings(pairs)
+	return strings.Join(pairs, ",")
+}
+
+// Matches reports whether every selector key/value equals the label of the
+// same key.
+func (g *Group) Matches(l Labels) bool {
+	return matches(g.Selector, l)
+}
+
+func matches(sel map[string]string, l Labels) bool {
+	for k, v := range sel {
+		if lv, ok := l[k]; !ok || lv != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseSelector parses the "k=v,k2=v2" form used by the members template
+// function and the admin API. Keys are lowercased; mac and uuid values are
+// normalized.
+func ParseSelector(s string) (map[string]string, error) {
+	sel := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return sel, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !ok || k == "" {
+			return nil, fmt.Errorf("selector %q: %q is not key=value", s, part)
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "mac":
+			mac, err := ParseMAC(v)
+			if err != nil {
+				return nil, fmt.Errorf("selector %q: %w", s, err)
+			}
+			v = mac
+		case "uuid":
+			id, err := ParseUUID(v)
+			if err != nil {
+				return nil, fmt.Errorf("selector %q: %w", s, err)
+			}
+			v = id
+		}
+		if _, dup := sel[k]; dup {
+			return nil, fmt.Errorf("selector %q: key %q given twice", s, k)
+		}
+		sel[k] = v
+	}
+	return sel, nil
+}

@@ -1,0 +1,127 @@
+package groups
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// ErrBadMAC is returned (wrapped) when a mac label cannot be parsed.
+var ErrBadMAC = errors.New("invalid mac")
+
+// ErrBadUUID is returned (wrapped) when a uuid label cannot be parsed.
+var ErrBadUUID = errors.New("invalid uuid")
+
+// ErrBadLabels is returned (wrapped) when a query has too many labels or
+// labels that are too long.
+var ErrBadLabels = errors.New("invalid labels")
+
+// Limits on what a request's query may carry. They bound the work a hostile
+// client can cause; real iPXE chains send about six labels.
+const (
+	MaxLabels      = 64
+	MaxLabelKey    = 128
+	MaxLabelValue  = 1024
+)
+
+// Labels are the facts of one request: its query parameters (keys lowercased,
+// first value of each, mac normalized, uuid lowercased), later merged with
+// the stored labels of the machine it names.
+type Labels map[string]string
+
+// ParseMAC parses a hardware address in any form matchbox accepts (colon
+// 52:54:00:89:d8:10, hyphen 52-54-00-89-d8-10, dot 5254.0089.d810, any case;
+// 6, 8 or 20 bytes) and returns it in lowercase colon form.
+func ParseMAC(s string) (string, error) {
+	hw, err := net.ParseMAC(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("%w %q: want 52:54:00:89:d8:10, 52-54-00-89-d8-10 or 5254.0089.d810", ErrBadMAC, truncate(s, 64))
+	}
+	return hw.String(), nil
+}
+
+// ParseUUID checks that s is an RFC 4122 textual UUID (8-4-4-4-12 hex digits,
+// any case) and returns it lowercased. SMBIOS UUIDs are not required to have
+// a valid version nibble, so none is checked.
+func ParseUUID(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) != 36 {
+		return "", fmt.Errorf("%w %q: want 8-4-4-4-12 hex digits", ErrBadUUID, truncate(s, 64))
+	}
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "", fmt.Errorf("%w %q: want 8-4-4-4-12 hex digits", ErrBadUUID, s)
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return "", fmt.Errorf("%w %q: want 8-4-4-4-12 hex digits", ErrBadUUID, s)
+			}
+		}
+	}
+	return string(b), nil
+}
+
+// FromQuery turns a request's query into Labels. Keys are lowercased and only
+// the first value of each key is kept (selectors never use several values).
+// The mac label is normalized; an unparseable mac or uuid is an error rather
+// than a silently dropped label, because dropping it could make a machine
+// fall through to a default group and receive another machine's config.
+// Empty mac and uuid values (iPXE sends "uuid=" when it knows none) are
+// dropped.
+func FromQuery(q url.Values) (Labels, error) {
+	if len(q) > MaxLabels {
+		return nil, fmt.Errorf("%w: %d query parameters, at most %d", ErrBadLabels, len(q), MaxLabels)
+	}
+	l := make(Labels, len(q))
+	for k, vs := range q {
+		if len(vs) == 0 {
+			continue
+		}
+		key := strings.ToLower(k)
+		v := vs[0]
+		if len(key) > MaxLabelKey || len(v) > MaxLabelValue {
+			return nil, fmt.Errorf("%w: parameter %q longer than %d/%d bytes", ErrBadLabels, truncate(key, 32), MaxLabelKey, MaxLabelValue)
+		}
+		if _, dup := l[key]; dup {
+			// Two spellings of the same key (MAC and mac): keep the first in
+			// a deterministic order, the lowercase one.
+			if k != key {
+				continue
+			}
+		}
+		switch key {
+		case "mac":
+			if v == "" {
+				continue
+			}
+			mac, err := ParseMAC(v)
+			if err != nil {
+				return nil, err
+			}
+			v = mac
+		case "uuid":
+			if v == "" {
+				continue
+			}
+			id, err := ParseUUID(v)
+			if err != nil {
+				return nil, err
+			}
+			v = id
+		}
+		l[key] = v
+	}
+	return l, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,148 @@
+package inventory
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Saver persists machines. SaveMachines writes all of them in one
+// transaction.
+type Saver interface {
+	SaveMachines(ctx context.Context, ms []Machine) error
+}
+
+// Recorder keeps the inventory in memory and flushes changed machines to a
+// Saver every Interval. Record never blocks on storage.
+type Recorder struct {
+	// Interval between flushes (default 250ms).
+	Interval time.Duration
+	Logger   *slog.Logger
+
+	saver Saver
+	mu    sync.Mutex
+	all   map[string]*Machine
+	dirty map[string]bool
+	// flushMu serializes flushes, so a batch is never written twice at once.
+	flushMu sync.Mutex
+}
+
+// NewRecorder returns a recorder holding the machines already stored.
+func NewRecorder(s Saver, existing []Machine, logger *slog.Logger) *Recorder {
+	r := &Recorder{saver: s, Logger: logger, all: make(map[string]*Machine, len(existing)), dirty: map[string]bool{}}
+	for i := range existing {
+		m := existing[i]
+		r.all[m.Key] = &m
+	}
+	return r
+}
+
+// Record folds an event into the machine's record.
+func (r *Recorder) Record(mac, uuid string, e Event) {
+	key := Key(mac, uuid)
+	if key == "" {
+		return
+	}
+	r.mu.Lock()
+	m := r.all[key]
+	if m == nil {
+		m = &Machine{Key: key}
+		r.all[key] = m
+	}
+	m.apply(mac, uuid, e)
+	r.dirty[key] = true
+	r.mu.Unlock()
+}
+
+// Get returns a copy of one machine's record.
+func (r *Recorder) Get(key string) (Machine, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok := r.all[key]
+	if !ok {
+		return Machine{}, false
+	}
+	return m.copy(), true
+}
+
+// List returns copies of every record, sorted by key.
+func (r *Recorder) List() []Machine {
+	r.mu.Lock()
+	out := make([]Machine, 0, len(r.all))
+	for _, m := range r.all {
+		out = append(out, m.copy())
+	}
+	r.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// CountByState returns the number of machines in each state.
+func (r *Recorder) CountByState() map[State]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := map[State]int{Discovered: 0, Booting: 0, Configured: 0}
+	for _, m := range r.all {
+		n[m.State]++
+	}
+	return n
+}
+
+func (m *Machine) copy() Machine {
+	c := *m
+	c.Events = append([]Event(nil), m.Events...)
+	return c
+}
+
+// Run flushes every Interval until ctx is done, then flushes once more.
+func (r *Recorder) Run(ctx context.Context) {
+	iv := r.Interval
+	if iv <= 0 {
+		iv = 250 * time.Millisecond
+	}
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			r.Flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+			r.Flush(ctx)
+		}
+	}
+}
+
+// Flush writes the changed machines now. On a storage error the machines
+// stay dirty and are retried on the next flush.
+func (r *Recorder) Flush(ctx context.Context) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	r.mu.Lock()
+	if len(r.dirty) == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	batch := make([]Machine, 0, len(r.dirty))
+	for k := range r.dirty {
+		batch = append(batch, r.all[k].copy())
+	}
+	r.dirty = map[string]bool{}
+	r.mu.Unlock()
+	if err := r.saver.SaveMachines(ctx, batch); err != nil {
+		r.mu.Lock()
+		for _, m := range batch {
+			r.dirty[m.Key] = true
+		}
+		r.mu.Unlock()
+		if r.Logger != nil {
+			r.Logger.Warn("inventory flush failed; will retry", "machines", len(batch), "err", err)
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package profiles
+
+// Input is everything a rendering may depend on besides the template.
+type Input struct {
+	// Metadata and Selector come from the matched group.
+	Metadata map[string]any
+	Selector map[string]string
+	// Query is the request's labels (mac normalized); RawQuery is the query
+	// string as sent.
+	Query    map[string]string
+	RawQuery string
+	// ServerURL is the scheme and host the request reached, e.g.
+	// http://10.0.2.2:8080.
+	ServerURL string
+	// Machine describes the machine: registered name and labels when it is
+	// in the registry, its mac and uuid in any case.
+	Machine MachineData
+	// IP is the lease rendered as .ip (see ipam.Params.Map), nil when the
+	// group has no pool.
+	IP map[string]any
+}
+
+// MachineData is the .machine of template data.
+type MachineData struct {
+	Name   string
+	MAC    string
+	UUID   string
+	Labels map[string]string
+}
+
+// ReservedKeys are the top-level keys provisiond sets in template data.
+// They shadow group metadata keys of the same name; "ip" only does so when
+// the group has a pool.
+var ReservedKeys = []string{"request", "server", "machine", "ip"}
+
+// Data builds the template data of COMPAT.md, later entries winning: group
+// metadata; group selector keys; then request (query and raw_query) and
+// provisiond's own server, machine and ip.
+func Data(in Input) map[string]any {
+	d := make(map[string]any, len(in.Metadata)+len(in.Selector)+4)
+	for k, v := range in.Metadata {
+		d[k] = v
+	}
+	for k, v := range in.Selector {
+		d[k] = v
+	}
+	q := make(map[string]any, len(in.Query))
+	for k, v := range in.Query {
+		q[k] = v
+	}
+	d["request"] = map[string]any{"query": q, "raw_query": in.RawQuery}
+	d["server"] = map[string]any{"url": in.ServerURL}
+	labels := make(map[string]any, len(in.Machine.Labels))
+	for k, v := range in.Machine.Labels {
+		labels[k] = v
+	}
+	d["machine"] = map[string]any{
+		"name": in.Machine.Name, "mac": in.Machine.MAC, "uuid": in.Machine.UUID, "labels": labels,
+	}
+	if in.IP != nil {
+		d["ip"] = in.IP // a group without a pool keeps a metadata "ip" as it is
+	}
+	return d
+}
+
+// MetadataData is the data /metadata flattens: matchbox's (metadata,
+// selectors, request) plus provisiond's machine and ip, without server,
+// which says nothing about the machine.
+func MetadataData(in Input) map[string]any {
+	d := Data(in)
+	delete(d, "server")
+	return d
+}

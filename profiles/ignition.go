@@ -1,0 +1,102 @@
+package profiles
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	butane "github.com/coreos/butane/config"
+	"github.com/coreos/butane/config/common"
+	ignition "github.com/coreos/ignition/v2/config"
+	"github.com/coreos/vcontext/report"
+)
+
+// ErrIgnition is returned (wrapped) when a Butane config does not translate
+// or an Ignition config does not parse.
+var ErrIgnition = errors.New("invalid ignition")
+
+// Warning is a non-fatal finding from Butane or Ignition, to be logged.
+type Warning string
+
+// ButaneToIgnition translates a rendered Butane config (any variant and
+// version the pinned butane knows, flatcar and fcos included) to Ignition
+// JSON and checks the result with the Ignition parser. Errors carry the
+// line and column Butane reports; warnings are returned for logging.
+func ButaneToIgnition(src []byte) ([]byte, []Warning, error) {
+	out, rep, err := butane.TranslateBytes(src, common.TranslateBytesOptions{})
+	warnings := reportWarnings(rep)
+	if err != nil {
+		if rep.IsFatal() {
+			return nil, warnings, fmt.Errorf("%w: butane: %s", ErrIgnition, fatalEntries(rep))
+		}
+		return nil, warnings, fmt.Errorf("%w: butane: %v", ErrIgnition, err)
+	}
+	if rep.IsFatal() {
+		return nil, warnings, fmt.Errorf("%w: butane: %s", ErrIgnition, fatalEntries(rep))
+	}
+	more, err := CheckIgnition(out)
+	return out, append(warnings, more...), err
+}
+
+// CheckIgnition parses raw Ignition JSON with the Ignition library, which
+// accepts every stable 3.x spec it knows. Experimental specs and anything
+// the library rejects are errors; an empty or version-less config is never
+// accepted (matchbox answers those with 200 and an empty config).
+func CheckIgnition(raw []byte) ([]Warning, error) {
+	var head struct {
+		Ignition struct {
+			Version string `json:"version"`
+		} `json:"ignition"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIgnition, err)
+	}
+	v := head.Ignition.Version
+	switch {
+	case v == "":
+		return nil, fmt.Errorf("%w: ignition.version is missing", ErrIgnition)
+	case strings.Contains(v, "experimental"):
+		return nil, fmt.Errorf("%w: spec version %s is experimental; provisiond serves stable specs only", ErrIgnition, v)
+	case !strings.HasPrefix(v, "3."):
+		return nil, fmt.Errorf("%w: spec version %s is not supported: provisiond serves Ignition spec 3.x", ErrIgnition, v)
+	}
+	_, rep, err := ignition.Parse(raw)
+	warnings := reportWarnings(rep)
+	if err != nil {
+		if rep.IsFatal() {
+			return warnings, fmt.Errorf("%w: spec %s: %v: %s", ErrIgnition, v, err, fatalEntries(rep))
+		}
+		return warnings, fmt.Errorf("%w: spec %s: %v", ErrIgnition, v, err)
+	}
+	return warnings, nil
+}
+
+func fatalEntries(r report.Report) string {
+	var b bytes.Buffer
+	for _, e := range r.Entries {
+		if e.Kind != report.Error {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(strings.TrimSpace(e.String()))
+	}
+	if b.Len() == 0 {
+		return strings.TrimSpace(r.String())
+	}
+	return b.String()
+}
+
+func reportWarnings(r report.Report) []Warning {
+	var ws []Warning
+	for _, e := range r.Entries {
+		if e.Kind == report.Error {
+			continue
+		}
+		ws = append(ws, Warning(strings.TrimSpace(e.String())))
+	}
+	return ws
+}

@@ -1,0 +1,40 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	storeOp  *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "provisiond", Subsystem: "http", Name: "requests_total",
+			Help: "HTTP requests on the boot listener by route and status code.",
+		}, []string{"endpoint", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "provisiond", Subsystem: "http", Name: "request_duration_seconds",
+			Help:    "Time to answer a boot listener request, by route.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"endpoint"}),
+		storeOp: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "provisiond", Subsystem: "store", Name: "operation_duration_seconds",
+			Help:    "Time of store operations made by the boot path, by operation.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}, []string{"op"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.storeOp)
+	return m
+}
+
+func (m *metrics) observe(endpoint string, status int, d time.Duration) {
+	m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(endpoint).Observe(d.Seconds())
+}

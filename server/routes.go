@@ -1,0 +1,57 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// routes registers every route of the boot listener in one place.
+//
+// Middleware runs outermost first: recoverer (a panic becomes a 500 and a
+// log line, never a dropped connection), requestLog (one line per request,
+// with mac, group, profile, status and duration, and the metrics), then
+// limitQuery (414 for oversized query strings).
+func (s *Server) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(s.recoverer, s.requestLog, s.limitQuery)
+
+	r.Get("/boot.ipxe", s.chain)
+	r.Get("/boot.ipxe.0", s.chain)
+	r.Get("/ipxe", s.bootScript(profiles.IPXEScript))
+	r.Get("/grub", s.bootScript(profiles.GRUBConfig))
+	r.Get("/ignition", s.config(profiles.KindIgnition, "application/json"))
+	r.Get("/cloud", s.config(profiles.KindCloud, "text/plain; charset=utf-8"))
+	r.Get("/generic", s.config(profiles.KindGeneric, "text/plain; charset=utf-8"))
+	r.Get("/metadata", s.metadata)
+
+	assets := s.cfg.Assets
+	if assets == nil {
+		assets = http.NotFoundHandler()
+	}
+	r.Handle("/assets/*", http.StripPrefix("/assets", assets))
+	r.Handle("/assets", http.NotFoundHandler())
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	return r
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("catalog not loaded\n"))
+		return
+	}
+	w.Write([]byte("ok\n"))
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+)
+
+// Allocator gives a machine its lease in a pool. Allocate returns the
+// machine's existing lease, or a new one that is durable when it returns;
+// ipam.ErrExhausted when the pool is full, storage.ErrUnavailable when the
+// store cannot take writes.
+type Allocator interface {
+	Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error)
+}
+
+// Recorder takes boot events for the machine inventory. Record must not
+// block on storage.
+type Recorder interface {
+	Record(mac, uuid string, e inventory.Event)
+}
+
+// Config holds a Server's dependencies and limits. Zero values of the
+// limits mean the documented defaults.
+type Config struct {
+	Logger    *slog.Logger
+	Allocator Allocator
+	Leases    *ipam.Table
+	Recorder  Recorder
+	// Assets serves /assets/; nil answers 404 for every asset.
+	Assets http.Handler
+	// Registry receives the server's metrics; nil creates a private one.
+	Registry *prometheus.Registry
+	// MaxQueryBytes bounds a boot request's query string (default 4096).
+	MaxQueryBytes int
+}
+
+// Server serves the boot endpoints from the current catalog snapshot.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	snap    atomic.Pointer[catalog.Snapshot]
+	ready   atomic.Bool
+	metrics *metrics
+	router  chi.Router
+}
+
+// New returns a server. It answers 503 on the boot endpoints until a
+// snapshot is set with Swap.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxQueryBytes <= 0 {
+		cfg.MaxQueryBytes = 4096
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Leases == nil {
+		cfg.Leases = ipam.NewTable(nil)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	s.router = s.routes()
+	return s
+}
+
+// Swap makes snap the snapshot every following request is served from.
+func (s *Server) Swap(snap *catalog.Snapshot) {
+	s.snap.Store(snap)
+	s.ready.Store(true)
+}
+
+// Snapshot returns the snapshot being served, nil before the first Swap.
+func (s *Server) Snapshot() *catalog.Snapshot { return s.snap.Load() }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}

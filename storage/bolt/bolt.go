@@ -1,0 +1,261 @@
+package bolt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/storage"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "provisiond.db"
+
+const schemaVersion = "1"
+
+var (
+	bMeta      = []byte("meta")
+	bCatalog   = []byte("catalog")
+	bLeases    = []byte("leases")
+	bInventory = []byte("inventory")
+	bAddr      = []byte("addr")
+	bMAC       = []byte("mac")
+)
+
+// Store is the bbolt backend. It is safe for concurrent use.
+type Store struct {
+	db *bbolt.DB
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database in dir. It fails fast,
+// naming the file, when another process holds it.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%s: locked by another process (is another provisiond running with this --data-dir?)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	db.MaxBatchDelay = 2 * time.Millisecond
+	err = db.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return err
+		}
+		if v := meta.Get([]byte("schema")); v != nil && string(v) != schemaVersion {
+			return fmt.Errorf("schema version %s, this provisiond knows %s", v, schemaVersion)
+		}
+		if err := meta.Put([]byte("schema"), []byte(schemaVersion)); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bCatalog, bLeases, bInventory} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+var catalogKinds = []string{"profiles", "groups", "pools", "machines"}
+
+// LoadCatalog implements storage.Store.
+func (s *Store) LoadCatalog(ctx context.Context) (*catalog.Catalog, error) {
+	c := catalog.New()
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		root := tx.Bucket(bCatalog)
+		load := func(name string, fn func(k, v []byte) error) error {
+			b := root.Bucket([]byte(name))
+			if b == nil {
+				return nil
+			}
+			return b.ForEach(func(k, v []byte) error {
+				if err := fn(k, v); err != nil {
+					return fmt.Errorf("stored %s/%s: %w", name, k, err)
+				}
+				return nil
+			})
+		}
+		err := load("profiles", func(k, v []byte) error {
+			p, err := profiles.Decode(v)
+			if err == nil {
+				c.Profiles[p.ID] = p
+			}
+			return err
+		})
+		if err == nil {
+			err = load("groups", func(k, v []byte) error {
+				g, err := groups.Decode(v)
+				if err == nil {
+					c.Groups[g.ID] = g
+				}
+				return err
+			})
+		}
+		if err == nil {
+			err = load("pools", func(k, v []byte) error {
+				p, err := ipam.Decode(v)
+				if err == nil {
+					c.Pools[p.Name] = p
+				}
+				return err
+			})
+		}
+		if err == nil {
+			err = load("machines", func(k, v []byte) error {
+				m, err := catalog.DecodeMachine(v)
+				if err == nil {
+					c.Machines[m.Name] = m
+				}
+				return err
+			})
+		}
+		for _, kind := range profiles.Kinds {
+			if err != nil {
+				break
+			}
+			err = load("templates/"+string(kind), func(k, v []byte) error {
+				c.Templates[kind][string(k)] = string(v)
+				return nil
+			})
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ReplaceCatalog implements storage.Store.
+func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []storage.LeaseOp) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		root := tx.Bucket(bCatalog)
+		fresh := func(name string) (*bbolt.Bucket, error) {
+			if root.Bucket([]byte(name)) != nil {
+				if err := root.DeleteBucket([]byte(name)); err != nil {
+					return nil, err
+				}
+			}
+			return root.CreateBucket([]byte(name))
+		}
+		putJSON := func(b *bbolt.Bucket, key string, v any) error {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte(key), data)
+		}
+		for _, name := range catalogKinds {
+			b, err := fresh(name)
+			if err != nil {
+				return err
+			}
+			switch name {
+			case "profiles":
+				for id, p := range c.Profiles {
+					err = errors.Join(err, putJSON(b, id, p))
+				}
+			case "groups":
+				for id, g := range c.Groups {
+					err = errors.Join(err, putJSON(b, id, g))
+				}
+			case "pools":
+				for id, p := range c.Pools {
+					err = errors.Join(err, putJSON(b, id, p))
+				}
+			case "machines":
+				for id, m := range c.Machines {
+					err = errors.Join(err, putJSON(b, id, m))
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for _, kind := range profiles.Kinds {
+			b, err := fresh("templates/" + string(kind))
+			if err != nil {
+				return err
+			}
+			for name, text := range c.Templates[kind] {
+				if err := b.Put([]byte(name), []byte(text)); err != nil {
+					return err
+				}
+			}
+		}
+		now := time.Now().Unix()
+		for _, op := range ops {
+			if err := applyOp(tx, op, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Machines implements storage.Store.
+func (s *Store) Machines(ctx context.Context) ([]inventory.Machine, error) {
+	var out []inventory.Machine
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bInventory).ForEach(func(k, v []byte) error {
+			var m inventory.Machine
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("stored inventory/%s: %w", k, err)
+			}
+			out = append(out, m)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SaveMachines implements storage.Store.
+func (s *Store) SaveMachines(ctx context.Context, ms []inventory.Machine) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bInventory)
+		for _, m := range ms {
+			data, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(m.Key), data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,199 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/storage"
+)
+
+// addrKey is the sortable 16-byte form of an address (IPv4 as 4in6).
+func addrKey(a netip.Addr) []byte {
+	b := a.As16()
+	return b[:]
+}
+
+// poolBuckets returns (creating them when create is set) the addr and mac
+// buckets of a pool; nil, nil when they do not exist and create is unset.
+func poolBuckets(tx *bbolt.Tx, pool string, create bool) (addr, mac *bbolt.Bucket, err error) {
+	root := tx.Bucket(bLeases)
+	pb := root.Bucket([]byte(pool))
+	if pb == nil {
+		if !create {
+			return nil, nil, nil
+		}
+		if pb, err = root.CreateBucket([]byte(pool)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if addr, err = pb.CreateBucketIfNotExists(bAddr); err != nil {
+		return nil, nil, err
+	}
+	if mac, err = pb.CreateBucketIfNotExists(bMAC); err != nil {
+		return nil, nil, err
+	}
+	return addr, mac, nil
+}
+
+func readLease(addrB *bbolt.Bucket, key []byte) (ipam.Lease, error) {
+	var l ipam.Lease
+	v := addrB.Get(key)
+	if v == nil {
+		return l, storage.ErrNotFound
+	}
+	err := json.Unmarshal(v, &l)
+	return l, err
+}
+
+func writeLease(addrB, macB *bbolt.Bucket, l ipam.Lease) error {
+	data, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	k := addrKey(l.Address)
+	if err := addrB.Put(k, data); err != nil {
+		return err
+	}
+	return macB.Put([]byte(l.MAC), k)
+}
+
+// allocate gives mac a lease in pool inside tx, or returns its existing one.
+func allocate(tx *bbolt.Tx, pool *ipam.Pool, mac string, now int64) (ipam.Lease, error) {
+	addrB, macB, err := poolBuckets(tx, pool.Name, true)
+	if err != nil {
+		return ipam.Lease{}, err
+	}
+	if k := macB.Get([]byte(mac)); k != nil {
+		return readLease(addrB, k)
+	}
+	// Walk the pool's range and the sorted address keys together; the first
+	// assignable address with no key is the lowest free one.
+	c := addrB.Cursor()
+	a := pool.First()
+	k, _ := c.Seek(addrKey(a))
+	for ; a.IsValid() && pool.InRange(a); a = a.Next() {
+		if pool.IsReserved(a) {
+			continue
+		}
+		ak := addrKey(a)
+		for k != nil && bytes.Compare(k, ak) < 0 {
+			k, _ = c.Next()
+		}
+		if k != nil && bytes.Equal(k, ak) {
+			continue
+		}
+		l := ipam.Lease{Pool: pool.Name, Address: a, MAC: mac, Created: now}
+		return l, writeLease(addrB, macB, l)
+	}
+	return ipam.Lease{}, fmt.Errorf("%w: %q has no free address in %s-%s", ipam.ErrExhausted, pool.Name, pool.First(), pool.Last())
+}
+
+// Allocate implements storage.Store. Concurrent calls share transactions
+// (bbolt Batch); each returns only after its transaction is on disk.
+func (s *Store) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
+	var l ipam.Lease
+	err := s.db.Batch(func(tx *bbolt.Tx) error {
+		var err error
+		l, err = allocate(tx, pool, mac, time.Now().Unix())
+		return err
+	})
+	return l, err
+}
+
+// Leases implements storage.Store.
+func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
+	var out []ipam.Lease
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bLeases).ForEachBucket(func(pool []byte) error {
+			addrB, _, _ := poolBuckets(tx, string(pool), false)
+			if addrB == nil {
+				return nil
+			}
+			return addrB.ForEach(func(k, v []byte) error {
+				var l ipam.Lease
+				if err := json.Unmarshal(v, &l); err != nil {
+					return fmt.Errorf("stored lease %s: %w", pool, err)
+				}
+				out = append(out, l)
+				return nil
+			})
+		})
+	})
+	return out, err
+}
+
+// Release implements storage.Store.
+func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error) {
+	var l ipam.Lease
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		addrB, macB, _ := poolBuckets(tx, pool, false)
+		if addrB == nil {
+			return fmt.Errorf("lease %s/%s: %w", pool, addr, storage.ErrNotFound)
+		}
+		var err error
+		if l, err = readLease(addrB, addrKey(addr)); err != nil {
+			return fmt.Errorf("lease %s/%s: %w", pool, addr, err)
+		}
+		if err := addrB.Delete(addrKey(addr)); err != nil {
+			return err
+		}
+		return macB.Delete([]byte(l.MAC))
+	})
+	return l, err
+}
+
+// applyOp applies one catalog lease operation inside tx.
+func applyOp(tx *bbolt.Tx, op storage.LeaseOp, now int64) error {
+	switch op.Kind {
+	case storage.OpRelease:
+		return tx.Bucket(bLeases).ForEachBucket(func(pool []byte) error {
+			addrB, macB, _ := poolBuckets(tx, string(pool), false)
+			if addrB == nil {
+				return nil
+			}
+			if k := macB.Get([]byte(op.MAC)); k != nil {
+				if err := addrB.Delete(k); err != nil {
+					return err
+				}
+				return macB.Delete([]byte(op.MAC))
+			}
+			return nil
+		})
+	case storage.OpPin:
+		addrB, macB, err := poolBuckets(tx, op.Pool.Name, true)
+		if err != nil {
+			return err
+		}
+		k := addrKey(op.Address)
+		if held, err := readLease(addrB, k); err == nil && held.MAC != op.MAC {
+			return fmt.Errorf("%w: machine %s pins %s in pool %s, which %s holds since %s; release that lease first",
+				storage.ErrConflict, op.Machine, op.Address, op.Pool.Name, held.MAC, time.Unix(held.Created, 0).UTC().Format(time.RFC3339))
+		}
+		created := now
+		if old := macB.Get([]byte(op.MAC)); old != nil {
+			if prev, err := readLease(addrB, old); err == nil {
+				created = prev.Created
+			}
+			if !bytes.Equal(old, k) {
+				if err := addrB.Delete(old); err != nil {
+					return err
+				}
+			}
+		}
+		return writeLease(addrB, macB, ipam.Lease{Pool: op.Pool.Name, Address: op.Address, MAC: op.MAC, Pinned: true, Created: created})
+	case storage.OpEnsure:
+		_, err := allocate(tx, op.Pool, op.MAC, now)
+		if err != nil {
+			return fmt.Errorf("machine %s: %w", op.Machine, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown lease op %v", op.Kind)
+}

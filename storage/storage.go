@@ -1,0 +1,90 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+)
+
+// Errors returned (wrapped) by every backend.
+var (
+	// ErrNotFound: the object or lease does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the write contradicts what is stored, for example a pin
+	// on an address that another machine holds.
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the store cannot take writes now (closed, or no
+	// quorum); the caller may retry later.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Store is the contract every backend fulfils.
+type Store interface {
+	// LoadCatalog returns the stored catalog; an empty one if none was
+	// ever saved.
+	LoadCatalog(ctx context.Context) (*catalog.Catalog, error)
+	// ReplaceCatalog atomically replaces every catalog object with c's and
+	// applies the lease operations, in one transaction. If any operation
+	// fails (a pin on an address another machine holds: ErrConflict; a
+	// pool exhausted: ipam.ErrExhausted) nothing is written.
+	ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []LeaseOp) error
+
+	// Leases returns every lease.
+	Leases(ctx context.Context) ([]ipam.Lease, error)
+	// Allocate returns mac's lease in pool, creating it with the lowest
+	// free assignable address when there is none. It returns
+	// ipam.ErrExhausted when the pool is full. The lease is durable when
+	// Allocate returns.
+	Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error)
+	// Release deletes the lease of addr in pool (both directions), or
+	// returns ErrNotFound.
+	Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error)
+
+	// SaveMachines writes inventory records in one transaction.
+	SaveMachines(ctx context.Context, ms []inventory.Machine) error
+	// Machines returns every inventory record.
+	Machines(ctx context.Context) ([]inventory.Machine, error)
+
+	Close() error
+}
+
+// OpKind is the kind of a LeaseOp.
+type OpKind int
+
+// The lease operations a catalog replacement can carry.
+const (
+	// OpPin gives MAC the address Address in Pool, pinned. It fails with
+	// ErrConflict when another machine holds the address; a lease MAC
+	// holds elsewhere in the pool is moved.
+	OpPin OpKind = iota
+	// OpEnsure gives MAC a lease in Pool unless it has one.
+	OpEnsure
+	// OpRelease deletes MAC's leases in every pool.
+	OpRelease
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpPin:
+		return "pin"
+	case OpEnsure:
+		return "ensure"
+	case OpRelease:
+		return "release"
+	}
+	return "unknown"
+}
+
+// LeaseOp is one lease change applied with a catalog replacement.
+type LeaseOp struct {
+	Kind    OpKind
+	Pool    *ipam.Pool // nil for OpRelease
+	MAC     string
+	Address netip.Addr // OpPin only
+	// Machine names the registry entry behind the op, for error messages.
+	Machine string
+}
