@@ -1,0 +1,69 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// envName is the environment variable that sets a flag.
+func envName(flagName string) string {
+	return "PROVISIOND_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseWithEnv parses args into fs, then fills every flag not given on the
+// command line from its PROVISIOND_* environment variable. Errors name the
+// variable.
+func parseWithEnv(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || set[f.Name] {
+			return
+		}
+		v, ok := lookupEnv(envName(f.Name), getenv)
+		if !ok {
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = fmt.Errorf("environment variable %s=%q: %v", envName(f.Name), v, e)
+		}
+	})
+	return err
+}
+
+func lookupEnv(name string, getenv func(string) string) (string, bool) {
+	if getenv != nil {
+		v := getenv(name)
+		return v, v != ""
+	}
+	return os.LookupEnv(name)
+}
+
+// flagUsage prints a flag set's help with each flag's environment variable.
+func flagUsage(fs *flag.FlagSet, intro string) func() {
+	return func() {
+		out := fs.Output()
+		fmt.Fprint(out, intro)
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(out, "  --%s", f.Name)
+			if name != "" {
+				fmt.Fprintf(out, " %s", name)
+			}
+			fmt.Fprintf(out, "\n    \t%s", strings.ReplaceAll(usage, "\n", "\n    \t"))
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
+				fmt.Fprintf(out, " (default %q)", f.DefValue)
+			}
+			fmt.Fprintf(out, "\n    \tenv %s\n", envName(f.Name))
+		})
+	}
+}

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/provisiond/provisiond/assets"
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/server"
+	"github.com/provisiond/provisiond/storage"
+	"github.com/provisiond/provisiond/storage/bolt"
+)
+
+// serveConfig is everything `provisiond serve` is told.
+type serveConfig struct {
+	Addr              string
+	AdminAddr         string
+	DataDir           string
+	Catalog           string
+	AssetsDir         string
+	LogFormat         string
+	LogLevel          string
+	MaxQueryBytes     int
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+}
+
+func serveFlags(cfg *serveConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`address` of the boot listener (iPXE, configs, assets, metrics); port 0 picks a free port")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:8081", "`address` of the admin API listener; empty disables it. Only loopback addresses are allowed until authentication is configured")
+	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "`directory` of the embedded database ("+bolt.FileName+")")
+	fs.StringVar(&cfg.Catalog, "catalog", "", "matchbox-layout catalog `directory` (profiles/, groups/, ignition/, cloud/, generic/, pools/, machines/),\nloaded into the store at start and again on SIGHUP; without it the stored catalog is served")
+	fs.StringVar(&cfg.AssetsDir, "assets-dir", "", "`directory` served under /assets/ (default: the catalog's assets/ when it exists)")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.IntVar(&cfg.MaxQueryBytes, "max-query-bytes", 4096, "longest boot request query string in `bytes` (414 beyond)")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send its request headers")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept open")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "time in-flight requests get to finish on SIGTERM")
+	return fs
+}
+
+const serveIntro = `Usage: provisiond serve [flags]
+
+Runs the boot server: /boot.ipxe, /ipxe, /grub, /ignition, /cloud, /generic,
+/metadata, /assets/, /healthz, /readyz and /metrics on --addr, and the admin
+API on --admin-addr. SIGHUP reloads --catalog; a catalog that does not
+validate is refused and the old one keeps being served. SIGINT or SIGTERM
+shuts down gracefully.
+
+Flags:
+`
+
+func serve(args []string, stderr io.Writer) int {
+	var cfg serveConfig
+	fs := serveFlags(&cfg)
+	fs.SetOutput(stderr)
+	fs.Usage = flagUsage(fs, serveIntro)
+	if err := parseWithEnv(fs, args, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "provisiond serve: %v\n", err)
+		return 2
+	}
+	logger, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "provisiond serve: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runServe(ctx, cfg, logger); err != nil {
+		logger.Error("provisiond stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// checkConfig validates paths and addresses up front, naming the flag.
+func checkConfig(cfg *serveConfig) error {
+	if cfg.Catalog != "" {
+		st, err := os.Stat(cfg.Catalog)
+		if err != nil {
+			return fmt.Errorf("--catalog: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("--catalog %s: not a directory", cfg.Catalog)
+		}
+		if cfg.AssetsDir == "" {
+			if st, err := os.Stat(filepath.Join(cfg.Catalog, "assets")); err == nil && st.IsDir() {
+				cfg.AssetsDir = filepath.Join(cfg.Catalog, "assets")
+			}
+		}
+	}
+	if cfg.AssetsDir != "" {
+		st, err := os.Stat(cfg.AssetsDir)
+		if err != nil {
+			return fmt.Errorf("--assets-dir: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("--assets-dir %s: not a directory", cfg.AssetsDir)
+		}
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		return fmt.Errorf("--addr %q: %v", cfg.Addr, err)
+	}
+	if cfg.AdminAddr != "" {
+		host, _, err := net.SplitHostPort(cfg.AdminAddr)
+		if err != nil {
+			return fmt.Errorf("--admin-addr %q: %v", cfg.AdminAddr, err)
+		}
+		if !isLoopback(host) {
+			return fmt.Errorf("--admin-addr %q is not a loopback address, and the admin API has no authentication configured", cfg.AdminAddr)
+		}
+	}
+	if cfg.MaxQueryBytes <= 0 {
+		return fmt.Errorf("--max-query-bytes %d: must be positive", cfg.MaxQueryBytes)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	if err := checkConfig(&cfg); err != nil {
+		return err
+	}
+	store, err := bolt.Open(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	defer store.Close()
+
+	leases, err := store.Leases(ctx)
+	if err != nil {
+		return fmt.Errorf("reading leases: %w", err)
+	}
+	table := ipam.NewTable(leases)
+	loader := &catalogLoader{dir: cfg.Catalog, store: store, table: table, log: log}
+	snap, err := loader.initial(ctx)
+	if err != nil {
+		return err
+	}
+
+	known, err := store.Machines(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the inventory: %w", err)
+	}
+	rec := inventory.NewRecorder(store, known, log)
+	recCtx, stopRec := context.WithCancel(context.Background())
+	recDone := make(chan struct{})
+	go func() { rec.Run(recCtx); close(recDone) }()
+	defer func() { stopRec(); <-recDone }()
+
+	var assetsHandler http.Handler
+	if cfg.AssetsDir != "" {
+		a, err := assets.New(cfg.AssetsDir, log)
+		if err != nil {
+			return fmt.Errorf("--assets-dir: %w", err)
+		}
+		defer a.Close()
+		assetsHandler = a
+		log.Info("serving assets", "dir", cfg.AssetsDir)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := server.New(server.Config{
+		Logger:        log,
+		Allocator:     store,
+		Leases:        table,
+		Recorder:      rec,
+		Assets:        assetsHandler,
+		Registry:      reg,
+		MaxQueryBytes: cfg.MaxQueryBytes,
+	})
+	srv.Swap(snap)
+	loader.swap = srv.Swap
+
+	var servers []*http.Server
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	start := func(name, addr string, h http.Handler) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", map[string]string{"boot": "addr", "admin": "admin-addr"}[name], err)
+		}
+		hs := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		}
+		servers = append(servers, hs)
+		log.Info("listening", "listener", name, "addr", ln.Addr().String())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s listener: %w", name, err)
+			}
+		}()
+		return nil
+	}
+	if err := start("boot", cfg.Addr, srv); err != nil {
+		return err
+	}
+	if cfg.AdminAddr != "" {
+		admin := server.NewAdmin(server.AdminConfig{Logger: log, Boot: srv, Inventory: rec, Leases: table})
+		if err := start("admin", cfg.AdminAddr, admin); err != nil {
+			shutdown(servers, cfg.ShutdownTimeout)
+			return err
+		}
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			break loop
+		case err := <-errc:
+			runErr = err
+			break loop
+		case <-hup:
+			if cfg.Catalog == "" {
+				log.Warn("SIGHUP: no --catalog to reload")
+				continue
+			}
+			loader.reload(context.Background())
+		}
+	}
+	shutdown(servers, cfg.ShutdownTimeout)
+	wg.Wait()
+	return runErr
+}
+
+func shutdown(servers []*http.Server, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, hs := range servers {
+		hs.Shutdown(ctx)
+	}
+}
+
+// catalogLoader loads --catalog into the store and the server, at start
+// and on SIGHUP, one load at a time.
+type catalogLoader struct {
+	dir   string
+	store storage.Store
+	table *ipam.Table
+	log   *slog.Logger
+	swap  func(*catalog.Snapshot)
+	mu    sync.Mutex
+}
+
+func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) {
+	if l.dir == "" {
+		c, err := l.store.LoadCatalog(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the stored catalog: %w", err)
+		}
+		snap, warnings, err := catalog.Compile(c, l.table, catalog.Options{})
+		l.warn(warnings)
+		if err != nil {
+			return nil, fmt.Errorf("stored catalog: %w", err)
+		}
+		l.log.Info("serving the stored catalog (no --catalog)", "profiles", len(c.Profiles), "groups", len(c.Groups))
+		return snap, nil
+	}
+	snap, err := l.load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("--catalog %s: %w", l.dir, err)
+	}
+	return snap, nil
+}
+
+func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := time.Now()
+	c, err := catalog.LoadDir(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	snap, warnings, err := storage.Apply(ctx, l.store, l.table, c, catalog.Options{})
+	l.warn(warnings)
+	if err != nil {
+		return nil, err
+	}
+	l.log.Info("catalog loaded", "dir", l.dir, "profiles", len(c.Profiles), "groups", len(c.Groups),
+		"templates", len(c.Templates["ignition"])+len(c.Templates["cloud"])+len(c.Templates["generic"]),
+		"pools", len(c.Pools), "machines", len(c.Machines), "duration", time.Since(start))
+	return snap, nil
+}
+
+func (l *catalogLoader) reload(ctx context.Context) {
+	snap, err := l.load(ctx)
+	if err != nil {
+		l.log.Error("catalog reload refused; still serving the previous catalog", "dir", l.dir, "err", err)
+		return
+	}
+	l.swap(snap)
+}
+
+func (l *catalogLoader) warn(warnings []string) {
+	for _, w := range warnings {
+		l.log.Warn("catalog", "warning", strings.TrimSpace(w))
+	}
+}
