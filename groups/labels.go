@@ -21,9 +21,9 @@ var ErrBadLabels = errors.New("invalid labels")
 // Limits on what a request's query may carry. They bound the work a hostile
 // client can cause; real iPXE chains send about six labels.
 const (
-	MaxLabels      = 64
-	MaxLabelKey    = 128
-	MaxLabelValue  = 1024
+	MaxLabels     = 64
+	MaxLabelKey   = 128
+	MaxLabelValue = 1024
 )
 
 // Labels are the facts of one request: its query parameters (keys lowercased,
