@@ -33,6 +33,9 @@ func poolBuckets(tx *bbolt.Tx, pool string, create bool) (addr, mac *bbolt.Bucke
 			return nil, nil, err
 		}
 	}
+	if !create {
+		return pb.Bucket(bAddr), pb.Bucket(bMAC), nil
+	}
 	if addr, err = pb.CreateBucketIfNotExists(bAddr); err != nil {
 		return nil, nil, err
 	}
