@@ -36,6 +36,17 @@ func ButaneToIgnition(src []byte) ([]byte, []Warning, error) {
 	if rep.IsFatal() {
 		return nil, warnings, fmt.Errorf("%w: butane: %s", ErrIgnition, fatalEntries(rep))
 	}
+	// An unused key is a typo ("filez:") whose content would silently not
+	// reach the machine: refuse it, like unknown fields in catalog JSON.
+	var unused []string
+	for _, e := range rep.Entries {
+		if strings.HasPrefix(e.Message, "unused key") {
+			unused = append(unused, strings.TrimSpace(e.String()))
+		}
+	}
+	if len(unused) > 0 {
+		return nil, warnings, fmt.Errorf("%w: butane: %s", ErrIgnition, strings.Join(unused, "; "))
+	}
 	more, err := CheckIgnition(out)
 	return out, append(warnings, more...), err
 }

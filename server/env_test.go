@@ -1,0 +1,137 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/provisiond/provisiond/assets"
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/storage"
+	"github.com/provisiond/provisiond/storage/bolt"
+)
+
+// testEnv is a real server on a loopback port, backed by a real bbolt file.
+type testEnv struct {
+	t     *testing.T
+	srv   *Server
+	http  *httptest.Server
+	store *bolt.Store
+	table *ipam.Table
+	rec   *inventory.Recorder
+	reg   *prometheus.Registry
+	logs  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newEnv serves the catalog in dir (a matchbox-layout directory).
+func newEnv(t *testing.T, dir string) *testEnv {
+	t.Helper()
+	e := &testEnv{t: t, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var err error
+	e.store, err = bolt.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.store.Close() })
+	e.table = ipam.NewTable(nil)
+	c, err := catalog.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := storage.Apply(context.Background(), e.store, e.table, c, catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rec = inventory.NewRecorder(e.store, nil, log)
+	var ah http.Handler
+	if st, err := os.Stat(filepath.Join(dir, "assets")); err == nil && st.IsDir() {
+		a, err := assets.New(filepath.Join(dir, "assets"), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		ah = a
+	}
+	e.srv = New(Config{Logger: log, Allocator: e.store, Leases: e.table, Recorder: e.rec, Assets: ah, Registry: e.reg})
+	e.srv.Swap(snap)
+	e.http = httptest.NewServer(e.srv)
+	t.Cleanup(e.http.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", e.logs.String())
+		}
+	})
+	return e
+}
+
+// get fetches path and returns status, body and header.
+func (e *testEnv) get(path string, hdr ...string) (int, string, http.Header) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.http.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// host returns "127.0.0.1:PORT" of the test server, to neutralize it in
+// golden output.
+func (e *testEnv) host() string { return strings.TrimPrefix(e.http.URL, "http://") }
+
+// writeCatalog writes files (path -> content) under a fresh directory.
+func writeCatalog(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
