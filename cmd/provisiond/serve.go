@@ -335,6 +335,9 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.swap != nil {
+		l.swap(snap) // under l.mu, so reloads swap in the order they loaded
+	}
 	l.log.Info("catalog loaded", "dir", l.dir, "profiles", len(c.Profiles), "groups", len(c.Groups),
 		"templates", len(c.Templates["ignition"])+len(c.Templates["cloud"])+len(c.Templates["generic"]),
 		"pools", len(c.Pools), "machines", len(c.Machines), "duration", time.Since(start))
@@ -342,12 +345,9 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 }
 
 func (l *catalogLoader) reload(ctx context.Context) {
-	snap, err := l.load(ctx)
-	if err != nil {
+	if _, err := l.load(ctx); err != nil {
 		l.log.Error("catalog reload refused; still serving the previous catalog", "dir", l.dir, "err", err)
-		return
 	}
-	l.swap(snap)
 }
 
 func (l *catalogLoader) warn(warnings []string) {
