@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,10 @@ type Group struct {
 	Metadata map[string]any    `json:"metadata,omitempty"`
 	// Pool names the IP pool that machines of this group draw a lease from.
 	Pool string `json:"pool,omitempty"`
+	// EtcdCluster marks a group whose registered machines are the members
+	// of one etcd cluster, so that the catalog load can warn about member
+	// counts that buy no fault tolerance.
+	EtcdCluster bool `json:"etcd_cluster,omitempty"`
 }
 
 // ErrInvalid is returned (wrapped) for a group that is not well formed.
@@ -32,22 +37,23 @@ func Decode(data []byte) (*Group, error) {
 		Group
 		Selector map[string]json.RawMessage `json:"selector,omitempty"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if dec.More() {
+	// Decoder.More is false for a trailing ']' or '}', so look at the rest.
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
 	}
 	g := raw.Group
 	g.Selector = make(map[string]string, len(raw.Selector))
 	for k, v := range raw.Selector {
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		var s *string // nil for null, which would otherwise read as ""
+		if err := json.Unmarshal(v, &s); err != nil || s == nil {
 			return nil, fmt.Errorf("%w: selector %q: value %s is not a string", ErrInvalid, k, v)
 		}
-		g.Selector[k] = s
+		g.Selector[k] = *s
 	}
 	if err := g.Normalize(); err != nil {
 		return nil, err
@@ -77,13 +83,13 @@ func (g *Group) Normalize() error {
 		case "mac":
 			mac, err := ParseMAC(v)
 			if err != nil {
-				return fmt.Errorf("%w %q: selector mac: %v", ErrInvalid, g.ID, err)
+				return fmt.Errorf("%w %q: selector mac: %w", ErrInvalid, g.ID, err)
 			}
 			v = mac
 		case "uuid":
 			id, err := ParseUUID(v)
 			if err != nil {
-				return fmt.Errorf("%w %q: selector uuid: %v", ErrInvalid, g.ID, err)
+				return fmt.Errorf("%w %q: selector uuid: %w", ErrInvalid, g.ID, err)
 			}
 			v = id
 		}
