@@ -197,3 +197,26 @@ func TestMembers(t *testing.T) {
 		t.Errorf("bad selector accepted")
 	}
 }
+
+func TestEtcdEvenMembersWarning(t *testing.T) {
+	files := base()
+	files["groups/b.json"] = `{"id":"b","profile":"p","selector":{"role":"b"},"pool":"net","etcd_cluster":true}`
+	_, warnings, err := load(t, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "etcd cluster of 2 members: quorum is 2 and it tolerates 0 failure(s), the same as 1 members; use 1 or 3"
+	if !strings.Contains(strings.Join(warnings, "\n"), want) {
+		t.Errorf("warnings %q lack %q", warnings, want)
+	}
+	files["machines/m3.json"] = `{"name":"m3","mac":"52:54:00:00:00:03","labels":{"role":"b"}}`
+	_, warnings, _ = load(t, files)
+	if strings.Contains(strings.Join(warnings, "\n"), "etcd cluster") {
+		t.Errorf("3 members warned: %q", warnings)
+	}
+	files["machines/m4.json"] = `{"name":"m4","mac":"52:54:00:00:00:04","labels":{"role":"b"}}`
+	_, warnings, _ = load(t, files)
+	if !strings.Contains(strings.Join(warnings, "\n"), "4 members: quorum is 3 and it tolerates 1 failure(s), the same as 3 members") {
+		t.Errorf("4 members: %q", warnings)
+	}
+}

@@ -56,9 +56,11 @@ func (c *Catalog) Validate() (warnings []string, err error) {
 			}
 		}
 	}
-	if _, err := c.index(); err != nil {
+	ix, err := c.index()
+	if err != nil {
 		return warnings, err
 	}
+	warnings = append(warnings, c.etcdWarnings(ix)...)
 	poolNames := sortedKeys(c.Pools)
 	for i, a := range poolNames {
 		for _, b := range poolNames[i+1:] {
@@ -141,4 +143,31 @@ func (c *Catalog) index() (*groups.Index, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return ix, nil
+}
+
+// etcdWarnings warns about etcd clusters (groups marked etcd_cluster) whose
+// registered member count is even: n members tolerate (n-1)/2 failures, so
+// 4 members tolerate 1 failure like 3, and need one more for quorum.
+func (c *Catalog) etcdWarnings(ix *groups.Index) []string {
+	var warnings []string
+	for _, id := range sortedKeys(c.Groups) {
+		g := c.Groups[id]
+		if !g.EtcdCluster {
+			continue
+		}
+		n := 0
+		for _, m := range c.Machines {
+			if ix.Select(m.Facts(nil)) == g {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+			warnings = append(warnings, fmt.Sprintf("%s: etcd cluster with no registered member: register its machines in machines/ so that members lists them before they boot", c.source("groups/"+id)))
+		case n%2 == 0:
+			warnings = append(warnings, fmt.Sprintf("%s: etcd cluster of %d members: quorum is %d and it tolerates %d failure(s), the same as %d members; use %d or %d",
+				c.source("groups/"+id), n, n/2+1, (n-1)/2, n-1, n-1, n+1))
+		}
+	}
+	return warnings
 }

@@ -94,6 +94,9 @@ func (a *Admin) machineViews() []MachineView {
 				v = &MachineView{MAC: rec.MAC, UUID: rec.UUID}
 				views[rec.Key] = v
 			}
+			if v.UUID == "" {
+				v.UUID = rec.UUID
+			}
 			first, last := rec.FirstSeen, rec.LastSeen
 			v.State, v.FirstSeen, v.LastSeen = rec.State, &first, &last
 			v.LastEndpoint, v.Group, v.Profile, v.Events = rec.LastEndpoint, rec.Group, rec.Profile, rec.Events
