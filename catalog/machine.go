@@ -1,13 +1,13 @@
 package catalog
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/strictjson"
 )
 
 // ErrInvalidMachine is returned (wrapped) for a registry entry that is not
@@ -28,13 +28,8 @@ type Machine struct {
 // DecodeMachine parses and normalizes a registry entry.
 func DecodeMachine(data []byte) (*Machine, error) {
 	var m Machine
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	if err := strictjson.Decode(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMachine, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalidMachine)
 	}
 	if err := m.Normalize(); err != nil {
 		return nil, err

@@ -1,10 +1,10 @@
 package profiles
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/provisiond/provisiond/internal/strictjson"
 )
 
 // ErrInvalid is returned (wrapped) for a profile that is not well formed.
@@ -34,13 +34,8 @@ type Boot struct {
 // misspelled "ignition_id" would otherwise silently serve nothing.
 func Decode(data []byte) (*Profile, error) {
 	var p Profile
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Decode(data, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
 	}
 	if p.ID == "" {
 		return nil, fmt.Errorf("%w: id is required", ErrInvalid)
