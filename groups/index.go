@@ -48,21 +48,28 @@ func (e *DuplicateSelectorError) Error() string {
 func NewIndex(gs []*Group) (*Index, error) {
 	ix := &Index{buckets: map[pair][]*entry{}, byID: make(map[string]*Group, len(gs))}
 	entries := make([]*entry, 0, len(gs))
-	seen := make(map[string]string, len(gs))
+	// Keyed by count and string: selectors whose keys or values hold ',' or
+	// '=' can print alike, but with different counts they never tie.
+	type selKey struct {
+		n   int
+		sel string
+	}
+	seen := make(map[selKey]string, len(gs))
 	for _, g := range gs {
 		if _, dup := ix.byID[g.ID]; dup {
 			return nil, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, g.ID)
 		}
 		ix.byID[g.ID] = g
 		e := &entry{g: g, sel: g.SelectorString()}
-		if other, dup := seen[e.sel]; dup {
+		sk := selKey{len(g.Selector), e.sel}
+		if other, dup := seen[sk]; dup {
 			a, b := other, g.ID
 			if a > b {
 				a, b = b, a
 			}
 			return nil, &DuplicateSelectorError{A: a, B: b, Selector: e.sel}
 		}
-		seen[e.sel] = g.ID
+		seen[sk] = g.ID
 		entries = append(entries, e)
 	}
 	sort.Slice(entries, func(i, j int) bool { return before(entries[i], entries[j]) })

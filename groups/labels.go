@@ -3,8 +3,10 @@ package groups
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -72,13 +74,17 @@ func ParseUUID(s string) (string, error) {
 // than a silently dropped label, because dropping it could make a machine
 // fall through to a default group and receive another machine's config.
 // Empty mac and uuid values (iPXE sends "uuid=" when it knows none) are
-// dropped.
+// dropped. When a key comes in several spellings (MAC and mac), the
+// lowercase one wins, otherwise the first in byte order; the mac or uuid of
+// every spelling must parse.
 func FromQuery(q url.Values) (Labels, error) {
 	if len(q) > MaxLabels {
 		return nil, fmt.Errorf("%w: %d query parameters, at most %d", ErrBadLabels, len(q), MaxLabels)
 	}
 	l := make(Labels, len(q))
-	for k, vs := range q {
+	// Sorted, so that the answer does not depend on map iteration order.
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		vs := q[k]
 		if len(vs) == 0 {
 			continue
 		}
@@ -86,13 +92,6 @@ func FromQuery(q url.Values) (Labels, error) {
 		v := vs[0]
 		if len(key) > MaxLabelKey || len(v) > MaxLabelValue {
 			return nil, fmt.Errorf("%w: parameter %q longer than %d/%d bytes", ErrBadLabels, truncate(key, 32), MaxLabelKey, MaxLabelValue)
-		}
-		if _, dup := l[key]; dup {
-			// Two spellings of the same key (MAC and mac): keep the first in
-			// a deterministic order, the lowercase one.
-			if k != key {
-				continue
-			}
 		}
 		switch key {
 		case "mac":
@@ -113,6 +112,9 @@ func FromQuery(q url.Values) (Labels, error) {
 				return nil, err
 			}
 			v = id
+		}
+		if _, dup := l[key]; dup && k != key {
+			continue // another spelling of key came first
 		}
 		l[key] = v
 	}

@@ -1,12 +1,12 @@
 package ipam
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 )
 
 // ErrExhausted is returned (wrapped) when a pool has no free address left.
@@ -41,12 +41,13 @@ const MaxPoolSize = 1 << 20
 // Decode parses and validates a pool from JSON; unknown fields are errors.
 func Decode(data []byte) (*Pool, error) {
 	var p Pool
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if dec.More() {
+	// Decoder.More is false for a trailing ']' or '}', so look at the rest.
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
 	}
 	if err := p.Validate(); err != nil {
@@ -165,7 +166,10 @@ func (p *Pool) Overlaps(q *Pool) bool { return p.prefix.Overlaps(q.prefix) }
 // Next returns the first assignable address after a in the range, or an
 // invalid Addr when a was the last.
 func (p *Pool) Next(a netip.Addr) netip.Addr {
-	for a = a.Next(); a.IsValid() && !p.end.Less(a); a = a.Next() {
+	if a = a.Next(); a.IsValid() && a.Less(p.start) {
+		a = p.start // a was before the range, or an IPv4 address in an IPv6 pool
+	}
+	for ; a.IsValid() && !p.end.Less(a); a = a.Next() {
 		if !p.reserved[a] {
 			return a
 		}
