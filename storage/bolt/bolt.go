@@ -84,6 +84,16 @@ func Open(dir string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// unavailable wraps the error bbolt returns once the store is closed in
+// storage.ErrUnavailable, as the contract says, so that a request racing a
+// shutdown is answered 503 rather than 500.
+func unavailable(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+	}
+	return err
+}
+
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.db.Path() }
 
@@ -152,14 +162,14 @@ func (s *Store) LoadCatalog(ctx context.Context) (*catalog.Catalog, error) {
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	return c, nil
 }
 
 // ReplaceCatalog implements storage.Store.
 func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []storage.LeaseOp) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return unavailable(s.db.Update(func(tx *bbolt.Tx) error {
 		root := tx.Bucket(bCatalog)
 		fresh := func(name string) (*bbolt.Bucket, error) {
 			if root.Bucket([]byte(name)) != nil {
@@ -221,7 +231,7 @@ func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []st
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // Machines implements storage.Store.
@@ -237,7 +247,7 @@ func (s *Store) Machines(ctx context.Context) ([]inventory.Machine, error) {
 			return nil
 		})
 	})
-	return out, err
+	return out, unavailable(err)
 }
 
 // SaveMachines implements storage.Store.
@@ -245,7 +255,7 @@ func (s *Store) SaveMachines(ctx context.Context, ms []inventory.Machine) error 
 	if len(ms) == 0 {
 		return nil
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return unavailable(s.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bInventory)
 		for _, m := range ms {
 			data, err := json.Marshal(m)
@@ -257,5 +267,5 @@ func (s *Store) SaveMachines(ctx context.Context, ms []inventory.Machine) error 
 			}
 		}
 		return nil
-	})
+	}))
 }

@@ -107,7 +107,7 @@ func (s *Store) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam
 		l, err = allocate(tx, pool, mac, time.Now().Unix())
 		return err
 	})
-	return l, err
+	return l, unavailable(err)
 }
 
 // Leases implements storage.Store.
@@ -129,7 +129,7 @@ func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
 			})
 		})
 	})
-	return out, err
+	return out, unavailable(err)
 }
 
 // Release implements storage.Store.
@@ -149,7 +149,7 @@ func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam
 		}
 		return macB.Delete([]byte(l.MAC))
 	})
-	return l, err
+	return l, unavailable(err)
 }
 
 // applyOp applies one catalog lease operation inside tx.

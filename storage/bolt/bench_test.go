@@ -1,0 +1,53 @@
+package bolt
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/provisiond/provisiond/ipam"
+)
+
+// benchPool is a /16: 65,533 assignable addresses.
+func benchPool(b *testing.B) *ipam.Pool {
+	p := &ipam.Pool{Name: "bench", CIDR: "10.40.0.0/16", Start: "10.40.0.1", End: "10.40.255.254", Gateway: "10.40.0.1"}
+	if err := p.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkAllocate allocates for new macs one after the other: each call
+// is a transaction of its own, on disk when it returns.
+func BenchmarkAllocate(b *testing.B) {
+	s := mustOpen(b, b.TempDir())
+	defer s.Close()
+	p := benchPool(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.Allocate(b.Context(), p, crashMAC(i)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkAllocateParallel is a boot storm: new macs from 32 goroutines
+// per CPU, whose calls share transactions (bbolt Batch), so the time per
+// lease falls well below one fsync.
+func BenchmarkAllocateParallel(b *testing.B) {
+	s := mustOpen(b, b.TempDir())
+	defer s.Close()
+	p := benchPool(b)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Allocate(b.Context(), p, crashMAC(int(n.Add(1)))); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
