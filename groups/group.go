@@ -1,12 +1,13 @@
 package groups
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/provisiond/provisiond/internal/strictjson"
 )
 
 // Group selects machines by their labels and names the profile they boot.
@@ -37,14 +38,8 @@ func Decode(data []byte) (*Group, error) {
 		Group
 		Selector map[string]json.RawMessage `json:"selector,omitempty"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
+	if err := strictjson.Decode(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	// Decoder.More is false for a trailing ']' or '}', so look at the rest.
-	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
 	}
 	g := raw.Group
 	g.Selector = make(map[string]string, len(raw.Selector))

@@ -1,12 +1,12 @@
 package ipam
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+
+	"github.com/provisiond/provisiond/internal/strictjson"
 )
 
 // ErrExhausted is returned (wrapped) when a pool has no free address left.
@@ -41,14 +41,8 @@ const MaxPoolSize = 1 << 20
 // Decode parses and validates a pool from JSON; unknown fields are errors.
 func Decode(data []byte) (*Pool, error) {
 	var p Pool
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Decode(data, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	// Decoder.More is false for a trailing ']' or '}', so look at the rest.
-	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
