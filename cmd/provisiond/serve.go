@@ -178,11 +178,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("reading leases: %w", err)
 	}
 	table := ipam.NewTable(leases)
-	loader := &catalogLoader{dir: cfg.Catalog, store: store, table: table, log: log}
-	snap, err := loader.initial(ctx)
-	if err != nil {
-		return err
-	}
+	catalogs := &storage.Catalogs{Store: store, Leases: table}
 
 	known, err := store.Machines(ctx)
 	if err != nil {
@@ -216,8 +212,11 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Registry:      reg,
 		MaxQueryBytes: cfg.MaxQueryBytes,
 	})
-	srv.Swap(snap)
-	loader.swap = srv.Swap
+	catalogs.Swap = srv.Swap
+	loader := &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log}
+	if _, err := loader.initial(ctx); err != nil {
+		return err
+	}
 
 	var servers []*http.Server
 	var wg sync.WaitGroup
@@ -291,28 +290,21 @@ func shutdown(servers []*http.Server, timeout time.Duration) {
 }
 
 // catalogLoader loads --catalog into the store and the server, at start
-// and on SIGHUP, one load at a time.
+// and on SIGHUP.
 type catalogLoader struct {
-	dir   string
-	store storage.Store
-	table *ipam.Table
-	log   *slog.Logger
-	swap  func(*catalog.Snapshot)
-	mu    sync.Mutex
+	dir      string
+	catalogs *storage.Catalogs
+	log      *slog.Logger
 }
 
 func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) {
 	if l.dir == "" {
-		c, err := l.store.LoadCatalog(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reading the stored catalog: %w", err)
-		}
-		snap, warnings, err := catalog.Compile(c, l.table, catalog.Options{})
+		snap, warnings, err := l.catalogs.LoadStored(ctx)
 		l.warn(warnings)
 		if err != nil {
-			return nil, fmt.Errorf("stored catalog: %w", err)
+			return nil, err
 		}
-		l.log.Info("serving the stored catalog (no --catalog)", "profiles", len(c.Profiles), "groups", len(c.Groups))
+		l.log.Info("serving the stored catalog (no --catalog)", "profiles", len(snap.Catalog.Profiles), "groups", len(snap.Catalog.Groups))
 		return snap, nil
 	}
 	snap, err := l.load(ctx)
@@ -323,20 +315,15 @@ func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) 
 }
 
 func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	start := time.Now()
 	c, err := catalog.LoadDir(l.dir)
 	if err != nil {
 		return nil, err
 	}
-	snap, warnings, err := storage.Apply(ctx, l.store, l.table, c, catalog.Options{})
+	snap, warnings, err := l.catalogs.Replace(ctx, c)
 	l.warn(warnings)
 	if err != nil {
 		return nil, err
-	}
-	if l.swap != nil {
-		l.swap(snap) // under l.mu, so reloads swap in the order they loaded
 	}
 	l.log.Info("catalog loaded", "dir", l.dir, "profiles", len(c.Profiles), "groups", len(c.Groups),
 		"templates", len(c.Templates["ignition"])+len(c.Templates["cloud"])+len(c.Templates["generic"]),

@@ -225,6 +225,16 @@ func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []st
 			}
 		}
 		now := time.Now().Unix()
+		// Pins are a set: first free every address a pinned machine is
+		// leaving, so that two machines can swap pins, or one can take an
+		// address another leaves, in the same catalog.
+		for _, op := range ops {
+			if op.Kind == storage.OpPin {
+				if err := vacate(tx, op); err != nil {
+					return err
+				}
+			}
+		}
 		for _, op := range ops {
 			if err := applyOp(tx, op, now); err != nil {
 				return err

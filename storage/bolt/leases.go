@@ -200,3 +200,20 @@ func applyOp(tx *bbolt.Tx, op storage.LeaseOp, now int64) error {
 	}
 	return fmt.Errorf("unknown lease op %v", op.Kind)
 }
+
+// vacate deletes the pinned machine's lease in the pin's pool when it is at
+// another address than the pin; the pin then writes a new lease.
+func vacate(tx *bbolt.Tx, op storage.LeaseOp) error {
+	addrB, macB, err := poolBuckets(tx, op.Pool.Name, false)
+	if err != nil || addrB == nil {
+		return err
+	}
+	old := macB.Get([]byte(op.MAC))
+	if old == nil || bytes.Equal(old, addrKey(op.Address)) {
+		return nil
+	}
+	if err := addrB.Delete(old); err != nil {
+		return err
+	}
+	return macB.Delete([]byte(op.MAC))
+}

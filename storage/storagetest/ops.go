@@ -194,3 +194,22 @@ func testOpEnsureExhausted(t *testing.T, h *harness) {
 	checkCatalog(t, h.loadCatalog(), old)
 	checkLeases(t, "leases after a refused replacement", h.leases(), before)
 }
+
+// Pins are applied as a set: two machines may swap their pinned addresses,
+// and a machine may take an address another one leaves, in one catalog.
+func testOpPinSwap(t *testing.T, h *harness) {
+	c := fullCatalog(t)
+	h.replace(c, pin(c.Pools["lan"], mac(1), "10.1.0.10"), pin(c.Pools["lan"], mac(2), "10.1.0.11"))
+	h.replace(c, pin(c.Pools["lan"], mac(1), "10.1.0.11"), pin(c.Pools["lan"], mac(2), "10.1.0.10"))
+	ls := h.leases()
+	if len(ls) != 2 {
+		t.Fatalf("leases after swapping pins:%s", leaseList(ls))
+	}
+	checkLease(t, ls, ipam.Lease{Pool: "lan", Address: addr("10.1.0.10"), MAC: mac(2), Pinned: true})
+	checkLease(t, ls, ipam.Lease{Pool: "lan", Address: addr("10.1.0.11"), MAC: mac(1), Pinned: true})
+	// mac(3) takes 10.1.0.10, which mac(2) leaves for 10.1.0.12.
+	h.replace(c, pin(c.Pools["lan"], mac(3), "10.1.0.10"), pin(c.Pools["lan"], mac(2), "10.1.0.12"))
+	ls = h.leases()
+	checkLease(t, ls, ipam.Lease{Pool: "lan", Address: addr("10.1.0.10"), MAC: mac(3), Pinned: true})
+	checkLease(t, ls, ipam.Lease{Pool: "lan", Address: addr("10.1.0.12"), MAC: mac(2), Pinned: true})
+}

@@ -78,6 +78,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"Ops/PinIdempotent", testOpPinIdempotent},
 		{"Ops/PinConflict", testOpPinConflict},
 		{"Ops/PinMoves", testOpPinMoves},
+		{"Ops/PinSwap", testOpPinSwap},
 		{"Ops/Ensure", testOpEnsure},
 		{"Ops/Release", testOpRelease},
 		{"Ops/EnsureExhausted", testOpEnsureExhausted},
