@@ -1,6 +1,16 @@
 package catalog
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// CacheStats counts render cache lookups. One CacheStats is shared by every
+// snapshot compiled with it (Options.Stats), so counts survive catalog
+// changes; metrics read it.
+type CacheStats struct {
+	Hits, Misses atomic.Uint64
+}
 
 // renderCache holds rendered configs by key, bounded by total bytes. When
 // full it starts over: a boot storm renders each distinct config once

@@ -43,6 +43,7 @@ type Snapshot struct {
 	members *membersCache
 	// maxOutput bounds a template's output (0: profiles.DefaultMaxOutput).
 	maxOutput int
+	stats     *CacheStats
 }
 
 type bootTemplates struct {
@@ -58,6 +59,8 @@ type Options struct {
 	MaxOutput int
 	// CacheBytes bounds the render cache (0: 256 MiB).
 	CacheBytes int
+	// Stats, when set, counts render cache hits and misses.
+	Stats *CacheStats
 }
 
 // Compile validates c and compiles it against a lease table (which members
@@ -86,6 +89,10 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 		cache:     newRenderCache(opt.CacheBytes),
 		members:   &membersCache{},
 		maxOutput: opt.MaxOutput,
+		stats:     opt.Stats,
+	}
+	if s.stats == nil {
+		s.stats = &CacheStats{}
 	}
 	for _, m := range c.Machines {
 		if m.MAC != "" {
@@ -303,8 +310,10 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 	t := s.tmpl[kind][name]
 	key := s.cacheKey(kind, name, m, in, t.UsesMembers)
 	if out, ok := s.cache.get(key); ok {
+		s.stats.Hits.Add(1)
 		return out, nil, nil
 	}
+	s.stats.Misses.Add(1)
 	out, err := t.Execute(profiles.Data(in), s.maxOutput)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s/%s: %w", kind, name, err)
