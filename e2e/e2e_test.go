@@ -453,14 +453,17 @@ func checkSerial(t *testing.T, m testMachine, fw, log string) *bootResult {
 	if fw == "uefi" && !strings.Contains(log, "EFI stub: Loaded initrd") {
 		initrdHint = " (the EFI stub loaded no initrd: kernel arg initrd=NAME must match iPXE's initrd --name NAME)"
 	}
+	// iPXE prints "URL... ok", or, for a download slow enough to show
+	// progress, "URL... 84%<backspaces> ok" on the same line.
+	fetched := func(path string) string { return regexp.QuoteMeta(path) + `\.\.\.[^\n]* ok` }
 	for _, stage := range []struct{ want, problem string }{
 		{"Open Source Network Boot Firmware", "no iPXE banner: the firmware did not run iPXE"},
-		{"/boot.ipxe... ok", "iPXE did not fetch /boot.ipxe from provisiond"},
-		{"/assets/vmlinuz... ok", "iPXE did not fetch the kernel from /assets (see provisiond's /ipxe answer)"},
-		{"/assets/initrd.cpio.gz... ok", "iPXE did not fetch the initrd from /assets (see provisiond's /ipxe answer)"},
+		{fetched("/boot.ipxe"), "iPXE did not fetch /boot.ipxe from provisiond"},
+		{fetched("/assets/vmlinuz"), "iPXE did not fetch the kernel from /assets (see provisiond's /ipxe answer)"},
+		{fetched("/assets/initrd.cpio.gz"), "iPXE did not fetch the initrd from /assets (see provisiond's /ipxe answer)"},
 		{"=== provisiond-e2e init started ===", "the kernel did not run the initrd's /init" + initrdHint},
 	} {
-		if !strings.Contains(log, stage.want) {
+		if !regexp.MustCompile(stage.want).MatchString(log) {
 			t.Errorf("%s (no %q on the console)", stage.problem, stage.want)
 			return nil
 		}
