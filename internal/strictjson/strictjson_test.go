@@ -10,15 +10,15 @@ func TestDecode(t *testing.T) {
 		A string `json:"a"`
 	}
 	for in, ok := range map[string]bool{
-		`{"a":"x"}`:       true,
+		`{"a":"x"}`:        true,
 		" {\"a\":\"x\"}\n": true,
-		`{"a":"x"}}`:      false,
-		`{"a":"x"}]`:      false,
-		`{"a":"x"} {}`:    false,
-		`{"b":"x"}`:       false,
-		`{"a":1}`:         false,
-		`{"a":`:           false,
-		``:                false,
+		`{"a":"x"}}`:       false,
+		`{"a":"x"}]`:       false,
+		`{"a":"x"} {}`:     false,
+		`{"b":"x"}`:        false,
+		`{"a":1}`:          false,
+		`{"a":`:            false,
+		``:                 false,
 	} {
 		var v T
 		err := Decode([]byte(in), &v)
