@@ -27,6 +27,9 @@ type Warning string
 func ButaneToIgnition(src []byte) ([]byte, []Warning, error) {
 	out, rep, err := butane.TranslateBytes(src, common.TranslateBytesOptions{})
 	warnings := reportWarnings(rep)
+	if err != nil && !hasVariant(src) {
+		return nil, warnings, fmt.Errorf("%w: butane: %v: this looks like a Container Linux Config (no variant and version), which matchbox before v0.10 accepted; provisiond needs Butane: add \"variant: flatcar\" and \"version: 1.0.0\" and convert it (see the Butane docs)", ErrIgnition, err)
+	}
 	if err != nil {
 		if rep.IsFatal() {
 			return nil, warnings, fmt.Errorf("%w: butane: %s", ErrIgnition, fatalEntries(rep))
@@ -110,4 +113,15 @@ func reportWarnings(r report.Report) []Warning {
 		ws = append(ws, Warning(strings.TrimSpace(e.String())))
 	}
 	return ws
+}
+
+// hasVariant reports whether a Butane document names its variant at the top
+// level.
+func hasVariant(src []byte) bool {
+	for _, line := range strings.Split(string(src), "\n") {
+		if strings.HasPrefix(line, "variant:") {
+			return true
+		}
+	}
+	return false
 }
