@@ -22,6 +22,10 @@ type Catalog struct {
 	// to where it came from (a file path), for error messages. Objects with
 	// no entry are named by their reference.
 	Sources map[string]string
+
+	// Notes are warnings found while loading (see LoadDir), reported with
+	// Validate's.
+	Notes []string
 }
 
 // New returns an empty catalog.

@@ -77,7 +77,8 @@ func TestLoadRefusesBadCatalogs(t *testing.T) {
 		{"unknown group field", map[string]string{"groups/a.json": `{"id":"a","profile":"p","selecter":{}}`}, []string{"groups/a.json", "selecter"}},
 		{"unknown profile field", map[string]string{"profiles/p.json": `{"id":"p","boot":{"kernel":"/k"},"ignitionid":"x"}`}, []string{"profiles/p.json", "ignitionid"}},
 		{"json syntax", map[string]string{"groups/a.json": "{\n  \"id\": \"a\",\n  \"profile\": \"p\"\n  \"x\": 1\n}"}, []string{"groups/a.json:4:"}},
-		{"id differs from file", map[string]string{"groups/a.json": `{"id":"zzz","profile":"p"}`}, []string{"groups/a.json", `"zzz"`}},
+		{"duplicate group id", map[string]string{"groups/c.json": `{"id":"a","profile":"p","selector":{"role":"c"}}`}, []string{"groups/a.json", "groups/c.json", `"a"`}},
+		{"group without id", map[string]string{"groups/c.json": `{"profile":"p","selector":{"role":"c"}}`}, []string{"groups/c.json", "id is required"}},
 		{"identical selectors", map[string]string{"groups/c.json": `{"id":"c","profile":"p","selector":{"ROLE":"a"}}`}, []string{"groups/a.json", "groups/c.json", "identical"}},
 		{"two defaults", map[string]string{"groups/c.json": `{"id":"c","profile":"p"}`, "groups/d.json": `{"id":"d","profile":"p"}`}, []string{"groups/c.json", "groups/d.json", "identical"}},
 		{"bad selector mac", map[string]string{"groups/a.json": `{"id":"a","profile":"p","selector":{"mac":"xx"}}`}, []string{"groups/a.json", "mac"}},
@@ -218,5 +219,25 @@ func TestEtcdEvenMembersWarning(t *testing.T) {
 	_, warnings, _ = load(t, files)
 	if !strings.Contains(strings.Join(warnings, "\n"), "4 members: quorum is 3 and it tolerates 1 failure(s), the same as 3 members") {
 		t.Errorf("4 members: %q", warnings)
+	}
+}
+
+// matchbox's own examples name group files apart from their ids
+// (groups/install.json holds "id": "stage-0"), and find profiles by file
+// name: both load, the profile mismatch with a warning.
+func TestMatchboxIDs(t *testing.T) {
+	files := base()
+	delete(files, "groups/a.json")
+	files["groups/install.json"] = `{"id":"stage-0","profile":"p","selector":{"role":"a"}}`
+	files["profiles/p.json"] = `{"id":"other","boot":{"kernel":"/k"},"ignition_id":"i.yaml","cloud_id":"c.yaml","generic_id":"g.txt"}`
+	s, warnings, err := load(t, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Index.Group("stage-0") == nil || s.Catalog.Profiles["p"] == nil || s.Catalog.Profiles["p"].ID != "p" {
+		t.Errorf("groups %v, profiles %v", s.Index.Groups(), s.Catalog.Profiles)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), `id "other" differs from the file name`) {
+		t.Errorf("warnings %q", warnings)
 	}
 }

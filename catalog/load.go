@@ -36,8 +36,11 @@ func LoadDir(dir string) (*Catalog, error) {
 		if err != nil {
 			return jsonErr(path, data, err)
 		}
-		if err := checkID(path, name, &p.ID); err != nil {
-			return err
+		// matchbox finds a profile by its file name (profiles/<id>.json),
+		// whatever its "id" says: so does provisiond.
+		if p.ID != name {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: id %q differs from the file name; groups find this profile as %q, as in matchbox", path, p.ID, name))
+			p.ID = name
 		}
 		c.Profiles[p.ID] = p
 		c.Sources["profiles/"+p.ID] = path
@@ -49,8 +52,11 @@ func LoadDir(dir string) (*Catalog, error) {
 			if err != nil {
 				return jsonErr(path, data, err)
 			}
-			if err := checkID(path, name, &g.ID); err != nil {
-				return err
+			// matchbox lists every group file and uses its "id", which need
+			// not be the file name (its own examples have groups/install.json
+			// with "id": "stage-0"): so does provisiond.
+			if other, dup := c.Sources["groups/"+g.ID]; dup {
+				return fmt.Errorf("%s and %s: both have group id %q", other, path, g.ID)
 			}
 			c.Groups[g.ID] = g
 			c.Sources["groups/"+g.ID] = path
@@ -140,17 +146,6 @@ func eachFile(dir, sub, ext string, fn func(path, name string, data []byte) erro
 		if err := fn(path, strings.TrimSuffix(name, ext), data); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// checkID fills an empty id from the file name and refuses a mismatch.
-func checkID(path, name string, id *string) error {
-	if *id == "" {
-		*id = name
-	}
-	if *id != name {
-		return fmt.Errorf("%s: id %q does not match the file name %q", path, *id, name)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ func (c *Catalog) Validate() (warnings []string, err error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
+	warnings = append(warnings, c.Notes...)
 	for _, id := range sortedKeys(c.Profiles) {
 		p := c.Profiles[id]
 		for _, ref := range []struct {
