@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/provisiond/provisiond/groups"
@@ -19,16 +20,33 @@ const trialServerURL = "http://provisiond.invalid:8080"
 // instead of failing at boot time. A render that fails for want of
 // request-only data (a key only the booting machine's query provides) is a
 // warning: it may well work for the real request.
+//
+// A translation costs about 1.5 ms, so a catalog of 100,000 per-machine
+// groups would take minutes to check group by group. Groups whose data
+// have the same shape (see dataShape: the same keys and the same
+// punctuation, differing only in the letters and digits of values, such as
+// node-000001 and node-000002) are checked once per template: such values
+// cannot change the YAML structure. What a shared check cannot see (a
+// template that branches on a value) still fails at request time with 500
+// and the cause in the log.
 func (s *Snapshot) trialRenders() (warnings []string, err error) {
+	first := s.firstMachines()
+	checked := map[string]bool{}
 	for _, g := range s.Index.Groups() {
 		p := s.Catalog.Profiles[g.Profile]
 		if p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) {
 			continue
 		}
 		t := s.tmpl[profiles.KindIgnition][p.IgnitionID]
-		in := s.trialInput(g)
+		in := s.trialInput(g, first[g])
+		data := profiles.Data(in)
+		shape := p.IgnitionID + "\x00" + dataShape(data)
+		if checked[shape] {
+			continue
+		}
+		checked[shape] = true
 		src := s.Catalog.source("ignition/" + p.IgnitionID)
-		out, err := t.Execute(profiles.Data(in), s.maxOutput)
+		out, err := t.Execute(data, s.maxOutput)
 		if err != nil {
 			if errors.Is(err, profiles.ErrOutputTooLarge) {
 				return warnings, fmt.Errorf("%w: %s (for group %s): %w", ErrInvalid, src, g.ID, err)
@@ -44,23 +62,56 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 			return warnings, fmt.Errorf("%w: %s (rendered for group %s): %w", ErrInvalid, src, g.ID, err)
 		}
 	}
+	ws, err := s.staticButane(checked)
+	return append(warnings, ws...), err
+}
+
+// staticButane translates every Butane template that contains no template
+// action at all: its output is the same for every machine, so a template
+// that does not translate would fail for whichever group comes to use it.
+// (Templates a group uses were rendered and translated already, in
+// checked.) Refusing it now gives the error, with Butane's line and column, when the
+// template is written rather than when a group first names it.
+func (s *Snapshot) staticButane(checked map[string]bool) (warnings []string, err error) {
+	for _, name := range sortedKeys(s.Catalog.Templates[profiles.KindIgnition]) {
+		text := s.Catalog.Templates[profiles.KindIgnition][name]
+		if checked[name] || profiles.IsRawIgnition(name) || strings.Contains(text, "{{") {
+			continue
+		}
+		src := s.Catalog.source("ignition/" + name)
+		_, ws, err := profiles.ButaneToIgnition([]byte(text))
+		for _, w := range ws {
+			warnings = append(warnings, fmt.Sprintf("%s: %s", src, w))
+		}
+		if err != nil {
+			return warnings, fmt.Errorf("%w: %s: %w", ErrInvalid, src, err)
+		}
+	}
 	return warnings, nil
 }
 
-// trialInput is the data a machine of group g would at least bring.
-func (s *Snapshot) trialInput(g *groups.Group) profiles.Input {
+// firstMachines maps each group to the first registered machine (by name)
+// that selects it, in one pass over the registry.
+func (s *Snapshot) firstMachines() map[*groups.Group]*Machine {
+	first := map[*groups.Group]*Machine{}
+	for _, name := range sortedKeys(s.Catalog.Machines) {
+		m := s.Catalog.Machines[name]
+		if g := s.Index.Select(m.Facts(nil)); g != nil && first[g] == nil {
+			first[g] = m
+		}
+	}
+	return first
+}
+
+// trialInput is the data a machine of group g would at least bring;
+// machine is the first registered machine that selects g, or nil.
+func (s *Snapshot) trialInput(g *groups.Group, machine *Machine) profiles.Input {
 	facts := groups.Labels{}
 	for k, v := range g.Selector {
 		facts[k] = v
 	}
-	var machine *Machine
-	for _, name := range sortedKeys(s.Catalog.Machines) {
-		m := s.Catalog.Machines[name]
-		if s.Index.Select(m.Facts(nil)) == g {
-			machine = m
-			facts = m.Facts(facts)
-			break
-		}
+	if machine != nil {
+		facts = machine.Facts(facts)
 	}
 	if facts["mac"] == "" {
 		facts["mac"] = "52:54:00:00:00:00"
@@ -86,4 +137,99 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// dataShape describes template data up to the letters and digits of its
+// values: map keys, list lengths, numbers, booleans, every punctuation and
+// space character are kept; each run of letters and digits becomes d (all
+// digits), h (a digit, then letters: 1e5, 0a) or w (a letter first). Words
+// that YAML reads as something other than a string (true, no, null, ...)
+// are kept as they are. Two data with one shape render a template into
+// YAML of one structure unless the template branches on a value.
+func dataShape(v any) string {
+	var b strings.Builder
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			b.WriteByte('{')
+			for _, k := range sortedKeys(x) {
+				b.WriteString(strconv.Quote(k))
+				b.WriteByte(':')
+				walk(x[k])
+				b.WriteByte(',')
+			}
+			b.WriteByte('}')
+		case map[string]string:
+			b.WriteByte('{')
+			for _, k := range sortedKeys(x) {
+				b.WriteString(strconv.Quote(k))
+				b.WriteByte(':')
+				walk(x[k])
+				b.WriteByte(',')
+			}
+			b.WriteByte('}')
+		case []any:
+			b.WriteByte('[')
+			for _, e := range x {
+				walk(e)
+				b.WriteByte(',')
+			}
+			b.WriteByte(']')
+		case []string:
+			b.WriteByte('[')
+			for _, e := range x {
+				walk(e)
+				b.WriteByte(',')
+			}
+			b.WriteByte(']')
+		case string:
+			b.WriteByte('"')
+			stringShape(&b, x)
+			b.WriteByte('"')
+		default:
+			fmt.Fprintf(&b, "%T(%v)", v, v)
+		}
+	}
+	walk(v)
+	return b.String()
+}
+
+func stringShape(b *strings.Builder, s string) {
+	isAlnum := func(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+	for i := 0; i < len(s); {
+		if !isAlnum(s[i]) {
+			if s[i] == '"' || s[i] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		digits := true
+		for j < len(s) && isAlnum(s[j]) {
+			digits = digits && s[j] <= '9'
+			j++
+		}
+		word := s[i:j]
+		switch {
+		case yamlWords[strings.ToLower(word)]:
+			b.WriteString(word)
+		case digits:
+			b.WriteByte('d')
+		case s[i] <= '9':
+			b.WriteByte('h')
+		default:
+			b.WriteByte('w')
+		}
+		i = j
+	}
+}
+
+// yamlWords are the plain scalars YAML 1.1 or 1.2 reads as booleans, null,
+// infinity or not-a-number.
+var yamlWords = map[string]bool{
+	"true": true, "false": true, "yes": true, "no": true, "on": true, "off": true,
+	"y": true, "n": true, "null": true, "nan": true, "inf": true,
 }
