@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrBadMAC is returned (wrapped) when a mac label cannot be parsed.
@@ -93,6 +94,9 @@ func FromQuery(q url.Values) (Labels, error) {
 		if len(key) > MaxLabelKey || len(v) > MaxLabelValue {
 			return nil, fmt.Errorf("%w: parameter %q longer than %d/%d bytes", ErrBadLabels, truncate(key, 32), MaxLabelKey, MaxLabelValue)
 		}
+		if !printable(key) || !printable(v) {
+			return nil, fmt.Errorf("%w: parameter %q: invalid UTF-8 or control characters", ErrBadLabels, truncate(strings.ToValidUTF8(key, "?"), 32))
+		}
 		switch key {
 		case "mac":
 			if v == "" {
@@ -126,4 +130,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// printable reports whether s is valid UTF-8 without control characters:
+// labels end up in templates, log lines and env files, where a newline or
+// a NUL would forge structure.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

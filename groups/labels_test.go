@@ -177,6 +177,12 @@ var fromQueryTests = []struct {
 	{"longest value", "k=" + strings.Repeat("v", MaxLabelValue), Labels{"k": strings.Repeat("v", MaxLabelValue)}, nil},
 	{"value too long", "k=" + strings.Repeat("v", MaxLabelValue+1), nil, ErrBadLabels},
 	{"over-long mac", "mac=" + strings.Repeat("5", MaxLabelValue+1), nil, ErrBadLabels},
+	{"newline in a key", "role%0AX=worker", nil, ErrBadLabels},
+	{"newline in a value", "role=worker%0AINJECTED=1", nil, ErrBadLabels},
+	{"NUL in a value", "role=a%00b", nil, ErrBadLabels},
+	{"invalid UTF-8", "role=%ff%fe", nil, ErrBadLabels},
+	{"UTF-8 is fine", "rack=%C3%A9t%C3%A9", Labels{"rack": "été"}, nil},
+	{"spaces are fine", "hostname=a+b", Labels{"hostname": "a b"}, nil},
 }
 
 func TestFromQuery(t *testing.T) {

@@ -9,7 +9,8 @@ import (
 )
 
 // EnvFile flattens template data into sorted KEY=value lines, as /metadata
-// serves them: keys upper-cased, nested maps joined with "_"
+// serves them: keys upper-cased (any character but A-Z, 0-9 and _ becomes
+// _, so a key can never break a line), nested maps joined with "_"
 // (REQUEST_QUERY_MAC=...), lists joined with commas (matchbox drops them),
 // nil as an empty value. Values never span lines: a newline in a value is
 // written as \n so one value cannot forge another line.
@@ -38,7 +39,7 @@ func flatten(lines *[]string, prefix string, v any) {
 		}
 		return
 	}
-	key := strings.ToUpper(strings.TrimSuffix(prefix, "_"))
+	key := envKey(strings.TrimSuffix(prefix, "_"))
 	*lines = append(*lines, key+"="+escapeEnv(scalar(v)))
 }
 
@@ -66,4 +67,16 @@ func escapeEnv(s string) string {
 		return s
 	}
 	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
+}
+
+// envKey upper-cases k and replaces every character that cannot appear in
+// an environment variable name with '_'.
+func envKey(k string) string {
+	b := []byte(strings.ToUpper(k))
+	for i, c := range b {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
