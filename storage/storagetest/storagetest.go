@@ -55,6 +55,8 @@ type Reopener func(t *testing.T, old storage.Store) storage.Store
 //   - Concurrency: 200 simultaneous allocations (run with -race).
 //   - Closed: every method of a closed store returns storage.ErrUnavailable.
 //   - Persistence: catalog, leases and inventory survive reopen.
+//   - Watch: for a storage.Watcher, a Reset first, then every lease and
+//     catalog change (skipped for backends that are not one).
 //
 // reopen may be nil for a backend with no persistence to check (an
 // in-memory fake); the persistence subtest is then skipped, visibly.
@@ -88,6 +90,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"Concurrency/Allocate", testConcurrentAllocate},
 		{"Closed/Unavailable", testClosedUnavailable},
 		{"Persistence/Reopen", testPersistence},
+		{"Watch/Changes", testWatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,242 @@
+package etcd
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/storage"
+)
+
+// catalogDoc is the stored form of a whole catalog: each object in its
+// JSON form, templates as bytes (base64 in JSON, so that templates that
+// are not valid UTF-8 survive).
+type catalogDoc struct {
+	Version   int                          `json:"version"`
+	Profiles  map[string]json.RawMessage   `json:"profiles"`
+	Groups    map[string]json.RawMessage   `json:"groups"`
+	Pools     map[string]json.RawMessage   `json:"pools"`
+	Machines  map[string]json.RawMessage   `json:"machines"`
+	Templates map[string]map[string][]byte `json:"templates"`
+}
+
+func encodeCatalog(c *catalog.Catalog) ([]byte, error) {
+	doc := catalogDoc{Version: 1,
+		Profiles: map[string]json.RawMessage{}, Groups: map[string]json.RawMessage{},
+		Pools: map[string]json.RawMessage{}, Machines: map[string]json.RawMessage{},
+		Templates: map[string]map[string][]byte{}}
+	var err error
+	put := func(m map[string]json.RawMessage, id string, v any) {
+		if err != nil {
+			return
+		}
+		var data []byte
+		if data, err = json.Marshal(v); err == nil {
+			m[id] = data
+		}
+	}
+	for id, p := range c.Profiles {
+		put(doc.Profiles, id, p)
+	}
+	for id, g := range c.Groups {
+		put(doc.Groups, id, g)
+	}
+	for id, p := range c.Pools {
+		put(doc.Pools, id, p)
+	}
+	for id, m := range c.Machines {
+		put(doc.Machines, id, m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, kind := range profiles.Kinds {
+		ts := map[string][]byte{}
+		for name, text := range c.Templates[kind] {
+			ts[name] = []byte(text)
+		}
+		doc.Templates[string(kind)] = ts
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeCatalog(data []byte) (*catalog.Catalog, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, err
+	}
+	var doc catalogDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Version != 1 {
+		return nil, fmt.Errorf("catalog document version %d, this provisiond knows 1", doc.Version)
+	}
+	c := catalog.New()
+	for id, v := range doc.Profiles {
+		p, err := profiles.Decode(v)
+		if err != nil {
+			return nil, fmt.Errorf("profiles/%s: %w", id, err)
+		}
+		c.Profiles[p.ID] = p
+	}
+	for id, v := range doc.Groups {
+		g, err := groups.Decode(v)
+		if err != nil {
+			return nil, fmt.Errorf("groups/%s: %w", id, err)
+		}
+		c.Groups[g.ID] = g
+	}
+	for id, v := range doc.Pools {
+		p, err := ipam.Decode(v)
+		if err != nil {
+			return nil, fmt.Errorf("pools/%s: %w", id, err)
+		}
+		c.Pools[p.Name] = p
+	}
+	for id, v := range doc.Machines {
+		m, err := catalog.DecodeMachine(v)
+		if err != nil {
+			return nil, fmt.Errorf("machines/%s: %w", id, err)
+		}
+		c.Machines[m.Name] = m
+	}
+	for _, kind := range profiles.Kinds {
+		for name, text := range doc.Templates[string(kind)] {
+			c.Templates[kind][name] = string(text)
+		}
+	}
+	return c, nil
+}
+
+// LoadCatalog implements storage.Store.
+func (s *Store) LoadCatalog(ctx context.Context) (*catalog.Catalog, error) {
+	ctx, cancel, err := s.ctx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	resp, err := s.cli.Get(ctx, s.catalogKey())
+	if err != nil {
+		return nil, s.wrap("reading the catalog", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return catalog.New(), nil
+	}
+	c, err := decodeCatalog(resp.Kvs[0].Value)
+	if err != nil {
+		return nil, fmt.Errorf("stored catalog %s: %w", s.catalogKey(), err)
+	}
+	return c, nil
+}
+
+// maxAttempts bounds the optimistic retries of one write that lost races
+// against other writers.
+const maxAttempts = 20
+
+// ReplaceCatalog implements storage.Store. The catalog is one key, so it
+// is written whole with its lease changes in one transaction, under
+// compares on every lease key the changes touch: another replica's write
+// in between makes it read again and retry. A change of more lease keys
+// than one transaction may hold first writes the new automatic leases of
+// registered machines in transactions of their own (see docs/etcd.md).
+func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []storage.LeaseOp) error {
+	value, err := encodeCatalog(c)
+	if err != nil {
+		return fmt.Errorf("encoding the catalog: %w", err)
+	}
+	if limit := s.cfg.MaxRequestBytes - requestSlack; len(value) > limit {
+		return fmt.Errorf("the catalog is %d bytes compressed; one etcd request holds at most %d here (--max-request-bytes %d, less room for lease changes): raise --max-request-bytes on every member, or shrink the catalog",
+			len(value), limit, s.cfg.MaxRequestBytes)
+	}
+	for range maxAttempts {
+		st, err := s.readLeases(ctx)
+		if err != nil {
+			return err
+		}
+		p, err := plan(st, ops, time.Now().Unix())
+		if err != nil {
+			return err
+		}
+		cmps, writes := s.txnOps(st, p)
+		if len(writes)+1 > s.cfg.MaxTxnOps {
+			fresh := p.fresh(st)
+			if len(fresh) == 0 || len(writes)+1-2*len(fresh) > s.cfg.MaxTxnOps {
+				return fmt.Errorf("the catalog change writes %d lease keys in one transaction; etcd allows %d operations per transaction (--max-txn-ops): raise it on every member, or make the change in steps",
+					len(writes), s.cfg.MaxTxnOps)
+			}
+			if err := s.preallocate(ctx, fresh); err != nil {
+				return err
+			}
+			continue // read again: those leases are now in place
+		}
+		writes = append(writes, clientv3.OpPut(s.catalogKey(), string(value)))
+		tctx, cancel, err := s.ctx(ctx)
+		if err != nil {
+			return err
+		}
+		resp, err := s.cli.Txn(tctx).If(cmps...).Then(writes...).Commit()
+		cancel()
+		if err != nil {
+			return s.wrap("writing the catalog", err)
+		}
+		if resp.Succeeded {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: writing the catalog: leases kept changing under it (%d attempts)", storage.ErrUnavailable, maxAttempts)
+}
+
+// preallocate writes leases that need neither their address nor their
+// machine to be free of anything but what is already stored, a
+// transaction per MaxTxnOps/2 leases, each under create-revision compares.
+func (s *Store) preallocate(ctx context.Context, fresh []ipam.Lease) error {
+	per := max(1, (s.cfg.MaxTxnOps)/2)
+	for len(fresh) > 0 {
+		n := min(per, len(fresh))
+		var cmps []clientv3.Cmp
+		var puts []clientv3.Op
+		for _, l := range fresh[:n] {
+			ak, mk := s.addrKey(l.Pool, l.Address), s.macKey(l.Pool, l.MAC)
+			v := encodeLease(l)
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(ak), "=", 0), clientv3.Compare(clientv3.CreateRevision(mk), "=", 0))
+			puts = append(puts, clientv3.OpPut(ak, v), clientv3.OpPut(mk, v))
+		}
+		fresh = fresh[n:]
+		tctx, cancel, err := s.ctx(ctx)
+		if err != nil {
+			return err
+		}
+		resp, err := s.cli.Txn(tctx).If(cmps...).Then(puts...).Commit()
+		cancel()
+		if err != nil {
+			return s.wrap("writing the leases of registered machines", err)
+		}
+		if !resp.Succeeded {
+			return nil // someone else got there; the caller reads again
+		}
+	}
+	return nil
+}

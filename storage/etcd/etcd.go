@@ -1,0 +1,211 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/provisiond/provisiond/storage"
+)
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultPrefix          = "/provisiond/"
+	DefaultDialTimeout     = 5 * time.Second
+	DefaultRequestTimeout  = 4 * time.Second
+	DefaultMaxTxnOps       = 128         // etcd's --max-txn-ops default
+	DefaultMaxRequestBytes = 1536 * 1024 // etcd's --max-request-bytes default
+	requestSlack           = 64 * 1024   // room left in a request for lease keys
+	schemaVersion          = "1"
+)
+
+// Config says which etcd cluster to use and how.
+type Config struct {
+	// Endpoints are the client URLs of the cluster's members
+	// (http://10.0.0.11:2379, or https:// with TLS). Required.
+	Endpoints []string
+	// Prefix is put in front of every key (default "/provisiond/"). Two
+	// provisiond deployments can share a cluster with different prefixes.
+	// A missing trailing slash is added.
+	Prefix string
+	// CertFile and KeyFile are a client certificate and its key; CAFile is
+	// the CA that signed the members' certificates. Any of them turns TLS
+	// on.
+	CertFile, KeyFile, CAFile string
+	// DialTimeout bounds the first connection at Open (default 5s).
+	DialTimeout time.Duration
+	// RequestTimeout bounds every request (default 4s). It is what turns a
+	// cluster without quorum into storage.ErrUnavailable quickly, rather
+	// than a boot request that hangs.
+	RequestTimeout time.Duration
+	// MaxTxnOps and MaxRequestBytes are the cluster's --max-txn-ops and
+	// --max-request-bytes (defaults 128 and 1.5 MiB, etcd's own). A catalog
+	// replacement that would exceed them is refused with a clear error
+	// before anything is sent.
+	MaxTxnOps       int
+	MaxRequestBytes int
+}
+
+// Store is the etcd backend. It is safe for concurrent use, by any number
+// of processes sharing the cluster and prefix.
+type Store struct {
+	cfg    Config
+	cli    *clientv3.Client
+	closed atomic.Bool
+
+	batchMu  sync.Mutex
+	batchers map[string]*batcher // by pool name
+}
+
+// Open connects to the cluster, checks it answers within DialTimeout, and
+// records the schema version under the prefix (refusing a prefix written
+// by an incompatible provisiond).
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("no etcd endpoints")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if !strings.HasSuffix(cfg.Prefix, "/") {
+		cfg.Prefix += "/"
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.MaxTxnOps <= 0 {
+		cfg.MaxTxnOps = DefaultMaxTxnOps
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	cc := clientv3.Config{
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: cfg.DialTimeout,
+		Logger:      zap.NewNop(),
+		// Detect a dead connection (a member that went away) quickly, so
+		// that requests move to another member.
+		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+	}
+	if cfg.CertFile != "" || cfg.KeyFile != "" || cfg.CAFile != "" {
+		if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+			return nil, errors.New("a client certificate needs both its cert and its key file")
+		}
+		tc, err := transport.TLSInfo{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, TrustedCAFile: cfg.CAFile}.ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("etcd TLS: %w", err)
+		}
+		cc.TLS = tc
+	}
+	cli, err := clientv3.New(cc)
+	if err != nil {
+		return nil, fmt.Errorf("etcd %s: %w", strings.Join(cfg.Endpoints, ","), err)
+	}
+	s := &Store{cfg: cfg, cli: cli, batchers: map[string]*batcher{}}
+	if err := s.init(ctx); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("etcd %s: %w", strings.Join(cfg.Endpoints, ","), err)
+	}
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	defer cancel()
+	key := s.cfg.Prefix + "meta/schema"
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, schemaVersion)).
+		Else(clientv3.OpGet(key)).
+		Commit()
+	if err != nil {
+		return s.wrap("checking the schema", err)
+	}
+	if !resp.Succeeded {
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 1 && string(kvs[0].Value) != schemaVersion {
+			return fmt.Errorf("prefix %s holds schema version %s, this provisiond knows %s", s.cfg.Prefix, kvs[0].Value, schemaVersion)
+		}
+	}
+	return nil
+}
+
+// Close closes the client. Every later call returns storage.ErrUnavailable.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return s.cli.Close()
+}
+
+// Prefix returns the key prefix in use, with its trailing slash.
+func (s *Store) Prefix() string { return s.cfg.Prefix }
+
+var errClosed = fmt.Errorf("%w: etcd store closed", storage.ErrUnavailable)
+
+// ctx returns the context of one request: bounded by RequestTimeout, and
+// failing at once when the store is closed.
+func (s *Store) ctx(parent context.Context) (context.Context, context.CancelFunc, error) {
+	if s.closed.Load() {
+		return nil, nil, errClosed
+	}
+	ctx, cancel := context.WithTimeout(parent, s.cfg.RequestTimeout)
+	return ctx, cancel, nil
+}
+
+// wrap turns the errors that mean "the cluster cannot answer now" (no
+// leader, no quorum, timeouts, members unreachable, the client closed)
+// into storage.ErrUnavailable, with a message that says so; what etcd
+// refuses for size is explained. Other errors get the operation as prefix.
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("%w: %s: etcd store closed", storage.ErrUnavailable, op)
+	}
+	if errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrGRPCTooManyOps) {
+		return fmt.Errorf("%s: etcd refused a transaction of more than its --max-txn-ops (this provisiond assumes %d): %w", op, s.cfg.MaxTxnOps, err)
+	}
+	if errors.Is(err, rpctypes.ErrRequestTooLarge) || errors.Is(err, rpctypes.ErrGRPCRequestTooLarge) {
+		return fmt.Errorf("%s: etcd refused a request larger than its --max-request-bytes (this provisiond assumes %d): %w", op, s.cfg.MaxRequestBytes, err)
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: etcd unavailable (no quorum?): %s: %v", storage.ErrUnavailable, op, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, clientv3.ErrNoAvailableEndpoints) {
+		return true
+	}
+	var ee rpctypes.EtcdError
+	if errors.As(err, &ee) {
+		switch ee.Code() {
+		case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted:
+			return true
+		}
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted:
+		return true
+	}
+	return false
+}

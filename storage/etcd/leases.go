@@ -1,0 +1,270 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/storage"
+)
+
+// Allocate implements storage.Store. A machine that has a lease costs one
+// read. New leases are written in transactions that succeed only if
+// neither the address key nor the machine key exists (create revision 0);
+// when another writer got there first, the pool is read again and the
+// next free addresses are tried. Allocations for one pool that arrive
+// together in this process share a transaction, so a boot storm costs a
+// few commits, not one per machine, and fills the pool from the bottom.
+func (s *Store) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
+	rctx, cancel, err := s.ctx(ctx)
+	if err != nil {
+		return ipam.Lease{}, err
+	}
+	key := s.macKey(pool.Name, mac)
+	resp, err := s.cli.Get(rctx, key)
+	cancel()
+	if err != nil {
+		return ipam.Lease{}, s.wrap("reading the lease of "+mac, err)
+	}
+	if len(resp.Kvs) == 1 {
+		return decodeLease(key, resp.Kvs[0].Value)
+	}
+	return s.batcher(pool.Name).allocate(s, pool, mac)
+}
+
+// allocReq is one machine waiting for its lease.
+type allocReq struct {
+	pool *ipam.Pool
+	mac  string
+	l    ipam.Lease
+	err  error
+	done chan struct{}
+}
+
+// batcher queues the allocations of one pool; whichever waiting caller
+// holds commit writes the queue's head for everyone.
+type batcher struct {
+	mu     sync.Mutex
+	queue  []*allocReq
+	commit sync.Mutex
+}
+
+func (s *Store) batcher(pool string) *batcher {
+	s.batchMu.Lock()
+	defer s.batchMu.Unlock()
+	b := s.batchers[pool]
+	if b == nil {
+		b = &batcher{}
+		s.batchers[pool] = b
+	}
+	return b
+}
+
+func (b *batcher) allocate(s *Store, pool *ipam.Pool, mac string) (ipam.Lease, error) {
+	r := &allocReq{pool: pool, mac: mac, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, r)
+	b.mu.Unlock()
+	for {
+		select {
+		case <-r.done:
+			return r.l, r.err
+		default:
+		}
+		b.commit.Lock()
+		select {
+		case <-r.done:
+			b.commit.Unlock()
+			return r.l, r.err
+		default:
+		}
+		// The head of the queue, as many as one transaction holds, all
+		// for the same pool definition (a reload may have changed it).
+		b.mu.Lock()
+		head := b.queue[0].pool
+		var batch, rest []*allocReq
+		for _, q := range b.queue {
+			if q.pool == head && len(batch) < max(1, s.cfg.MaxTxnOps/2) {
+				batch = append(batch, q)
+			} else {
+				rest = append(rest, q)
+			}
+		}
+		b.queue = rest
+		b.mu.Unlock()
+		s.commitBatch(head, batch)
+		b.commit.Unlock()
+	}
+}
+
+// commitBatch gives every request of batch its lease and closes its done.
+func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
+	finish := func(r *allocReq, l ipam.Lease, err error) {
+		r.l, r.err = l, err
+		close(r.done)
+	}
+	for range maxAttempts {
+		// Whoever asked, the batch is written on its own clock: a caller
+		// that gives up must not fail the others.
+		ctx, cancel, err := s.ctx(context.Background())
+		if err != nil {
+			for _, r := range batch {
+				finish(r, ipam.Lease{}, err)
+			}
+			return
+		}
+		resp, err := s.cli.Get(ctx, s.poolPrefix(pool.Name), clientv3.WithPrefix())
+		if err != nil {
+			cancel()
+			err = s.wrap("reading pool "+pool.Name, err)
+			for _, r := range batch {
+				finish(r, ipam.Lease{}, err)
+			}
+			return
+		}
+		taken := map[netip.Addr]bool{}
+		held := map[string]ipam.Lease{}
+		for _, kv := range resp.Kvs {
+			_, kind, last, ok := s.leaseKey(string(kv.Key))
+			if !ok {
+				continue
+			}
+			switch kind {
+			case "addr":
+				if a, err := netip.ParseAddr(last); err == nil {
+					taken[a] = true
+				}
+			case "mac":
+				if l, err := decodeLease(string(kv.Key), kv.Value); err == nil {
+					held[l.MAC] = l
+				}
+			}
+		}
+		// Machines that got a lease meanwhile (here or elsewhere) get it;
+		// the others, each once, the lowest free addresses in order.
+		now := time.Now().Unix()
+		fresh := map[string]ipam.Lease{}
+		var cmps []clientv3.Cmp
+		var puts []clientv3.Op
+		var pending []*allocReq
+		a := pool.First()
+		if !pool.Assignable(a) {
+			a = pool.Next(a)
+		}
+		for _, r := range batch {
+			if l, ok := held[r.mac]; ok {
+				finish(r, l, nil)
+				continue
+			}
+			if _, ok := fresh[r.mac]; ok {
+				pending = append(pending, r)
+				continue
+			}
+			for a.IsValid() && taken[a] {
+				a = pool.Next(a)
+			}
+			if !a.IsValid() {
+				finish(r, ipam.Lease{}, fmt.Errorf("%w: %q has no free address in %s-%s", ipam.ErrExhausted, pool.Name, pool.First(), pool.Last()))
+				continue
+			}
+			l := ipam.Lease{Pool: pool.Name, Address: a, MAC: r.mac, Created: now}
+			taken[a] = true
+			fresh[r.mac] = l
+			pending = append(pending, r)
+			ak, mk, v := s.addrKey(pool.Name, a), s.macKey(pool.Name, r.mac), encodeLease(l)
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(ak), "=", 0), clientv3.Compare(clientv3.CreateRevision(mk), "=", 0))
+			puts = append(puts, clientv3.OpPut(ak, v), clientv3.OpPut(mk, v))
+		}
+		if len(pending) == 0 {
+			cancel()
+			return
+		}
+		tresp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
+		cancel()
+		if err != nil {
+			err = s.wrap("writing leases in pool "+pool.Name, err)
+			for _, r := range pending {
+				finish(r, ipam.Lease{}, err)
+			}
+			return
+		}
+		if tresp.Succeeded {
+			for _, r := range pending {
+				finish(r, fresh[r.mac], nil)
+			}
+			return
+		}
+		batch = pending // another writer took an address or a machine: read again
+	}
+	for _, r := range batch {
+		finish(r, ipam.Lease{}, fmt.Errorf("%w: allocating in pool %s: other writers kept taking the same addresses (%d attempts)", storage.ErrUnavailable, pool.Name, maxAttempts))
+	}
+}
+
+// Leases implements storage.Store.
+func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
+	ctx, cancel, err := s.ctx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	resp, err := s.cli.Get(ctx, s.leasesPrefix(), clientv3.WithPrefix())
+	if err != nil {
+		return nil, s.wrap("reading leases", err)
+	}
+	var out []ipam.Lease
+	for _, kv := range resp.Kvs {
+		if _, kind, _, ok := s.leaseKey(string(kv.Key)); !ok || kind != "addr" {
+			continue
+		}
+		l, err := decodeLease(string(kv.Key), kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// Release implements storage.Store: it deletes both keys of the lease
+// under a compare that the address key is as read.
+func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error) {
+	ak := s.addrKey(pool, addr)
+	for range maxAttempts {
+		rctx, cancel, err := s.ctx(ctx)
+		if err != nil {
+			return ipam.Lease{}, err
+		}
+		resp, err := s.cli.Get(rctx, ak)
+		if err != nil {
+			cancel()
+			return ipam.Lease{}, s.wrap("reading lease "+pool+"/"+addr.String(), err)
+		}
+		if len(resp.Kvs) == 0 {
+			cancel()
+			return ipam.Lease{}, fmt.Errorf("lease %s/%s: %w", pool, addr, storage.ErrNotFound)
+		}
+		l, err := decodeLease(ak, resp.Kvs[0].Value)
+		if err != nil {
+			cancel()
+			return ipam.Lease{}, err
+		}
+		tresp, err := s.cli.Txn(rctx).
+			If(clientv3.Compare(clientv3.ModRevision(ak), "=", resp.Kvs[0].ModRevision)).
+			Then(clientv3.OpDelete(ak), clientv3.OpDelete(s.macKey(pool, l.MAC))).
+			Commit()
+		cancel()
+		if err != nil {
+			return ipam.Lease{}, s.wrap("releasing lease "+pool+"/"+addr.String(), err)
+		}
+		if tresp.Succeeded {
+			return l, nil
+		}
+	}
+	return ipam.Lease{}, fmt.Errorf("%w: releasing lease %s/%s: it kept changing (%d attempts)", storage.ErrUnavailable, pool, addr, maxAttempts)
+}
