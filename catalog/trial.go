@@ -62,20 +62,26 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 			return warnings, fmt.Errorf("%w: %s (rendered for group %s): %w", ErrInvalid, src, g.ID, err)
 		}
 	}
-	ws, err := s.staticButane(checked)
+	ws, err := s.staticButane()
 	return append(warnings, ws...), err
 }
 
 // staticButane translates every Butane template that contains no template
-// action at all: its output is the same for every machine, so a template
-// that does not translate would fail for whichever group comes to use it.
-// (Templates a group uses were rendered and translated already, in
-// checked.) Refusing it now gives the error, with Butane's line and column, when the
-// template is written rather than when a group first names it.
-func (s *Snapshot) staticButane(checked map[string]bool) (warnings []string, err error) {
+// action at all and that no group's profile uses (those were rendered and
+// translated above): its output is the same for every machine, so a
+// template that does not translate would fail for whichever group comes to
+// use it. Refusing it now gives the error, with Butane's line and column,
+// when the template is written rather than when a group first names it.
+func (s *Snapshot) staticButane() (warnings []string, err error) {
+	used := map[string]bool{}
+	for _, g := range s.Catalog.Groups {
+		if p := s.Catalog.Profiles[g.Profile]; p != nil {
+			used[p.IgnitionID] = true
+		}
+	}
 	for _, name := range sortedKeys(s.Catalog.Templates[profiles.KindIgnition]) {
 		text := s.Catalog.Templates[profiles.KindIgnition][name]
-		if checked[name] || profiles.IsRawIgnition(name) || strings.Contains(text, "{{") {
+		if used[name] || profiles.IsRawIgnition(name) || strings.Contains(text, "{{") {
 			continue
 		}
 		src := s.Catalog.source("ignition/" + name)

@@ -1,14 +1,17 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"sort"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 )
@@ -18,18 +21,59 @@ type Inventory interface {
 	List() []inventory.Machine
 }
 
-// AdminConfig holds the admin API's dependencies.
+// Catalogs is the catalog the admin API reads and writes (a
+// *storage.Catalogs). Current returns the snapshot being served, nil before
+// the first load. Update applies fn to a copy of the current catalog,
+// validates the result exactly as a catalog load does, writes it to the
+// store with its lease changes and serves it; fn runs under the lock that
+// serializes every catalog change, so a check made in fn holds when the
+// change lands. On any error, fn's included, nothing changes.
+type Catalogs interface {
+	Current() *catalog.Snapshot
+	Update(ctx context.Context, fn func(*catalog.Catalog) error) (*catalog.Snapshot, []string, error)
+}
+
+// Releaser deletes a lease from the store (storage.Store.Release): the
+// lease of addr in pool, or storage.ErrNotFound.
+type Releaser interface {
+	Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error)
+}
+
+// AdminConfig holds the admin API's dependencies. Zero values mean the
+// documented defaults.
 type AdminConfig struct {
 	Logger    *slog.Logger
-	Boot      *Server // whose snapshot the API reads
+	Catalogs  Catalogs
+	Releaser  Releaser
 	Inventory Inventory
 	Leases    *ipam.Table
+	// Auth authenticates every request; nil serves everyone (provisiond
+	// allows that on loopback addresses only).
+	Auth *AdminAuth
+	// Registry receives the admin request metrics; nil creates a private
+	// one.
+	Registry prometheus.Registerer
+	// MaxBodyBytes bounds a write's body (default 8 MiB; a whole catalog
+	// at /api/v1/catalog may be 8 times as large). Beyond it: 413.
+	MaxBodyBytes int64
+	// CatalogDir is the --catalog directory, when the catalog is loaded
+	// from one: writes then carry a Warning that the next reload
+	// overwrites them.
+	CatalogDir string
+	// BootURL is the boot listener's URL (http://host:port), used as
+	// .server.url by /api/v1/render unless the request sends
+	// X-Provisiond-Server-URL.
+	BootURL string
+	// Now returns the time (default time.Now).
+	Now func() time.Time
 }
 
 // Admin is the admin API handler (/api/v1/...).
 type Admin struct {
-	cfg    AdminConfig
-	router chi.Router
+	cfg     AdminConfig
+	log     *slog.Logger
+	router  chi.Router
+	metrics *adminMetrics
 }
 
 // NewAdmin returns the admin API handler.
@@ -37,7 +81,19 @@ func NewAdmin(cfg AdminConfig) *Admin {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Admin{cfg: cfg}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 8 << 20
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Leases == nil {
+		cfg.Leases = ipam.NewTable(nil)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &Admin{cfg: cfg, log: cfg.Logger, metrics: newAdminMetrics(cfg.Registry)}
 	a.router = a.routes()
 	return a
 }
@@ -45,121 +101,61 @@ func NewAdmin(cfg AdminConfig) *Admin {
 // ServeHTTP implements http.Handler.
 func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
 
+// Routes returns the admin router, for tests and documentation checks
+// that walk every route.
+func (a *Admin) Routes() chi.Routes { return a.router }
+
 // routes registers every admin route in one place.
+//
+// Middleware runs outermost first: adminLog (one line per request with
+// the caller's identity, and the admin metrics), adminRecover (a panic is
+// a JSON 500), authenticate (401 without valid credentials), then
+// limitBody (413 beyond MaxBodyBytes).
 func (a *Admin) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Get("/api/v1/machines", a.listMachines)
-	r.Get("/api/v1/leases", a.listLeases)
+	r.Use(a.adminLog, a.adminRecover, a.authenticate)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeAPIError(w, r, &apiError{Code: http.StatusNotFound, Msg: "no such route: " + r.URL.Path})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeAPIError(w, r, &apiError{Code: http.StatusMethodNotAllowed, Msg: r.Method + " is not allowed on " + r.URL.Path})
+	})
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(a.limitBody)
+		for _, k := range objectKinds {
+			r.Get("/"+k.plural, a.listObjects(k))
+			r.Get("/"+k.plural+"/{id}", a.getObject(k))
+			r.Put("/"+k.plural+"/{id}", a.putObject(k))
+			r.Delete("/"+k.plural+"/{id}", a.deleteObject(k))
+		}
+		r.Get("/machines", a.listMachines)
+		r.Get("/machines/{id}", a.getMachine)
+		r.Put("/machines/{id}", a.putObject(machineKind))
+		r.Delete("/machines/{id}", a.deleteObject(machineKind))
+
+		r.Get("/templates", a.listTemplates)
+		r.Get("/templates/{kind}", a.listTemplates)
+		r.Get("/templates/{kind}/{name}", a.getTemplate)
+		r.Put("/templates/{kind}/{name}", a.putTemplate)
+		r.Delete("/templates/{kind}/{name}", a.deleteTemplate)
+
+		r.Get("/catalog", a.getCatalog)
+		r.Put("/catalog", a.writeCatalog(true))
+		r.Post("/catalog", a.writeCatalog(false))
+
+		r.Get("/leases", a.listLeases)
+		r.Delete("/leases/{pool}/{address}", a.releaseLease)
+
+		r.Get("/select", a.selectMachine)
+		r.Get("/render/{endpoint}", a.render)
+	})
 	return r
 }
 
-// MachineView is one machine as the admin API shows it: its registration
-// (when registered), what the boot path saw, and its leases.
-type MachineView struct {
-	Name         string            `json:"name,omitempty"`
-	MAC          string            `json:"mac,omitempty"`
-	UUID         string            `json:"uuid,omitempty"`
-	Labels       map[string]string `json:"labels,omitempty"`
-	Registered   bool              `json:"registered"`
-	State        inventory.State   `json:"state,omitempty"`
-	FirstSeen    *time.Time        `json:"first_seen,omitempty"`
-	LastSeen     *time.Time        `json:"last_seen,omitempty"`
-	LastEndpoint string            `json:"last_endpoint,omitempty"`
-	Group        string            `json:"group,omitempty"`
-	Profile      string            `json:"profile,omitempty"`
-	Leases       map[string]string `json:"leases"`
-	Events       []inventory.Event `json:"events,omitempty"`
-}
-
-func (a *Admin) machineViews() []MachineView {
-	views := map[string]*MachineView{}
-	key := func(mac, uuid string) string { return inventory.Key(mac, uuid) }
-	if snap := a.cfg.Boot.Snapshot(); snap != nil {
-		for _, m := range snap.Catalog.Machines {
-			views[key(m.MAC, m.UUID)] = &MachineView{Name: m.Name, MAC: m.MAC, UUID: m.UUID, Labels: m.Labels, Registered: true}
-		}
-	}
-	if a.cfg.Inventory != nil {
-		for _, rec := range a.cfg.Inventory.List() {
-			v := views[rec.Key]
-			if v == nil && rec.MAC == "" {
-				// a uuid-only record may belong to a machine registered by mac
-				for _, cand := range views {
-					if cand.UUID != "" && cand.UUID == rec.UUID {
-						v = cand
-					}
-				}
-			}
-			if v == nil {
-				v = &MachineView{MAC: rec.MAC, UUID: rec.UUID}
-				views[rec.Key] = v
-			}
-			if v.UUID == "" {
-				v.UUID = rec.UUID
-			}
-			first, last := rec.FirstSeen, rec.LastSeen
-			v.State, v.FirstSeen, v.LastSeen = rec.State, &first, &last
-			v.LastEndpoint, v.Group, v.Profile, v.Events = rec.LastEndpoint, rec.Group, rec.Profile, rec.Events
-		}
-	}
-	for _, l := range a.cfg.Leases.All() {
-		v := views[l.MAC]
-		if v == nil {
-			v = &MachineView{MAC: l.MAC}
-			views[l.MAC] = v
-		}
-		if v.Leases == nil {
-			v.Leases = map[string]string{}
-		}
-		v.Leases[l.Pool] = l.Address.String()
-	}
-	out := make([]MachineView, 0, len(views))
-	for _, v := range views {
-		if v.Leases == nil {
-			v.Leases = map[string]string{}
-		}
-		out = append(out, *v)
-	}
-	// Registered machines first, by name; then the discovered ones, by mac.
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if (a.Name == "") != (b.Name == "") {
-			return a.Name != ""
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.MAC < b.MAC
-	})
-	return out
-}
-
-func (a *Admin) listMachines(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.machineViews())
-}
-
-func (a *Admin) listLeases(w http.ResponseWriter, r *http.Request) {
-	pool := r.URL.Query().Get("pool")
-	var out []ipam.Lease
-	for _, l := range a.cfg.Leases.All() {
-		if pool == "" || l.Pool == pool {
-			out = append(out, l)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Pool != out[j].Pool {
-			return out[i].Pool < out[j].Pool
-		}
-		return out[i].Address.Less(out[j].Address)
-	})
-	if out == nil {
-		out = []ipam.Lease{}
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
+// writeJSON answers v as indented JSON.
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -41,6 +41,12 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MaxQueryBytes bounds a boot request's query string (default 4096).
 	MaxQueryBytes int
+	// CacheStats, when set, is read by the render cache metrics (pass the
+	// same one as catalog.Options.Stats).
+	CacheStats *catalog.CacheStats
+	// Machines, when set, counts machines by inventory state for the
+	// provisiond_machines metric (an *inventory.Recorder).
+	Machines MachineCounter
 }
 
 // Server serves the boot endpoints from the current catalog snapshot.
@@ -69,6 +75,7 @@ func New(cfg Config) *Server {
 		cfg.Leases = ipam.NewTable(nil)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	s.registerCollectors(cfg.Registry)
 	s.router = s.routes()
 	return s
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,12 +44,13 @@ type serveConfig struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	Admin             adminConfig
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`address` of the boot listener (iPXE, configs, assets, metrics); port 0 picks a free port")
-	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:8081", "`address` of the admin API listener; empty disables it. Only loopback addresses are allowed until authentication is configured")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:8081", "`address` of the admin API listener; empty disables it. An address that is not loopback needs --admin-token-file or --admin-client-ca")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "`directory` of the embedded database ("+bolt.FileName+")")
 	fs.StringVar(&cfg.Catalog, "catalog", "", "matchbox-layout catalog `directory` (profiles/, groups/, ignition/, cloud/, generic/, pools/, machines/),\nloaded into the store at start and again on SIGHUP; without it the stored catalog is served")
 	fs.StringVar(&cfg.AssetsDir, "assets-dir", "", "`directory` served under /assets/ (default: the catalog's assets/ when it exists)")
@@ -57,6 +60,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send its request headers")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept open")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "time in-flight requests get to finish on SIGTERM")
+	addAdminFlags(fs, &cfg.Admin)
 	return fs
 }
 
@@ -140,14 +144,8 @@ func checkConfig(cfg *serveConfig) error {
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		return fmt.Errorf("--addr %q: %v", cfg.Addr, err)
 	}
-	if cfg.AdminAddr != "" {
-		host, _, err := net.SplitHostPort(cfg.AdminAddr)
-		if err != nil {
-			return fmt.Errorf("--admin-addr %q: %v", cfg.AdminAddr, err)
-		}
-		if !isLoopback(host) {
-			return fmt.Errorf("--admin-addr %q is not a loopback address, and the admin API has no authentication configured", cfg.AdminAddr)
-		}
+	if err := checkAdmin(cfg.AdminAddr, cfg.Admin); err != nil {
+		return err
 	}
 	if cfg.MaxQueryBytes <= 0 {
 		return fmt.Errorf("--max-query-bytes %d: must be positive", cfg.MaxQueryBytes)
@@ -178,13 +176,22 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("reading leases: %w", err)
 	}
 	table := ipam.NewTable(leases)
-	catalogs := &storage.Catalogs{Store: store, Leases: table}
+	// Store operations made off the boot path are timed into the boot
+	// server's metrics (the boot path times its own allocations).
+	var metricsSrv atomic.Pointer[server.Server]
+	timed := &storage.Timed{Store: store, Observe: func(op string, d time.Duration) {
+		if s := metricsSrv.Load(); s != nil {
+			s.ObserveStoreOp(op, d)
+		}
+	}}
+	cacheStats := &catalog.CacheStats{}
+	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats}}
 
 	known, err := store.Machines(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the inventory: %w", err)
 	}
-	rec := inventory.NewRecorder(store, known, log)
+	rec := inventory.NewRecorder(timed, known, log)
 	recCtx, stopRec := context.WithCancel(context.Background())
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()
@@ -211,7 +218,10 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Assets:        assetsHandler,
 		Registry:      reg,
 		MaxQueryBytes: cfg.MaxQueryBytes,
+		CacheStats:    cacheStats,
+		Machines:      rec,
 	})
+	metricsSrv.Store(srv)
 	catalogs.Swap = srv.Swap
 	loader := &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log}
 	if _, err := loader.initial(ctx); err != nil {
@@ -221,10 +231,18 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	var servers []*http.Server
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
-	start := func(name, addr string, h http.Handler) error {
+	var bootURL string
+	var auth *server.AdminAuth
+	start := func(name, addr string, h http.Handler, tc *tls.Config) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("--%s: %w", map[string]string{"boot": "addr", "admin": "admin-addr"}[name], err)
+		}
+		if name == "boot" {
+			bootURL = "http://" + ln.Addr().String()
+		}
+		if tc != nil {
+			ln = tls.NewListener(ln, tc)
 		}
 		hs := &http.Server{
 			Handler:           h,
@@ -244,12 +262,17 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}()
 		return nil
 	}
-	if err := start("boot", cfg.Addr, srv); err != nil {
+	if err := start("boot", cfg.Addr, srv, nil); err != nil {
 		return err
 	}
 	if cfg.AdminAddr != "" {
-		admin := server.NewAdmin(server.AdminConfig{Logger: log, Boot: srv, Inventory: rec, Leases: table})
-		if err := start("admin", cfg.AdminAddr, admin); err != nil {
+		admin, tc, err := newAdmin(cfg, log, catalogs, timed, rec, table, bootURL, reg)
+		if err != nil {
+			shutdown(servers, cfg.ShutdownTimeout)
+			return err
+		}
+		auth = admin.Auth()
+		if err := start("admin", cfg.AdminAddr, admin, tc); err != nil {
 			shutdown(servers, cfg.ShutdownTimeout)
 			return err
 		}
@@ -269,6 +292,7 @@ loop:
 			runErr = err
 			break loop
 		case <-hup:
+			reloadTokens(cfg.Admin, auth, log)
 			if cfg.Catalog == "" {
 				log.Warn("SIGHUP: no --catalog to reload")
 				continue
@@ -295,6 +319,9 @@ type catalogLoader struct {
 	dir      string
 	catalogs *storage.Catalogs
 	log      *slog.Logger
+	// lastLoaded is the directory's content at the last load, stored the
+	// catalog in the store before the first one (see reportOverwrites).
+	lastLoaded, stored *catalog.Catalog
 }
 
 func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) {
@@ -307,6 +334,7 @@ func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) 
 		l.log.Info("serving the stored catalog (no --catalog)", "profiles", len(snap.Catalog.Profiles), "groups", len(snap.Catalog.Groups))
 		return snap, nil
 	}
+	l.stored, _ = l.catalogs.Store.LoadCatalog(ctx) // for reportOverwrites
 	snap, err := l.load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("--catalog %s: %w", l.dir, err)
@@ -320,11 +348,13 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	before := l.catalogs.Current()
 	snap, warnings, err := l.catalogs.Replace(ctx, c)
 	l.warn(warnings)
 	if err != nil {
 		return nil, err
 	}
+	l.reportOverwrites(before, c)
 	l.log.Info("catalog loaded", "dir", l.dir, "profiles", len(c.Profiles), "groups", len(c.Groups),
 		"templates", len(c.Templates["ignition"])+len(c.Templates["cloud"])+len(c.Templates["generic"]),
 		"pools", len(c.Pools), "machines", len(c.Machines), "duration", time.Since(start))

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/provisiond/provisiond/catalog"
+)
+
+// CatalogChange is the answer to a write of /api/v1/catalog: what changed,
+// object by object ("groups/web"), and whether it was a dry run.
+type CatalogChange struct {
+	catalog.Changes
+	DryRun bool   `json:"dry_run,omitempty"`
+	ETag   string `json:"etag"`
+}
+
+// getCatalog answers the whole catalog as a catalog.Document, with the
+// ETag a PUT of the whole catalog can be made conditional on.
+func (a *Admin) getCatalog(w http.ResponseWriter, r *http.Request) {
+	doc := catalog.New().Document()
+	if snap := a.cfg.Catalogs.Current(); snap != nil {
+		doc = snap.Catalog.Document()
+	}
+	w.Header().Set("ETag", etagOf(doc))
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// writeCatalog changes many objects in one transaction: POST merges the
+// document's objects into the catalog (create or replace each; nothing is
+// deleted), PUT replaces the whole catalog with the document (objects it
+// does not list are deleted). Either all of it lands or nothing does, so
+// a group and the profile it names can be written together.
+func (a *Admin) writeCatalog(replace bool) http.HandlerFunc {
+	op := "merge"
+	if replace {
+		op = "replace"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body) // limitBody allows 8 times MaxBodyBytes here
+		if err != nil {
+			writeAPIError(w, r, err)
+			return
+		}
+		part, err := catalog.DecodeDocument(body)
+		if err != nil {
+			writeAPIError(w, r, err)
+			return
+		}
+		var changes catalog.Changes
+		snap, ok := a.update(w, r, op, "catalog", func(c *catalog.Catalog) error {
+			if err := checkPreconditions(r, true, etagOf(c.Document())); err != nil {
+				return err
+			}
+			before := c.Clone()
+			if replace {
+				*c = *part
+			} else {
+				c.Merge(part)
+			}
+			changes = catalog.Diff(before, c)
+			return nil
+		})
+		if !ok {
+			return
+		}
+		etag := etagOf(snap.Catalog.Document())
+		w.Header().Set("ETag", etag)
+		writeJSON(w, http.StatusOK, CatalogChange{Changes: changes, DryRun: w.Header().Get("X-Provisiond-Dry-Run") == "true", ETag: etag})
+	}
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// render answers GET /api/v1/render/{endpoint}?mac=...: the exact body the
+// boot endpoint would answer for this query, without recording a boot
+// and without creating a lease (see previewRequest). Headers say what was
+// chosen: X-Provisiond-Group, X-Provisiond-Profile, X-Provisiond-Lease
+// (none, existing, pinned, preview) and X-Provisiond-Address.
+// .server.url is X-Provisiond-Server-URL when sent, else the boot
+// listener's URL.
+func (a *Admin) render(w http.ResponseWriter, r *http.Request) {
+	endpoint := chi.URLParam(r, "endpoint")
+	switch endpoint {
+	case "ipxe", "grub", "ignition", "cloud", "generic", "metadata":
+	default:
+		writeAPIError(w, r, &apiError{Code: http.StatusNotFound, Field: "endpoint", Msg: "unknown endpoint " + endpoint + ": want ipxe, grub, ignition, cloud, generic or metadata"})
+		return
+	}
+	p, err := a.previewRequest(r)
+	if err != nil {
+		writeAPIError(w, r, err)
+		return
+	}
+	if p.matchErr != nil {
+		writeAPIError(w, r, errNoMatch(p))
+		return
+	}
+	switch p.leaseState {
+	case leaseNeedsMAC:
+		writeAPIError(w, r, &apiError{Code: http.StatusBadRequest, Field: "mac", Msg: "group " + p.match.Group.ID + " draws addresses from pool " + p.pool.Name + ": the request needs a mac"})
+		return
+	case leaseExhausted:
+		writeAPIError(w, r, &apiError{Code: http.StatusServiceUnavailable, Msg: "pool " + p.pool.Name + " is exhausted: a boot would be refused", Err: ipam.ErrExhausted})
+		return
+	}
+	serverURL := r.Header.Get("X-Provisiond-Server-URL")
+	if serverURL == "" {
+		serverURL = a.cfg.BootURL
+	}
+	in := p.snap.Input(p.match, r.URL.RawQuery, serverURL, p.ip)
+	h := w.Header()
+	h.Set("X-Provisiond-Group", p.match.Group.ID)
+	h.Set("X-Provisiond-Profile", p.match.Profile.ID)
+	h.Set("X-Provisiond-Lease", p.leaseState)
+	if p.address.IsValid() {
+		h.Set("X-Provisiond-Address", p.address.String())
+	}
+	h.Set("Cache-Control", "no-store")
+	var out []byte
+	contentType := "text/plain; charset=utf-8"
+	switch endpoint {
+	case "ipxe", "grub":
+		var boot profiles.Boot
+		if boot, err = p.snap.Boot(p.match, in); err == nil {
+			out = profiles.IPXEScript(boot)
+			if endpoint == "grub" {
+				out = profiles.GRUBConfig(boot)
+			}
+		}
+	case "ignition", "cloud", "generic":
+		kind := profiles.Kind(endpoint)
+		var warnings []profiles.Warning
+		out, warnings, err = p.snap.Config(kind, p.match, in)
+		for _, warn := range warnings {
+			h.Add("X-Provisiond-Warning", strings.ReplaceAll(string(warn), "\n", " "))
+		}
+		if kind == profiles.KindIgnition {
+			contentType = "application/json"
+		}
+	case "metadata":
+		data := profiles.MetadataData(in)
+		if strings.Contains(r.Header.Get("Accept"), "application/json") {
+			contentType = "application/json"
+			out, err = json.MarshalIndent(data, "", "  ")
+			out = append(out, '\n')
+		} else {
+			out = profiles.EnvFile(data)
+		}
+	}
+	if err != nil {
+		ae := toAPI(err)
+		if ae.Code == http.StatusInternalServerError && !errors.Is(err, catalog.ErrNoTemplate) {
+			// A boot would get a 500 and the cause in the log; the
+			// operator asking here gets the cause.
+			ae = &apiError{Code: http.StatusUnprocessableEntity, Msg: "rendering failed: " + err.Error(), Err: err}
+		}
+		writeAPIError(w, r, ae)
+		return
+	}
+	h.Set("Content-Type", contentType)
+	w.Write(out)
+}
