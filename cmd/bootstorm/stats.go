@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+)
+
+// endpointStats collects one endpoint's latencies and errors.
+type endpointStats struct {
+	mu        sync.Mutex
+	latencies []time.Duration
+	errors    int
+	firstErr  string
+}
+
+func (s *endpointStats) add(d time.Duration, err error) {
+	s.mu.Lock()
+	if err != nil {
+		s.errors++
+		if s.firstErr == "" {
+			s.firstErr = err.Error()
+		}
+	} else {
+		s.latencies = append(s.latencies, d)
+	}
+	s.mu.Unlock()
+}
+
+// summary is what the report prints for one endpoint.
+type summary struct {
+	Endpoint      string
+	Requests      int
+	Errors        int
+	FirstErr      string
+	PerSecond     float64
+	P50, P99, Max time.Duration
+	// BytesPerSecond is set for asset transfers.
+	BytesPerSecond float64
+}
+
+func (s *endpointStats) summary(name string, elapsed time.Duration) summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := summary{Endpoint: name, Requests: len(s.latencies) + s.errors, Errors: s.errors, FirstErr: s.firstErr}
+	if elapsed > 0 {
+		out.PerSecond = float64(len(s.latencies)) / elapsed.Seconds()
+	}
+	if n := len(s.latencies); n > 0 {
+		l := slices.Clone(s.latencies)
+		slices.Sort(l)
+		out.P50 = l[n/2]
+		out.P99 = l[min(n-1, n*99/100)]
+		out.Max = l[n-1]
+	}
+	return out
+}
+
+// result is one run: the storm, the steady-state table, and what --spawn
+// measured of the server.
+type result struct {
+	N      int
+	Storm  *stormResult
+	Steady []summary
+	Assets []summary
+	// StartupSeconds is from exec to the boot listener accepting; RSS is
+	// the server's peak resident memory (VmHWM) after the run.
+	StartupSeconds float64
+	CatalogLoad    string
+	PeakRSSMiB     float64
+	// Durable is the number of machines whose address a server restarted
+	// after SIGKILL gave back unchanged, out of DurableChecked.
+	Durable, DurableChecked int
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func (r *result) print(w io.Writer) {
+	fmt.Fprintf(w, "\n## N = %d\n", r.N)
+	if r.StartupSeconds > 0 {
+		fmt.Fprintf(w, "start-up: %.2f s to listening (catalog load: %s); peak RSS: %.0f MiB\n", r.StartupSeconds, r.CatalogLoad, r.PeakRSSMiB)
+	}
+	if s := r.Storm; s != nil {
+		fmt.Fprintf(w, "storm: %d machines, concurrency %d, %.2f s: %.0f machines/s; %d failed machines; %d addresses, %d duplicates\n",
+			s.Machines, s.Concurrency, s.Elapsed.Seconds(), s.MachinesPerSecond(), s.Failed, s.Addresses, s.Duplicates)
+		if r.DurableChecked > 0 {
+			fmt.Fprintf(w, "durability: after SIGKILL and restart, %d of %d machines got the same address back\n", r.Durable, r.DurableChecked)
+		}
+		printTable(w, "storm endpoints", s.Endpoints, "")
+	}
+	if len(r.Steady) > 0 {
+		printTable(w, "steady state", r.Steady, "/boot.ipxe")
+	}
+	if len(r.Assets) > 0 {
+		fmt.Fprintln(w, "\nassets:")
+		for _, a := range r.Assets {
+			fmt.Fprintf(w, "  %-40s %8.0f MB/s  %6.1f req/s  errors %d\n", a.Endpoint, a.BytesPerSecond/1e6, a.PerSecond, a.Errors)
+		}
+		if len(r.Assets) == 2 && r.Assets[1].BytesPerSecond > 0 {
+			fmt.Fprintf(w, "  provisiond / nginx: %.0f%%\n", 100*r.Assets[0].BytesPerSecond/r.Assets[1].BytesPerSecond)
+		}
+	}
+}
+
+// printTable prints a markdown table; with base set, each row's ratio to
+// the row of that endpoint.
+func printTable(w io.Writer, title string, rows []summary, base string) {
+	var baseRate float64
+	for _, r := range rows {
+		if r.Endpoint == base {
+			baseRate = r.PerSecond
+		}
+	}
+	fmt.Fprintf(w, "\n%s:\n\n| endpoint | requests | req/s | p50 | p99 | max | errors |", title)
+	if baseRate > 0 {
+		fmt.Fprint(w, " vs "+base+" |")
+	}
+	fmt.Fprint(w, "\n|---|---|---|---|---|---|---|")
+	if baseRate > 0 {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %s | %d |", r.Endpoint, r.Requests, r.PerSecond, ms(r.P50), ms(r.P99), ms(r.Max), r.Errors)
+		if baseRate > 0 {
+			fmt.Fprintf(w, " %.0f%% |", 100*r.PerSecond/baseRate)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, r := range rows {
+		if r.FirstErr != "" {
+			fmt.Fprintf(w, "first error on %s: %s\n", r.Endpoint, r.FirstErr)
+		}
+	}
+}

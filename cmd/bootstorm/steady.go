@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/provisiond/provisiond/internal/catalogen"
+)
+
+// steadyTarget is one row of the steady-state table: an endpoint and the
+// requests that exercise it, cycled through by every connection.
+type steadyTarget struct {
+	name  string
+	paths []string
+}
+
+// steadyTargets asks for known machines (the first up to 1,000 of the
+// catalog, which the storm leased): /ipxe and /metadata for all of them,
+// /ignition for the Butane ones (cached renderings) and the raw Ignition
+// ones.
+func steadyTargets(n int) []steadyTarget {
+	known := min(n, 1000)
+	var ipxe, butane, raw, md []string
+	for i := range known {
+		mac := hexhyp(catalogen.MAC(i))
+		ipxe = append(ipxe, "/ipxe?uuid=&mac="+mac+"&domain=&hostname=&serial=&arch=x86_64")
+		md = append(md, "/metadata?mac="+mac)
+		switch catalogen.KindOf(i) {
+		case catalogen.Butane:
+			butane = append(butane, "/ignition?mac="+mac)
+		case catalogen.Ignition:
+			raw = append(raw, "/ignition?mac="+mac)
+		}
+	}
+	ts := []steadyTarget{{"/boot.ipxe", []string{"/boot.ipxe"}}, {"/ipxe", ipxe}}
+	if len(butane) > 0 {
+		ts = append(ts, steadyTarget{"/ignition (Butane)", butane})
+	}
+	if len(raw) > 0 {
+		ts = append(ts, steadyTarget{"/ignition (raw)", raw})
+	}
+	return append(ts, steadyTarget{"/metadata", md})
+}
+
+// runSteady measures each target for cfg.SteadyDur with cfg.SteadyConns
+// keep-alive connections, with wrk when it is installed (it costs less
+// CPU per request than any Go client, so the load side is not the limit),
+// else with Go's client.
+func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarget) ([]summary, error) {
+	targets := append(steadyTargets(cfg.N), extra...)
+	var out []summary
+	for _, t := range targets {
+		// Warm up: the first request of each path may create a lease or
+		// fill the render cache; the table is about the steady state.
+		c := newClient(4)
+		for _, p := range t.paths {
+			if _, err := get(ctx, c, base, p, nil, http.StatusOK); err != nil {
+				return out, fmt.Errorf("warming %s: %w", t.name, err)
+			}
+		}
+		c.CloseIdleConnections()
+		var s summary
+		var err error
+		if wrk, lerr := exec.LookPath("wrk"); lerr == nil {
+			s, err = runWrk(ctx, wrk, base, t, cfg.SteadyConns, cfg.SteadyDur)
+		} else {
+			s, err = runGoLoad(ctx, base, t, cfg.SteadyConns, cfg.SteadyDur)
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// runGoLoad is the closed-loop fallback when wrk is missing.
+func runGoLoad(ctx context.Context, base string, t steadyTarget, conns int, d time.Duration) (summary, error) {
+	client := newClient(conns)
+	defer client.CloseIdleConnections()
+	st := &endpointStats{}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				_, err := get(ctx, client, base, t.paths[i%len(t.paths)], nil, http.StatusOK)
+				if ctx.Err() != nil {
+					return
+				}
+				st.add(time.Since(t0), err)
+			}
+		}()
+	}
+	wg.Wait()
+	return st.summary(t.name, time.Since(start)), nil
+}
+
+// runWrk runs wrk with a script that cycles through the target's paths.
+func runWrk(ctx context.Context, wrk, base string, t steadyTarget, conns int, d time.Duration) (summary, error) {
+	dir, err := os.MkdirTemp("", "bootstorm-wrk-")
+	if err != nil {
+		return summary{}, err
+	}
+	defer os.RemoveAll(dir)
+	var lua strings.Builder
+	lua.WriteString("local paths = {\n")
+	for _, p := range t.paths {
+		lua.WriteString("  " + strconv.Quote(p) + ",\n")
+	}
+	lua.WriteString("}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  if i > #paths then i = 1 end\n  return wrk.format(\"GET\", paths[i])\nend\n")
+	script := filepath.Join(dir, "paths.lua")
+	if err := os.WriteFile(script, []byte(lua.String()), 0o644); err != nil {
+		return summary{}, err
+	}
+	secs := max(1, int(d.Round(time.Second).Seconds()))
+	cmd := exec.CommandContext(ctx, wrk, "-t1", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(secs)+"s", "--latency", "-s", script, base)
+	outb, err := cmd.CombinedOutput()
+	if err != nil {
+		return summary{}, fmt.Errorf("wrk %s: %v: %s", t.name, err, outb)
+	}
+	s, err := parseWrk(string(outb))
+	s.Endpoint = t.name
+	return s, err
+}
+
+var (
+	wrkLatency  = regexp.MustCompile(`(?m)^\s+Latency\s+(\S+)\s+(\S+)\s+(\S+)`)
+	wrkPct      = regexp.MustCompile(`(?m)^\s+(50|99)%\s+(\S+)`)
+	wrkRequests = regexp.MustCompile(`(?m)^\s+(\d+) requests in`)
+	wrkRate     = regexp.MustCompile(`(?m)^Requests/sec:\s+([\d.]+)`)
+	wrkTransfer = regexp.MustCompile(`(?m)^Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)`)
+	wrkNon2xx   = regexp.MustCompile(`(?m)Non-2xx or 3xx responses: (\d+)`)
+	wrkSockErr  = regexp.MustCompile(`(?m)Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+)
+
+// parseWrk reads wrk --latency output.
+func parseWrk(out string) (summary, error) {
+	var s summary
+	m := wrkRate.FindStringSubmatch(out)
+	if m == nil {
+		return s, fmt.Errorf("wrk output without Requests/sec: %s", out)
+	}
+	s.PerSecond, _ = strconv.ParseFloat(m[1], 64)
+	if m := wrkRequests.FindStringSubmatch(out); m != nil {
+		s.Requests, _ = strconv.Atoi(m[1])
+	}
+	if m := wrkLatency.FindStringSubmatch(out); m != nil {
+		s.Max = parseWrkDuration(m[3])
+	}
+	for _, m := range wrkPct.FindAllStringSubmatch(out, -1) {
+		if m[1] == "50" {
+			s.P50 = parseWrkDuration(m[2])
+		} else {
+			s.P99 = parseWrkDuration(m[2])
+		}
+	}
+	if m := wrkNon2xx.FindStringSubmatch(out); m != nil {
+		s.Errors, _ = strconv.Atoi(m[1])
+		s.FirstErr = "non-2xx answers"
+	}
+	if m := wrkSockErr.FindStringSubmatch(out); m != nil {
+		for _, v := range m[1:] {
+			n, _ := strconv.Atoi(v)
+			s.Errors += n
+		}
+		if s.FirstErr == "" && s.Errors > 0 {
+			s.FirstErr = strings.TrimSpace(m[0])
+		}
+	}
+	if m := wrkTransfer.FindStringSubmatch(out); m != nil {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		mult := map[string]float64{"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[m[2]]
+		s.BytesPerSecond = v * mult
+	}
+	return s, nil
+}
+
+func parseWrkDuration(s string) time.Duration {
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0
+			}
+			return time.Duration(f * float64(u.unit))
+		}
+	}
+	return 0
+}

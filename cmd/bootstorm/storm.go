@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/provisiond/provisiond/internal/catalogen"
+)
+
+// stormResult is the outcome of one storm.
+type stormResult struct {
+	Machines, Concurrency int
+	Elapsed               time.Duration
+	Failed                int
+	// Addresses maps each leased address to the machine that got it.
+	Addresses, Duplicates int
+	Endpoints             []summary
+	// addrOf is each machine's address (by index), for the durability check.
+	addrOf []string
+}
+
+// MachinesPerSecond is the storm's completed machines per second.
+func (s *stormResult) MachinesPerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Machines-s.Failed) / s.Elapsed.Seconds()
+}
+
+// stormEndpoints are the steps of a boot, in order; the config step is
+// /ignition or /cloud by the machine's kind.
+var stormEndpoints = []string{"/boot.ipxe", "/ipxe", "/assets (1 MiB range)", "/ignition", "/cloud", "/metadata"}
+
+// hexhyp is a mac as iPXE's ${mac:hexhyp} writes it.
+func hexhyp(mac string) string { return strings.ReplaceAll(mac, ":", "-") }
+
+func newClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			DisableCompression:  true,
+			IdleConnTimeout:     30 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// get fetches base+path and returns the body when the status is want.
+func get(ctx context.Context, c *http.Client, base, path string, hdr http.Header, want int) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("GET %s: %d, want %d: %s", path, resp.StatusCode, want, firstLine(body))
+	}
+	return body, nil
+}
+
+func firstLine(b []byte) string {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	return string(b)
+}
+
+// runStorm boots machines 0..n-1 of the generated catalog, concurrency at
+// a time, each through the whole sequence, and checks their addresses.
+func runStorm(ctx context.Context, base string, n, concurrency int) (*stormResult, error) {
+	stats := map[string]*endpointStats{}
+	for _, e := range stormEndpoints {
+		stats[e] = &endpointStats{}
+	}
+	client := newClient(concurrency)
+	defer client.CloseIdleConnections()
+	res := &stormResult{Machines: n, Concurrency: concurrency, addrOf: make([]string, n)}
+	var failed atomic.Int64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range min(concurrency, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				addr, err := bootOne(ctx, client, base, i, stats)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				res.addrOf[i] = addr
+			}
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	res.Failed = int(failed.Load())
+	for _, e := range stormEndpoints {
+		if s := stats[e].summary(e, res.Elapsed); s.Requests > 0 {
+			res.Endpoints = append(res.Endpoints, s)
+		}
+	}
+	holder := map[string]int{}
+	for i, a := range res.addrOf {
+		if a == "" {
+			continue
+		}
+		if _, dup := holder[a]; dup {
+			res.Duplicates++
+			continue
+		}
+		holder[a] = i
+	}
+	res.Addresses = len(holder)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("storm stopped: %w", err)
+	}
+	return res, nil
+}
+
+// bootOne plays machine i's network boot and returns the address
+// /metadata reports for it.
+func bootOne(ctx context.Context, c *http.Client, base string, i int, stats map[string]*endpointStats) (string, error) {
+	mac := hexhyp(catalogen.MAC(i))
+	step := func(name, path string, hdr http.Header, want int) ([]byte, error) {
+		t := time.Now()
+		body, err := get(ctx, c, base, path, hdr, want)
+		stats[name].add(time.Since(t), err)
+		return body, err
+	}
+	if _, err := step("/boot.ipxe", "/boot.ipxe", nil, http.StatusOK); err != nil {
+		return "", err
+	}
+	script, err := step("/ipxe", "/ipxe?uuid=&mac="+mac+"&domain=&hostname=&serial=&arch=x86_64", nil, http.StatusOK)
+	if err != nil {
+		return "", err
+	}
+	kernel := kernelPath(script)
+	if kernel == "" {
+		err := fmt.Errorf("/ipxe for %s: no kernel line in %q", mac, firstLine(script))
+		stats["/ipxe"].add(0, err)
+		return "", err
+	}
+	if _, err := step("/assets (1 MiB range)", kernel, http.Header{"Range": {"bytes=0-1048575"}}, http.StatusPartialContent); err != nil {
+		return "", err
+	}
+	cfg := catalogen.ConfigPath(i)
+	if _, err := step(cfg, cfg+"?mac="+mac, nil, http.StatusOK); err != nil {
+		return "", err
+	}
+	md, err := step("/metadata", "/metadata?mac="+mac, nil, http.StatusOK)
+	if err != nil {
+		return "", err
+	}
+	addr := metadataValue(md, "IP_ADDRESS")
+	if addr == "" {
+		err := fmt.Errorf("/metadata for %s: no IP_ADDRESS", mac)
+		stats["/metadata"].add(0, err)
+		return "", err
+	}
+	return addr, nil
+}
+
+// kernelPath returns the path of the kernel an iPXE script boots.
+func kernelPath(script []byte) string {
+	sc := bufio.NewScanner(bytes.NewReader(script))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "kernel" {
+			return f[1]
+		}
+	}
+	return ""
+}
+
+// metadataValue returns KEY's value in a /metadata answer.
+func metadataValue(md []byte, key string) string {
+	sc := bufio.NewScanner(bytes.NewReader(md))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkDurable asks a (restarted) server for every stormed machine's
+// address and counts those that come back unchanged.
+func checkDurable(ctx context.Context, base string, res *stormResult, concurrency int) (same, checked int, err error) {
+	client := newClient(concurrency)
+	defer client.CloseIdleConnections()
+	var mu sync.Mutex
+	var firstErr error
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(res.addrOf) || ctx.Err() != nil {
+					return
+				}
+				want := res.addrOf[i]
+				if want == "" {
+					continue
+				}
+				md, err := get(ctx, client, base, "/metadata?mac="+hexhyp(catalogen.MAC(i)), nil, http.StatusOK)
+				mu.Lock()
+				checked++
+				switch {
+				case err != nil:
+					if firstErr == nil {
+						firstErr = err
+					}
+				case metadataValue(md, "IP_ADDRESS") == want:
+					same++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return same, checked, firstErr
+}
