@@ -45,6 +45,7 @@ type serveConfig struct {
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
 	Admin             adminConfig
+	Netboot           netbootConfig
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
@@ -61,6 +62,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept open")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "time in-flight requests get to finish on SIGTERM")
 	addAdminFlags(fs, &cfg.Admin)
+	netbootFlags(fs, &cfg.Netboot)
 	return fs
 }
 
@@ -150,6 +152,9 @@ func checkConfig(cfg *serveConfig) error {
 	if cfg.MaxQueryBytes <= 0 {
 		return fmt.Errorf("--max-query-bytes %d: must be positive", cfg.MaxQueryBytes)
 	}
+	if err := checkNetboot(&cfg.Netboot, cfg.Addr); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -227,6 +232,13 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if _, err := loader.initial(ctx); err != nil {
 		return err
 	}
+	// proxyDHCP / full DHCP and TFTP (docs/netboot.md); after the catalog
+	// load, since full DHCP mode checks its pool.
+	nb, err := startNetboot(cfg.Netboot, log, reg, rec, store, table, srv)
+	if err != nil {
+		return err
+	}
+	defer nb.Close()
 
 	var servers []*http.Server
 	var wg sync.WaitGroup
@@ -262,7 +274,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}()
 		return nil
 	}
-	if err := start("boot", cfg.Addr, srv, nil); err != nil {
+	if err := start("boot", cfg.Addr, nb.handler(srv), nil); err != nil {
 		return err
 	}
 	if cfg.AdminAddr != "" {

@@ -1,0 +1,98 @@
+package dhcp
+
+import (
+	"net"
+	"strings"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+// bootAnswer is the boot part of a reply.
+type bootAnswer struct {
+	file string // TFTP file name, or an http:// URL
+	// tftp: file is on our TFTP server: siaddr (next-server) is ours.
+	tftp bool
+	// vendor is the option 60 the reply carries in proxy mode:
+	// "PXEClient", or "HTTPClient" which UEFI HTTP boot requires.
+	vendor string
+	// bios: add option 43 with PXE discovery control 8 ("download the
+	// boot file named in this offer"), which legacy PXE ROMs want from a
+	// proxyDHCP offer.
+	bios bool
+	// kind is the metric label: the architecture, "ipxe" or "http-<arch>".
+	kind string
+}
+
+// Reasons a PXE request gets no boot answer (metric label values).
+const (
+	reasonNotPXE      = "not_pxe"
+	reasonUnknownArch = "unknown_arch"
+	reasonUnmapped    = "unmapped_arch"
+)
+
+// boot decides what a PXE client boots. It is a pure function of the
+// client and the configuration; reason is set when there is no answer.
+func (s *Server) boot(c client) (bootAnswer, string) {
+	if !c.pxe {
+		return bootAnswer{}, reasonNotPXE
+	}
+	base := strings.TrimRight(s.BootURL, "/")
+	if c.ipxe {
+		// Already iPXE: straight to provisiond's chain script, never the
+		// iPXE binary again (that would loop).
+		return bootAnswer{file: base + "/boot.ipxe", vendor: "PXEClient", kind: "ipxe"}, ""
+	}
+	if !c.archOK {
+		return bootAnswer{}, reasonUnknownArch
+	}
+	name, ok := s.bootFiles()[c.arch]
+	if !ok {
+		return bootAnswer{}, reasonUnmapped
+	}
+	if c.http {
+		return bootAnswer{file: base + s.httpPath() + name, vendor: "HTTPClient", kind: "http-" + string(c.arch)}, ""
+	}
+	return bootAnswer{file: name, tftp: true, vendor: "PXEClient", bios: c.arch == BIOS, kind: string(c.arch)}, ""
+}
+
+// pxeVendorOptions is option 43 with PXE_DISCOVERY_CONTROL (sub-option 6)
+// = 8: use the boot file of this offer, no boot server discovery.
+var pxeVendorOptions = []byte{6, 1, 8, 255}
+
+// withBoot adds the boot answer to a reply. proxy adds the PXE vendor
+// options a proxyDHCP reply needs; a full DHCP reply is a plain
+// next-server + filename answer (as ISC dhcpd and dnsmasq's dhcp-boot
+// send), except that UEFI HTTP boot needs option 60 HTTPClient.
+func (s *Server) withBoot(req *dhcpv4.DHCPv4, a bootAnswer, proxy bool) dhcpv4.Modifier {
+	return func(d *dhcpv4.DHCPv4) {
+		if a.tftp {
+			d.ServerIPAddr = net.IP(s.ServerIP.AsSlice())
+		}
+		if len(a.file) < 128 {
+			d.BootFileName = a.file
+		}
+		if len(a.file) >= 128 || req.IsOptionRequested(dhcpv4.OptionBootfileName) {
+			d.UpdateOption(dhcpv4.OptBootFileName(a.file))
+		}
+		if proxy || a.vendor == "HTTPClient" {
+			d.UpdateOption(dhcpv4.OptClassIdentifier(a.vendor))
+		}
+		if proxy && a.bios {
+			d.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation, pxeVendorOptions))
+		}
+		// Option 97, the client's machine identifier: PXE clients expect
+		// it echoed.
+		if uuid := req.Options.Get(dhcpv4.OptionClientMachineIdentifier); uuid != nil {
+			d.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionClientMachineIdentifier, uuid))
+		}
+	}
+}
+
+// reply builds a reply of type mt to req, from this server.
+func (s *Server) reply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, mods ...dhcpv4.Modifier) (*dhcpv4.DHCPv4, error) {
+	mods = append([]dhcpv4.Modifier{
+		dhcpv4.WithMessageType(mt),
+		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(net.IP(s.ServerIP.AsSlice()))),
+	}, mods...)
+	return dhcpv4.NewReplyFromRequest(req, mods...)
+}

@@ -1,0 +1,165 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/provisiond/provisiond/ipam"
+)
+
+// Allocator gives a machine its sticky lease in a pool: the existing one,
+// or a new one that is durable when Allocate returns; ipam.ErrExhausted
+// when the pool is full. storage.Store satisfies it.
+type Allocator interface {
+	Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error)
+}
+
+// Full is full DHCP mode: the Server also leases addresses, from the
+// provisiond pool named Pool. Leases are provisiond's sticky leases, so
+// the address a machine gets by DHCP is the one its templates see as .ip.
+// Meant for an isolated lab network: on a network with another DHCP
+// server, two servers would answer.
+type Full struct {
+	// Pool names the pool addresses come from.
+	Pool string
+	// Pools returns the current pool of that name (nil when the catalog
+	// has none), so a catalog reload is seen by the next request.
+	Pools func(name string) *ipam.Pool
+	// Allocator creates and returns leases.
+	Allocator Allocator
+	// Leases, when set, learns every lease Allocate returns, as the boot
+	// path's table must.
+	Leases interface{ Put(ipam.Lease) }
+	// LeaseTime is the DHCP lease duration (default 1h). The address is
+	// the machine's for good; the lease time only says when to renew.
+	LeaseTime time.Duration
+}
+
+func (f *Full) check() error {
+	if f.Pools == nil || f.Allocator == nil {
+		return errors.New("dhcp: full mode needs Pools and Allocator")
+	}
+	p := f.Pools(f.Pool)
+	if p == nil {
+		return fmt.Errorf("dhcp: pool %q does not exist", f.Pool)
+	}
+	if !p.Prefix().Addr().Is4() {
+		return fmt.Errorf("dhcp: pool %q is not IPv4", f.Pool)
+	}
+	return nil
+}
+
+func (f *Full) leaseTime() time.Duration {
+	if f.LeaseTime <= 0 {
+		return time.Hour
+	}
+	return f.LeaseTime
+}
+
+// handleFull is port 67 in full mode: DISCOVER -> OFFER of the machine's
+// lease, REQUEST -> ACK (or NAK for another address), INFORM -> ACK
+// without an address. PXE clients also get their boot answer; other
+// clients get an address only.
+func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, c client, log *slog.Logger) (*dhcpv4.DHCPv4, string, error) {
+	f := s.Full
+	mt := req.MessageType()
+	switch mt {
+	case dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeInform:
+	default:
+		// RELEASE and DECLINE: the lease is sticky and stays the
+		// machine's; a DECLINE (address in use) is for an operator.
+		if mt == dhcpv4.MessageTypeDecline {
+			log.Warn("dhcp: client declined its address (in use by someone else?)", "requested", req.RequestedIPAddress())
+		}
+		s.Metrics.ignored("message_type")
+		return nil, "", nil
+	}
+	if c.mac == "" {
+		s.Metrics.ignored("no_mac")
+		return nil, "", nil
+	}
+	if mt == dhcpv4.MessageTypeRequest {
+		if sid := req.ServerIdentifier(); sid != nil && !sid.Equal(net.IP(s.ServerIP.AsSlice())) {
+			// The client chose another server's offer.
+			s.Metrics.ignored("other_server")
+			return nil, "", nil
+		}
+	}
+	pool := f.Pools(f.Pool)
+	if pool == nil {
+		return nil, "", fmt.Errorf("pool %q is gone from the catalog", f.Pool)
+	}
+
+	var mods []dhcpv4.Modifier
+	event := "dhcp:ack"
+	if mt == dhcpv4.MessageTypeInform {
+		mods = append(mods, dhcpv4.WithClientIP(req.ClientIPAddr))
+	} else {
+		l, err := f.Allocator.Allocate(ctx, pool, c.mac)
+		if err != nil {
+			return nil, "", fmt.Errorf("lease in pool %q: %w", f.Pool, err)
+		}
+		if f.Leases != nil {
+			f.Leases.Put(l)
+		}
+		s.seen.put(l.Address, c.mac)
+		if mt == dhcpv4.MessageTypeRequest {
+			want := req.RequestedIPAddress()
+			if want == nil || want.IsUnspecified() {
+				want = req.ClientIPAddr
+			}
+			if w, ok := netip.AddrFromSlice(want.To4()); !ok || w != l.Address {
+				log.Info("dhcp: nak: the machine's address is another", "requested", want, "lease", l.Address)
+				resp, err := s.reply(req, dhcpv4.MessageTypeNak)
+				return resp, "dhcp:nak", err
+			}
+		} else {
+			event = "dhcp:offer"
+		}
+		mods = append(mods, dhcpv4.WithYourIP(net.IP(l.Address.AsSlice())),
+			dhcpv4.WithOption(dhcpv4.OptIPAddressLeaseTime(f.leaseTime())))
+	}
+	mods = append(mods, networkOptions(pool)...)
+	a, reason := s.boot(c)
+	if reason == "" {
+		mods = append(mods, s.withBoot(req, a, false))
+		s.Metrics.boot(a.kind)
+	}
+	rt := dhcpv4.MessageTypeAck
+	if mt == dhcpv4.MessageTypeDiscover {
+		rt = dhcpv4.MessageTypeOffer
+	}
+	resp, err := s.reply(req, rt, mods...)
+	if err != nil {
+		return nil, "", err
+	}
+	log.Info("dhcp: "+rt.String(), "address", resp.YourIPAddr, "boot", a.file)
+	return resp, event, nil
+}
+
+// networkOptions are the pool's netmask, gateway and DNS servers.
+func networkOptions(p *ipam.Pool) []dhcpv4.Modifier {
+	pfx := p.Prefix()
+	mods := []dhcpv4.Modifier{dhcpv4.WithNetmask(net.CIDRMask(pfx.Bits(), 32))}
+	params := p.Params(p.First())
+	if params.Gateway != "" {
+		mods = append(mods, dhcpv4.WithOption(dhcpv4.OptRouter(net.ParseIP(params.Gateway))))
+	}
+	var dns []net.IP
+	for _, d := range params.DNS {
+		if ip := net.ParseIP(d); ip != nil && ip.To4() != nil {
+			dns = append(dns, ip)
+		}
+	}
+	if len(dns) > 0 {
+		mods = append(mods, dhcpv4.WithOption(dhcpv4.OptDNS(dns...)))
+	}
+	return mods
+}
