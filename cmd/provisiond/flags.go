@@ -22,6 +22,12 @@ func parseWithEnv(fs *flag.FlagSet, args []string, getenv func(string) string) e
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))
 	}
+	return fillFromEnv(fs, getenv)
+}
+
+// fillFromEnv sets every flag of fs not given on the command line from its
+// PROVISIOND_* environment variable. Errors name the variable.
+func fillFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
