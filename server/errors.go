@@ -46,7 +46,7 @@ func toHTTP(err error) *httpError {
 	case errors.Is(err, ipam.ErrExhausted):
 		return &httpError{http.StatusServiceUnavailable, err.Error(), err}
 	case errors.Is(err, storage.ErrUnavailable):
-		return &httpError{http.StatusServiceUnavailable, "store unavailable, try again", err}
+		return &httpError{http.StatusServiceUnavailable, "store unavailable (no quorum?): cannot write now, try again", err}
 	}
 	return &httpError{http.StatusInternalServerError, "internal error, see the server log", err}
 }

@@ -21,8 +21,9 @@ type cluster struct {
 }
 
 type member struct {
-	cfg *embed.Config
-	e   *embed.Etcd // nil while stopped
+	cfg    *embed.Config
+	e      *embed.Etcd   // nil while stopped
+	closed chan struct{} // closed when the last stop has released ports and data
 }
 
 // freePort returns a loopback port that was free a moment ago.
@@ -100,6 +101,9 @@ func (c *cluster) startAll() error {
 // start starts member i (again) and waits until it has joined its cluster.
 func (c *cluster) start(i int) error {
 	m := c.members[i]
+	if m.closed != nil {
+		<-m.closed
+	}
 	var err error
 	for range 20 { // a restarted member's old ports may take a moment to free
 		if m.e, err = embed.StartEtcd(m.cfg); err == nil || !strings.Contains(err.Error(), "address already in use") {
@@ -137,20 +141,28 @@ func (c *cluster) restart(idx ...int) {
 	}
 }
 
-// stop stops member i.
+// stop stops member i as a crash would: raft stops at once, without
+// handing over leadership; the listeners close in the background (a
+// graceful close waits seconds for clients' watch streams).
 func (c *cluster) stop(i int) {
-	if m := c.members[i]; m.e != nil {
-		m.e.Close()
-		m.e = nil
+	m := c.members[i]
+	if m.e == nil {
+		return
 	}
+	e := m.e
+	m.e = nil
+	e.Server.HardStop()
+	m.closed = make(chan struct{})
+	go func() { e.Close(); close(m.closed) }()
 }
 
 func (c *cluster) close() {
-	var wg sync.WaitGroup
-	for i := range c.members {
-		wg.Go(func() { c.stop(i) })
+	for i, m := range c.members {
+		c.stop(i)
+		if m.closed != nil {
+			<-m.closed
+		}
 	}
-	wg.Wait()
 }
 
 // endpoints returns every member's client URL, running or not.
@@ -160,4 +172,19 @@ func (c *cluster) endpoints() []string {
 		out = append(out, m.cfg.AdvertiseClientUrls[0].String())
 	}
 	return out
+}
+
+// leader returns the index of the member that leads the cluster.
+func (c *cluster) leader() int {
+	c.t.Helper()
+	for range 100 {
+		for i, m := range c.members {
+			if m.e != nil && m.e.Server.Leader() == m.e.Server.MemberID() {
+				return i
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatal("no leader")
+	return -1
 }
