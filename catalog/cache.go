@@ -3,6 +3,8 @@ package catalog
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/provisiond/provisiond/profiles"
 )
 
 // CacheStats counts render cache lookups. One CacheStats is shared by every
@@ -12,43 +14,59 @@ type CacheStats struct {
 	Hits, Misses atomic.Uint64
 }
 
-// renderCache holds rendered configs by key, bounded by total bytes. When
-// full it starts over: a boot storm renders each distinct config once
-// either way, and a simple reset cannot leak.
-type renderCache struct {
+// renderCache holds renderings by key, bounded by total bytes. When full
+// it starts over: a boot storm renders each distinct config once either
+// way, and a simple reset cannot leak. A snapshot owns its caches, so a
+// catalog change starts them afresh; keys carry the lease address and,
+// for templates that call members, the lease table's generation.
+type renderCache[V any] struct {
 	mu    sync.RWMutex
-	m     map[string][]byte
+	m     map[string]V
 	bytes int
 	max   int
+	size  func(V) int
 }
 
-func newRenderCache(max int) *renderCache {
+func newRenderCache[V any](max int, size func(V) int) *renderCache[V] {
 	if max <= 0 {
 		max = 256 << 20
 	}
-	return &renderCache{m: map[string][]byte{}, max: max}
+	return &renderCache[V]{m: map[string]V{}, max: max, size: size}
 }
 
-func (c *renderCache) get(key string) ([]byte, bool) {
+func (c *renderCache[V]) get(key string) (V, bool) {
 	c.mu.RLock()
 	v, ok := c.m[key]
 	c.mu.RUnlock()
 	return v, ok
 }
 
-func (c *renderCache) put(key string, v []byte) {
-	size := len(key) + len(v)
+func (c *renderCache[V]) put(key string, v V) {
+	size := len(key) + c.size(v)
 	if size > c.max/4 {
 		return // one huge entry must not evict everything
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.bytes+size > c.max {
-		c.m = map[string][]byte{}
+		c.m = map[string]V{}
 		c.bytes = 0
 	}
 	if _, ok := c.m[key]; !ok {
 		c.bytes += size
 	}
 	c.m[key] = v
+}
+
+func bytesSize(b []byte) int { return len(b) }
+
+func bootSize(b profiles.Boot) int {
+	n := len(b.Kernel) + 64
+	for _, s := range b.Initrd {
+		n += len(s) + 16
+	}
+	for _, s := range b.Args {
+		n += len(s) + 16
+	}
+	return n
 }

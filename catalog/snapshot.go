@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -33,14 +34,18 @@ type Snapshot struct {
 	Catalog *Catalog
 	Index   *groups.Index
 
-	leases  *ipam.Table
-	tmpl    map[profiles.Kind]map[string]*profiles.Template
-	rawIgn  map[string][]byte
-	boot    map[string]*bootTemplates
-	byMAC   map[string]*Machine
-	byUUID  map[string]*Machine
-	cache   *renderCache
-	members *membersCache
+	leases *ipam.Table
+	tmpl   map[profiles.Kind]map[string]*profiles.Template
+	rawIgn map[string][]byte
+	boot   map[string]*bootTemplates
+	byMAC  map[string]*Machine
+	byUUID map[string]*Machine
+	cache  *renderCache[[]byte]
+	// bootCache holds rendered boot fields (/ipxe, /grub) and envCache
+	// the /metadata env files, keyed like cache.
+	bootCache *renderCache[profiles.Boot]
+	envCache  *renderCache[[]byte]
+	members   *membersCache
 	// maxOutput bounds a template's output (0: profiles.DefaultMaxOutput).
 	maxOutput int
 	stats     *CacheStats
@@ -50,6 +55,8 @@ type bootTemplates struct {
 	kernel *profiles.Template
 	initrd []*profiles.Template
 	args   []*profiles.Template
+	// usesMembers is set when any of them calls members.
+	usesMembers bool
 }
 
 // Options tune Compile.
@@ -86,7 +93,9 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 		boot:      map[string]*bootTemplates{},
 		byMAC:     map[string]*Machine{},
 		byUUID:    map[string]*Machine{},
-		cache:     newRenderCache(opt.CacheBytes),
+		cache:     newRenderCache(opt.CacheBytes, bytesSize),
+		bootCache: newRenderCache(opt.CacheBytes/4, bootSize),
+		envCache:  newRenderCache(opt.CacheBytes/4, bytesSize),
 		members:   &membersCache{},
 		maxOutput: opt.MaxOutput,
 		stats:     opt.Stats,
@@ -152,6 +161,10 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 				return nil, warnings, err
 			}
 			bt.args = append(bt.args, t)
+		}
+		bt.usesMembers = bt.kernel.UsesMembers
+		for _, t := range append(append([]*profiles.Template(nil), bt.initrd...), bt.args...) {
+			bt.usesMembers = bt.usesMembers || t.UsesMembers
 		}
 		s.boot[id] = bt
 	}
@@ -243,10 +256,25 @@ func (s *Snapshot) Input(m *Match, rawQuery, serverURL string, ip map[string]any
 	}
 }
 
-// Boot renders the matched profile's boot fields.
+// Boot renders the matched profile's boot fields. Renderings are cached
+// like Config's; the returned slices are shared and must not be modified.
 func (s *Snapshot) Boot(m *Match, in profiles.Input) (profiles.Boot, error) {
 	bt := s.boot[m.Profile.ID]
-	data := profiles.Data(in)
+	key := s.cacheKey("boot", m.Profile.ID, m, in, bt.usesMembers)
+	if out, ok := s.bootCache.get(key); ok {
+		s.stats.Hits.Add(1)
+		return out, nil
+	}
+	s.stats.Misses.Add(1)
+	out, err := s.renderBoot(bt, profiles.Data(in))
+	if err != nil {
+		return out, err
+	}
+	s.bootCache.put(key, out)
+	return out, nil
+}
+
+func (s *Snapshot) renderBoot(bt *bootTemplates, data map[string]any) (profiles.Boot, error) {
 	var out profiles.Boot
 	var err error
 	if out.Kernel, err = s.exec(bt.kernel, data); err != nil {
@@ -308,7 +336,7 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 		}
 	}
 	t := s.tmpl[kind][name]
-	key := s.cacheKey(kind, name, m, in, t.UsesMembers)
+	key := s.cacheKey(string(kind), name, m, in, t.UsesMembers)
 	if out, ok := s.cache.get(key); ok {
 		s.stats.Hits.Add(1)
 		return out, nil, nil
@@ -329,10 +357,27 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 	return out, warnings, nil
 }
 
-func (s *Snapshot) cacheKey(kind profiles.Kind, name string, m *Match, in profiles.Input, members bool) string {
+// MetadataEnv returns /metadata's KEY=value lines for a match, cached like
+// Config.
+func (s *Snapshot) MetadataEnv(m *Match, in profiles.Input) []byte {
+	key := s.cacheKey("metadata", "", m, in, false)
+	if out, ok := s.envCache.get(key); ok {
+		return out
+	}
+	out := profiles.EnvFile(profiles.MetadataData(in))
+	s.envCache.put(key, out)
+	return out
+}
+
+// cacheKey identifies a rendering: what is rendered (kind and name), and
+// everything the data depends on besides the snapshot itself: the group,
+// the query (which also names the registered machine), the server URL, the
+// mac a uuid resolved to, the lease's address and, for templates that call
+// members, the lease table's generation.
+func (s *Snapshot) cacheKey(kind, name string, m *Match, in profiles.Input, members bool) string {
 	var b strings.Builder
-	b.Grow(len(name) + len(in.RawQuery) + len(in.ServerURL) + 64)
-	b.WriteString(string(kind))
+	b.Grow(len(kind) + len(name) + len(m.Group.ID) + len(in.RawQuery) + len(in.ServerURL) + 80)
+	b.WriteString(kind)
 	b.WriteByte(0)
 	b.WriteString(name)
 	b.WriteByte(0)
@@ -345,10 +390,16 @@ func (s *Snapshot) cacheKey(kind profiles.Kind, name string, m *Match, in profil
 	b.WriteString(m.MAC) // the query can omit the mac a uuid resolved to
 	b.WriteByte(0)
 	if in.IP != nil {
-		fmt.Fprint(&b, in.IP["address"])
+		if a, ok := in.IP["address"].(string); ok {
+			b.WriteString(a)
+		} else {
+			fmt.Fprint(&b, in.IP["address"])
+		}
 	}
 	if members {
-		fmt.Fprintf(&b, "\x00%d", s.leases.Generation())
+		var num [20]byte
+		b.WriteByte(0)
+		b.Write(strconv.AppendUint(num[:0], s.leases.Generation(), 10))
 	}
 	return b.String()
 }

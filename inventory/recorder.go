@@ -131,8 +131,10 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	for k := range r.dirty {
 		batch = append(batch, r.all[k].copy())
 	}
-	r.dirty = map[string]bool{}
+	r.dirty = make(map[string]bool, len(batch))
 	r.mu.Unlock()
+	// In key order, which bbolt writes fastest (its pages split on commit).
+	sort.Slice(batch, func(i, j int) bool { return batch[i].Key < batch[j].Key })
 	if err := r.saver.SaveMachines(ctx, batch); err != nil {
 		r.mu.Lock()
 		for _, m := range batch {

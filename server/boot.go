@@ -150,17 +150,16 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	data := profiles.MetadataData(req.in)
 	s.record(r, req.match, http.StatusOK)
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(data); err != nil {
+		if err := enc.Encode(profiles.MetadataData(req.in)); err != nil {
 			s.log.Debug("metadata: writing the response", "err", err)
 		}
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write(profiles.EnvFile(data))
+	w.Write(req.snap.MetadataEnv(req.match, req.in))
 }

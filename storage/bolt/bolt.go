@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -191,22 +193,25 @@ func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []st
 			if err != nil {
 				return err
 			}
+			// Keys go in in sorted order: bbolt splits nodes only at commit,
+			// so random inserts into a fresh bucket of 100,000 keys would
+			// each move half of one huge node.
 			switch name {
 			case "profiles":
-				for id, p := range c.Profiles {
-					err = errors.Join(err, putJSON(b, id, p))
+				for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
+					err = errors.Join(err, putJSON(b, id, c.Profiles[id]))
 				}
 			case "groups":
-				for id, g := range c.Groups {
-					err = errors.Join(err, putJSON(b, id, g))
+				for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
+					err = errors.Join(err, putJSON(b, id, c.Groups[id]))
 				}
 			case "pools":
-				for id, p := range c.Pools {
-					err = errors.Join(err, putJSON(b, id, p))
+				for _, id := range slices.Sorted(maps.Keys(c.Pools)) {
+					err = errors.Join(err, putJSON(b, id, c.Pools[id]))
 				}
 			case "machines":
-				for id, m := range c.Machines {
-					err = errors.Join(err, putJSON(b, id, m))
+				for _, id := range slices.Sorted(maps.Keys(c.Machines)) {
+					err = errors.Join(err, putJSON(b, id, c.Machines[id]))
 				}
 			}
 			if err != nil {
@@ -218,8 +223,8 @@ func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []st
 			if err != nil {
 				return err
 			}
-			for name, text := range c.Templates[kind] {
-				if err := b.Put([]byte(name), []byte(text)); err != nil {
+			for _, name := range slices.Sorted(maps.Keys(c.Templates[kind])) {
+				if err := b.Put([]byte(name), []byte(c.Templates[kind][name])); err != nil {
 					return err
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"time"
 
@@ -67,6 +68,58 @@ func writeLease(addrB, macB *bbolt.Bucket, l ipam.Lease) error {
 	return macB.Put([]byte(l.MAC), k)
 }
 
+// bHint is the key, in a pool's bucket, of where the search for the
+// lowest free address starts: every assignable address of the pool below
+// it is leased. It is written in the transaction that leases the address
+// before it, so it commits or rolls back with that lease and is serialized
+// by bbolt's single writer; any transaction that frees an address deletes
+// it. It carries a fingerprint of the pool's range and reservations, so a
+// pool whose definition changed is searched from its start again. Without
+// it every allocation would walk all the pool's leases: a boot storm into
+// one /16 would cost O(leases) per machine.
+var bHint = []byte("next")
+
+// poolFingerprint identifies a pool's definition as far as allocation is
+// concerned.
+func poolFingerprint(p *ipam.Pool) []byte {
+	h := fnv.New64a()
+	for _, s := range append([]string{p.CIDR, p.Start, p.End, p.Gateway}, p.Reserved...) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+// readHint returns where to start looking for pool's lowest free address.
+func readHint(pb *bbolt.Bucket, pool *ipam.Pool) netip.Addr {
+	first := pool.First()
+	v := pb.Get(bHint)
+	if len(v) != 8+16 || !bytes.Equal(v[:8], poolFingerprint(pool)) {
+		return first
+	}
+	a := netip.AddrFrom16([16]byte(v[8:])).Unmap()
+	if a.BitLen() != first.BitLen() || !pool.InRange(a) {
+		return first
+	}
+	return a
+}
+
+// writeHint records that every assignable address below next is leased.
+func writeHint(pb *bbolt.Bucket, pool *ipam.Pool, next netip.Addr) error {
+	if !next.IsValid() {
+		return pb.Delete(bHint)
+	}
+	return pb.Put(bHint, append(poolFingerprint(pool), addrKey(next)...))
+}
+
+// dropHint forgets pool's hint after an address was freed.
+func dropHint(tx *bbolt.Tx, pool []byte) error {
+	if pb := tx.Bucket(bLeases).Bucket(pool); pb != nil {
+		return pb.Delete(bHint)
+	}
+	return nil
+}
+
 // allocate gives mac a lease in pool inside tx, or returns its existing one.
 func allocate(tx *bbolt.Tx, pool *ipam.Pool, mac string, now int64) (ipam.Lease, error) {
 	addrB, macB, err := poolBuckets(tx, pool.Name, true)
@@ -76,10 +129,12 @@ func allocate(tx *bbolt.Tx, pool *ipam.Pool, mac string, now int64) (ipam.Lease,
 	if k := macB.Get([]byte(mac)); k != nil {
 		return readLease(addrB, k)
 	}
-	// Walk the pool's range and the sorted address keys together; the first
-	// assignable address with no key is the lowest free one.
+	pb := tx.Bucket(bLeases).Bucket([]byte(pool.Name))
+	// Walk the pool's range from the hint and the sorted address keys
+	// together; the first assignable address with no key is the lowest
+	// free one.
 	c := addrB.Cursor()
-	a := pool.First()
+	a := readHint(pb, pool)
 	k, _ := c.Seek(addrKey(a))
 	for ; a.IsValid() && pool.InRange(a); a = a.Next() {
 		if pool.IsReserved(a) {
@@ -93,7 +148,10 @@ func allocate(tx *bbolt.Tx, pool *ipam.Pool, mac string, now int64) (ipam.Lease,
 			continue
 		}
 		l := ipam.Lease{Pool: pool.Name, Address: a, MAC: mac, Created: now}
-		return l, writeLease(addrB, macB, l)
+		if err := writeLease(addrB, macB, l); err != nil {
+			return l, err
+		}
+		return l, writeHint(pb, pool, a.Next())
 	}
 	return ipam.Lease{}, fmt.Errorf("%w: %q has no free address in %s-%s", ipam.ErrExhausted, pool.Name, pool.First(), pool.Last())
 }
@@ -147,6 +205,9 @@ func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam
 		if err := addrB.Delete(addrKey(addr)); err != nil {
 			return err
 		}
+		if err := dropHint(tx, []byte(pool)); err != nil {
+			return err
+		}
 		return macB.Delete([]byte(l.MAC))
 	})
 	return l, unavailable(err)
@@ -163,6 +224,9 @@ func applyOp(tx *bbolt.Tx, op storage.LeaseOp, now int64) error {
 			}
 			if k := macB.Get([]byte(op.MAC)); k != nil {
 				if err := addrB.Delete(k); err != nil {
+					return err
+				}
+				if err := dropHint(tx, pool); err != nil {
 					return err
 				}
 				return macB.Delete([]byte(op.MAC))
@@ -186,6 +250,9 @@ func applyOp(tx *bbolt.Tx, op storage.LeaseOp, now int64) error {
 			}
 			if !bytes.Equal(old, k) {
 				if err := addrB.Delete(old); err != nil {
+					return err
+				}
+				if err := dropHint(tx, []byte(op.Pool.Name)); err != nil {
 					return err
 				}
 			}
@@ -213,6 +280,9 @@ func vacate(tx *bbolt.Tx, op storage.LeaseOp) error {
 		return nil
 	}
 	if err := addrB.Delete(old); err != nil {
+		return err
+	}
+	if err := dropHint(tx, []byte(op.Pool.Name)); err != nil {
 		return err
 	}
 	return macB.Delete([]byte(op.MAC))

@@ -1,0 +1,133 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/internal/catalogen"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/storage"
+	"github.com/provisiond/provisiond/storage/bolt"
+)
+
+// benchServer serves a generated catalog of n machines from a real bbolt
+// store, with an inventory recorder and a text logger at info level (to
+// io.Discard), as `provisiond serve` wires them.
+func benchServer(b *testing.B, n int) *Server {
+	b.Helper()
+	c, err := catalogen.New(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := bolt.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	table := ipam.NewTable(nil)
+	snap, _, err := storage.Apply(context.Background(), store, table, c, catalog.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(Config{Logger: log, Allocator: store, Leases: table, Recorder: inventory.NewRecorder(store, nil, log)})
+	s.Swap(snap)
+	return s
+}
+
+// discardWriter is the cheapest http.ResponseWriter, so that the
+// benchmarks measure the server, not a recorder.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func serveOnce(s *Server, w *discardWriter, r *http.Request) error {
+	clear(w.h)
+	w.code = http.StatusOK
+	s.ServeHTTP(w, r)
+	if w.code != http.StatusOK {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, r)
+		return fmt.Errorf("%s: %d %s", r.URL, rec.Code, rec.Body)
+	}
+	return nil
+}
+
+// BenchmarkHandler is the whole handler path (router, middleware with its
+// log line and metrics, resolve, render, inventory) for a known machine
+// that already holds its lease, at three catalog sizes.
+func BenchmarkHandler(b *testing.B) {
+	for _, n := range []int{10, 10_000, 100_000} {
+		s := benchServer(b, n)
+		known := min(n-1, 4) // Butane: catalogen.KindOf(4) == Butane
+		raw := min(n-1, 5)   // raw Ignition
+		mac := hexMAC(known)
+		paths := []struct{ name, path string }{
+			{"boot.ipxe", "/boot.ipxe"},
+			{"ipxe", "/ipxe?uuid=&mac=" + mac + "&domain=&hostname=&serial=&arch=x86_64"},
+			{"ignition-butane", "/ignition?mac=" + mac},
+			{"ignition-raw", "/ignition?mac=" + hexMAC(raw)},
+			{"metadata", "/metadata?mac=" + mac},
+		}
+		for _, p := range paths {
+			b.Run(fmt.Sprintf("N=%d/%s", n, p.name), func(b *testing.B) {
+				r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+p.path, nil)
+				w := &discardWriter{h: http.Header{}}
+				if err := serveOnce(s, w, r); err != nil { // leases the machine, fills the cache
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := serveOnce(s, w, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func hexMAC(i int) string { return strings.ReplaceAll(catalogen.MAC(i), ":", "-") }
+
+// BenchmarkStorm is a boot storm on the bbolt store: each iteration is a
+// new machine of a 10,000-machine catalog through /ipxe, its config (a
+// first-time lease, a cold render) and /metadata, from 16 goroutines per
+// CPU. Beyond the catalog, machines are unknown and get the pooled
+// default group.
+func BenchmarkStorm(b *testing.B) {
+	const n = 10_000
+	s := benchServer(b, n)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			i := int(next.Add(1) - 1)
+			mac, cfg := hexMAC(i), catalogen.ConfigPath(i)
+			if i >= n {
+				mac, cfg = strings.ReplaceAll(catalogen.UnknownMAC(i), ":", "-"), "/ignition"
+			}
+			for _, path := range []string{"/ipxe?mac=" + mac + "&arch=x86_64", cfg + "?mac=" + mac, "/metadata?mac=" + mac} {
+				if err := serveOnce(s, w, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+path, nil)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}
+	})
+}
