@@ -124,14 +124,14 @@ func (a *Admin) routes() chi.Router {
 		r.Use(a.limitBody)
 		for _, k := range objectKinds {
 			r.Get("/"+k.plural, a.listObjects(k))
-			r.Get("/"+k.plural+"/{id}", a.getObject(k))
-			r.Put("/"+k.plural+"/{id}", a.putObject(k))
-			r.Delete("/"+k.plural+"/{id}", a.deleteObject(k))
+			r.Get("/"+k.plural+"/{"+k.idField+"}", a.getObject(k))
+			r.Put("/"+k.plural+"/{"+k.idField+"}", a.putObject(k))
+			r.Delete("/"+k.plural+"/{"+k.idField+"}", a.deleteObject(k))
 		}
 		r.Get("/machines", a.listMachines)
-		r.Get("/machines/{id}", a.getMachine)
-		r.Put("/machines/{id}", a.putObject(machineKind))
-		r.Delete("/machines/{id}", a.deleteObject(machineKind))
+		r.Get("/machines/{name}", a.getMachine)
+		r.Put("/machines/{name}", a.putObject(machineKind))
+		r.Delete("/machines/{name}", a.deleteObject(machineKind))
 
 		r.Get("/templates", a.listTemplates)
 		r.Get("/templates/{kind}", a.listTemplates)

@@ -79,6 +79,8 @@ func toAPI(err error) *apiError {
 		return &apiError{Code: http.StatusBadRequest, Msg: "malformed JSON: " + msg, Err: err}
 	case errors.As(err, &typ):
 		return &apiError{Code: http.StatusUnprocessableEntity, Msg: msg, Field: typ.Field, Err: err}
+	case strings.HasPrefix(msg, "json: unknown field"):
+		return &apiError{Code: http.StatusUnprocessableEntity, Msg: msg, Field: fieldOf(msg), Err: err}
 	case errors.Is(err, storage.ErrConflict):
 		return &apiError{Code: http.StatusConflict, Msg: msg, Field: fieldOf(msg), Err: err}
 	case errors.Is(err, catalog.ErrInvalid):

@@ -119,7 +119,7 @@ func (a *Admin) listMachines(w http.ResponseWriter, r *http.Request) {
 // a machine that is only seen. The ETag is that of the registration, so a
 // PUT of machines/<name> can be made conditional on what was read.
 func (a *Admin) getMachine(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
+	id := chi.URLParam(r, "name")
 	mac, _ := groups.ParseMAC(id)
 	uuid, _ := groups.ParseUUID(id)
 	for _, v := range a.machineViews() {

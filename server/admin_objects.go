@@ -198,7 +198,7 @@ func (a *Admin) listObjects(k *objectKind) http.HandlerFunc {
 
 func (a *Admin) getObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "id")
+		id := chi.URLParam(r, k.idField)
 		if snap := a.cfg.Catalogs.Current(); snap != nil {
 			if o, ok := k.get(snap.Catalog, id); ok {
 				w.Header().Set("ETag", etagOf(o))
@@ -214,7 +214,7 @@ func (a *Admin) getObject(k *objectKind) http.HandlerFunc {
 // replaced, with the stored (normalized) object and its ETag.
 func (a *Admin) putObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "id")
+		id := chi.URLParam(r, k.idField)
 		if err := checkName(k.idField, id); err != nil {
 			writeAPIError(w, r, err)
 			return
@@ -260,7 +260,7 @@ func (a *Admin) putObject(k *objectKind) http.HandlerFunc {
 // group still uses, a pool a group or pin names).
 func (a *Admin) deleteObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "id")
+		id := chi.URLParam(r, k.idField)
 		ref := k.plural + "/" + id
 		_, ok := a.update(w, r, "delete", ref, func(c *catalog.Catalog) error {
 			cur, exists := k.get(c, id)

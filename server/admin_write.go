@@ -40,7 +40,8 @@ func (a *Admin) update(w http.ResponseWriter, r *http.Request, op, ref string, f
 	if err != nil {
 		ae := toAPI(err)
 		if op == "delete" && errors.Is(err, catalog.ErrInvalid) {
-			ae = &apiError{Code: http.StatusConflict, Msg: ref + " is still needed: " + ae.Msg, Field: ae.Field, Err: err}
+			// The field named is another object's: not the client's.
+			ae = &apiError{Code: http.StatusConflict, Msg: ref + " is still needed: " + ae.Msg, Err: err}
 		}
 		a.log.Info("admin change refused", "op", op, "ref", ref, "who", identityFrom(r.Context()), "status", ae.Code, "err", err)
 		a.metrics.changes.WithLabelValues(op, "refused").Inc()

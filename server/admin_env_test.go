@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/storage"
+	"github.com/provisiond/provisiond/storage/bolt"
+)
+
+// adminEnv is a boot server and an admin API over loopback, sharing a
+// real bbolt store, lease table, inventory and storage.Catalogs, wired as
+// provisiond serve wires them.
+type adminEnv struct {
+	t     *testing.T
+	srv   *Server
+	adm   *Admin
+	boot  *httptest.Server
+	admin *httptest.Server
+	cats  *storage.Catalogs
+	store *bolt.Store
+	table *ipam.Table
+	rec   *inventory.Recorder
+	reg   *prometheus.Registry
+	stats *catalog.CacheStats
+	logs  *syncBuffer
+}
+
+const testCatalogDir = "../testdata/catalog"
+
+// newAdminEnv serves the catalog in dir ("" for an empty store) with the
+// admin API behind auth (nil: none).
+func newAdminEnv(t *testing.T, dir string, auth *AdminAuth) *adminEnv {
+	t.Helper()
+	e := &adminEnv{t: t, logs: &syncBuffer{}, reg: prometheus.NewRegistry(), stats: &catalog.CacheStats{}}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var err error
+	if e.store, err = bolt.Open(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.store.Close() })
+	e.table = ipam.NewTable(nil)
+	e.rec = inventory.NewRecorder(e.store, nil, log)
+	e.srv = New(Config{Logger: log, Allocator: e.store, Leases: e.table, Recorder: e.rec, Registry: e.reg, CacheStats: e.stats, Machines: e.rec})
+	timed := &storage.Timed{Store: e.store, Observe: e.srv.ObserveStoreOp}
+	e.cats = &storage.Catalogs{Store: timed, Leases: e.table, Swap: e.srv.Swap, Options: catalog.Options{Stats: e.stats}}
+	if dir != "" {
+		c, err := catalog.LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.cats.Replace(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	} else if _, _, err := e.cats.LoadStored(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.boot = httptest.NewServer(e.srv)
+	t.Cleanup(e.boot.Close)
+	e.adm = NewAdmin(AdminConfig{Logger: log, Catalogs: e.cats, Releaser: timed, Inventory: e.rec, Leases: e.table,
+		Auth: auth, Registry: e.reg, BootURL: e.boot.URL, MaxBodyBytes: 1 << 20})
+	e.admin = httptest.NewServer(e.adm)
+	t.Cleanup(e.admin.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", e.logs.String())
+		}
+	})
+	return e
+}
+
+// do sends a request to the admin API; hdr are header name, value pairs.
+func (e *adminEnv) do(method, path, body string, hdr ...string) (int, string, http.Header) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.admin.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// bootGet fetches path from the boot listener.
+func (e *adminEnv) bootGet(path string, hdr ...string) (int, string, http.Header) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.boot.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
