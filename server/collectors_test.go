@@ -27,7 +27,7 @@ func TestMetricsAfterBoots(t *testing.T) {
 		{"/ipxe?mac=52:54:00:00:00:31&role=worker", 200},       // booting
 		{"/ipxe?mac=52:54:00:00:00:99&role=nothing", 404},      // discovered
 		{"/ipxe?mac=not-a-mac", 400},
-		{"/metadata?mac=52:54:00:89:d8:10", 200},               // matched, yet no boot: discovered
+		{"/metadata?mac=52:54:00:89:d8:10", 200}, // matched, yet no boot: discovered
 	} {
 		if code, body, _ := e.bootGet(step.path); code != step.code {
 			t.Fatalf("%s: %d %s", step.path, code, body)
@@ -95,9 +95,9 @@ provisiond_catalog_objects{kind="templates"} 6
 		}
 	}
 	for name, n := range map[string]uint64{
-		"provisiond_http_request_duration_seconds{endpoint=/ipxe,}":        4,
-		"provisiond_store_operation_duration_seconds{op=allocate,}":        1,
-		"provisiond_store_operation_duration_seconds{op=replace_catalog,}": 2, // the load and the delete
+		"provisiond_http_request_duration_seconds{endpoint=/ipxe,}":                           4,
+		"provisiond_store_operation_duration_seconds{op=allocate,}":                           1,
+		"provisiond_store_operation_duration_seconds{op=replace_catalog,}":                    2, // the load and the delete
 		"provisiond_admin_request_duration_seconds{method=DELETE,route=/api/v1/groups/{id},}": 1,
 	} {
 		if counts[name] != n {
