@@ -46,13 +46,14 @@ type serveConfig struct {
 	ShutdownTimeout   time.Duration
 	Admin             adminConfig
 	Netboot           netbootConfig
+	Store             storeConfig
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`address` of the boot listener (iPXE, configs, assets, metrics); port 0 picks a free port")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:8081", "`address` of the admin API listener; empty disables it. An address that is not loopback needs --admin-token-file or --admin-client-ca")
-	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "`directory` of the embedded database ("+bolt.FileName+")")
+	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "`directory` of the embedded database ("+bolt.FileName+"); unused with --store etcd")
 	fs.StringVar(&cfg.Catalog, "catalog", "", "matchbox-layout catalog `directory` (profiles/, groups/, ignition/, cloud/, generic/, pools/, machines/),\nloaded into the store at start and again on SIGHUP; without it the stored catalog is served")
 	fs.StringVar(&cfg.AssetsDir, "assets-dir", "", "`directory` served under /assets/ (default: the catalog's assets/ when it exists)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
@@ -63,6 +64,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "time in-flight requests get to finish on SIGTERM")
 	addAdminFlags(fs, &cfg.Admin)
 	netbootFlags(fs, &cfg.Netboot)
+	storeFlags(fs, &cfg.Store)
 	return fs
 }
 
@@ -155,7 +157,7 @@ func checkConfig(cfg *serveConfig) error {
 	if err := checkNetboot(&cfg.Netboot, cfg.Addr); err != nil {
 		return err
 	}
-	return nil
+	return checkStore(&cfg.Store)
 }
 
 func isLoopback(host string) bool {
@@ -170,9 +172,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := checkConfig(&cfg); err != nil {
 		return err
 	}
-	store, err := bolt.Open(cfg.DataDir)
+	store, err := openStore(ctx, cfg.Store, cfg.DataDir, log)
 	if err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
+		return err
 	}
 	defer store.Close()
 
@@ -232,6 +234,10 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if _, err := loader.initial(ctx); err != nil {
 		return err
 	}
+	// With a shared store (etcd), follow the other replicas' writes.
+	followCtx, stopFollow := context.WithCancel(context.Background())
+	waitFollow := followStore(followCtx, store, catalogs, log)
+	defer func() { stopFollow(); waitFollow() }()
 	// proxyDHCP / full DHCP and TFTP (docs/netboot.md); after the catalog
 	// load, since full DHCP mode checks its pool.
 	nb, err := startNetboot(cfg.Netboot, log, reg, rec, store, table, srv)
