@@ -51,6 +51,12 @@ func (c *Catalogs) Follow(ctx context.Context, w Watcher, log *slog.Logger) {
 	var (
 		mu      sync.Mutex
 		pending bool
+		// tableMu orders lease changes against reloads: a reload reads
+		// and replaces the whole table under it, so a change reported
+		// while it runs is applied after the replacement, never undone
+		// by it. (Changes are reported in order, so replaying one the
+		// reload already saw converges to the same table.)
+		tableMu sync.Mutex
 	)
 	kick := make(chan struct{}, 1)
 	var wg sync.WaitGroup
@@ -78,7 +84,9 @@ func (c *Catalogs) Follow(ctx context.Context, w Watcher, log *slog.Logger) {
 				continue
 			}
 			start := time.Now()
+			tableMu.Lock()
 			snap, warnings, err := c.LoadStored(ctx)
+			tableMu.Unlock()
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -114,7 +122,9 @@ func (c *Catalogs) Follow(ctx context.Context, w Watcher, log *slog.Logger) {
 			}
 			reload()
 		case ch.Lease != nil:
+			tableMu.Lock()
 			ApplyLease(c.Leases, *ch.Lease, ch.Deleted)
+			tableMu.Unlock()
 		}
 	})
 	if err != nil && ctx.Err() == nil {
