@@ -1,6 +1,8 @@
 package server
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -132,5 +134,36 @@ func TestReadyz(t *testing.T) {
 	e := newAdminEnv(t, testCatalogDir, nil)
 	if code, _, _ := e.bootGet("/readyz"); code != 200 {
 		t.Errorf("after the catalog: %d", code)
+	}
+}
+
+// TestDocumentedMetricsExist: every provisiond_* metric that docs/api.md
+// and the Grafana dashboard name is one the server exports.
+func TestDocumentedMetricsExist(t *testing.T) {
+	e := newAdminEnv(t, testCatalogDir, nil)
+	e.bootGet("/ipxe?mac=52:54:00:00:00:77&role=services")
+	e.bootGet("/ignition?mac=52:54:00:00:00:77&role=services")
+	e.do("DELETE", "/api/v1/leases/services/10.0.0.104", "")
+	e.do("PUT", "/api/v1/templates/generic/x", "x")
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, mf := range mfs {
+		have[mf.GetName()] = true
+	}
+	name := regexp.MustCompile(`provisiond_[a-z_]+[a-z]`)
+	for _, doc := range []string{"../docs/api.md", "../docs/grafana-dashboard.json"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range name.FindAllString(string(b), -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_count"), "_sum")
+			if !have[base] {
+				t.Errorf("%s names %s, which is not exported", doc, n)
+			}
+		}
 	}
 }
