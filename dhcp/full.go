@@ -129,7 +129,7 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, c client, l
 	mods = append(mods, networkOptions(pool)...)
 	a, reason := s.boot(c)
 	if reason == "" {
-		mods = append(mods, s.withBoot(req, a, false))
+		mods = append(mods, s.withBoot(req, a))
 		s.Metrics.boot(a.kind)
 	}
 	rt := dhcpv4.MessageTypeAck

@@ -288,7 +288,7 @@ func (s *Server) handleProxy(req *dhcpv4.DHCPv4, c client, log *slog.Logger) (*d
 		}
 		return nil, "", nil
 	}
-	resp, err := s.reply(req, dhcpv4.MessageTypeOffer, s.withBoot(req, a, true))
+	resp, err := s.reply(req, dhcpv4.MessageTypeOffer, s.withBoot(req, a))
 	if err != nil {
 		return nil, "", err
 	}
@@ -311,7 +311,7 @@ func (s *Server) handlePXE(req *dhcpv4.DHCPv4, c client, log *slog.Logger) (*dhc
 		s.Metrics.ignored(reason)
 		return nil, "", nil
 	}
-	resp, err := s.reply(req, dhcpv4.MessageTypeAck, s.withBoot(req, a, true),
+	resp, err := s.reply(req, dhcpv4.MessageTypeAck, s.withBoot(req, a),
 		dhcpv4.WithClientIP(req.ClientIPAddr))
 	if err != nil {
 		return nil, "", err

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -158,6 +159,14 @@ func (s *Server) read(requested string, rf io.ReaderFrom) error {
 	}
 	n, err := rf.ReadFrom(f)
 	if err != nil {
+		if n == 0 && strings.Contains(err.Error(), "code=8") {
+			// TFTP error 8 (RFC 2347): the client ended the transfer after
+			// the option acknowledgement. UEFI firmware does this on
+			// purpose, to learn the size (tsize) before the real request.
+			s.Metrics.transfer("size_only", 0, time.Since(start))
+			log.Debug("tftp: client asked for the size only")
+			return nil
+		}
 		s.Metrics.transfer("error", n, time.Since(start))
 		log.Warn("tftp: transfer failed", "bytes", n, "err", err)
 		return nil // the library has already told the client

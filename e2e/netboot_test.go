@@ -1,0 +1,465 @@
+//go:build e2e
+
+// The built-in network boot end-to-end test: no bootfile= from QEMU, no
+// dnsmasq. See README.md ("Built-in DHCP and TFTP").
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	// nbBridgeAddr is provisiond's address on the test network: the pool's
+	// gateway, so the catalog of the firmware test serves unchanged.
+	nbBridgeAddr = "10.0.2.2"
+	nbBootAddr   = nbBridgeAddr + ":8080"
+	nbAdminAddr  = "127.0.0.1:8081"
+	// nbVMTimeout bounds one VM. UEFI's own PXE plus iPXE takes about
+	// 20 s under TCG.
+	nbVMTimeout = 120 * time.Second
+)
+
+// nbMachine is one VM of the test: which machine, which firmware, and what
+// its firmware is expected to load from provisiond.
+type nbMachine struct {
+	testMachine
+	fw   string // "uefi": OVMF's own PXE, no iPXE ROM; "bios": SeaBIOS with the iPXE ROM
+	tap  string
+	tftp string // file the firmware must load over TFTP; "" when it is iPXE already
+}
+
+// TestNetboot boots VMs on a bridge in a network namespace of its own,
+// where the only DHCP server is provisiond (--dhcp-mode=full). The UEFI VM
+// has no iPXE ROM: OVMF's own PXE gets its address and ipxe.efi's name by
+// DHCP, loads ipxe.efi over TFTP, and iPXE (now answered with /boot.ipxe's
+// URL) boots the machine as in TestFirmwareBoot. The BIOS VM's ROM is
+// iPXE: it must get /boot.ipxe straight away, not the iPXE binary again.
+func TestNetboot(t *testing.T) {
+	start := time.Now()
+	if os.Geteuid() != 0 {
+		nbSkipOrFail(t, "TestNetboot needs root (network namespace, bridge, tap)")
+	}
+	qemu, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		nbSkipOrFail(t, "qemu-system-x86_64 not found (install: "+installHint+")")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		nbSkipOrFail(t, "ip not found (apt-get install -y iproute2)")
+	}
+	if !fileExists("/usr/lib/ipxe/ipxe.efi") || !fileExists("/usr/lib/ipxe/undionly.kpxe") {
+		nbSkipOrFail(t, "/usr/lib/ipxe/ipxe.efi or undionly.kpxe missing (apt-get install -y ipxe)")
+	}
+	ovmfCode, ovmfVars := findOVMF()
+	if ovmfCode == "" {
+		t.Fatalf("OVMF not found (install: %s)", installHint)
+	}
+
+	tmp := t.TempDir()
+	bin, cache := nbBuild(t, tmp)
+	assets := filepath.Join(tmp, "assets")
+	for _, name := range []string{"vmlinuz", "initrd.cpio.gz"} {
+		if err := copyFile(filepath.Join(cache, name), filepath.Join(assets, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Debian's ipxe.efi is a symlink to /boot/ipxe.efi, outside the root:
+	// copy the files, as docs/netboot.md tells users to.
+	tftpRoot := filepath.Join(tmp, "tftp")
+	for _, name := range []string{"ipxe.efi", "undionly.kpxe"} {
+		if err := copyFile(filepath.Join("/usr/lib/ipxe", name), filepath.Join(tftpRoot, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catalog := filepath.Join(tmp, "catalog")
+	if err := os.CopyFS(catalog, os.DirFS(filepath.Join("testdata", "catalog"))); err != nil {
+		t.Fatal(err)
+	}
+
+	vms := []nbMachine{
+		{testMachine: node1, fw: "uefi", tap: "tap0", tftp: "ipxe.efi"},
+		{testMachine: worker1, fw: "bios", tap: "tap1"},
+	}
+	ns := nbNetns(t, "tap0", "tap1")
+	serverLog := &lockedBuffer{}
+	nbStartServer(t, ns, bin, serverLog,
+		"--addr", nbBootAddr, "--admin-addr", nbAdminAddr,
+		"--catalog", catalog, "--assets-dir", assets, "--data-dir", filepath.Join(tmp, "data"),
+		"--log-format", "json",
+		"--dhcp-mode", "full", "--dhcp-range", poolName, "--dhcp-interface", "br0",
+		"--tftp", "--tftp-root", tftpRoot)
+	client := nsHTTPClient(ns)
+	t.Logf("setup (build, netns, provisiond): %s", time.Since(start).Round(100*time.Millisecond))
+
+	var wg sync.WaitGroup
+	for _, vm := range vms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(vm.name+"/"+vm.fw, func(t *testing.T) {
+				nbBoot(t, ns, qemu, ovmfCode, ovmfVars, vm)
+			})
+		}()
+	}
+	wg.Wait()
+
+	// provisiond served what each firmware needed.
+	logText := serverLog.String()
+	if !strings.Contains(logText, `"msg":"tftp: sent","file":"ipxe.efi"`) {
+		t.Errorf("provisiond's log has no TFTP transfer of ipxe.efi")
+	}
+	if strings.Contains(logText, `"file":"undionly.kpxe"`) {
+		t.Errorf("the BIOS VM's iPXE ROM was given undionly.kpxe: a chainload loop")
+	}
+	for _, vm := range vms {
+		want := []string{"dhcp:offer", "dhcp:ack", "/ipxe", "/ignition"} // /boot.ipxe names no machine
+		if vm.tftp != "" {
+			want = append(want, "tftp:"+vm.tftp)
+		}
+		nbCheckInventory(t, client, vm, want)
+	}
+	if t.Failed() {
+		t.Logf("provisiond log:\n%s", logText)
+	}
+	if p := os.Getenv("PROVISIOND_E2E_LOG"); p != "" {
+		_ = os.WriteFile(p, []byte(logText), 0o644)
+	}
+	t.Logf("TestNetboot took %s", time.Since(start).Round(100*time.Millisecond))
+}
+
+func nbSkipOrFail(t *testing.T, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " and CI=true")
+	}
+	t.Skip(msg)
+}
+
+// nbBuild builds the guest and provisiond at the same time, as
+// TestFirmwareBoot does, and returns the binary and the guest's cache.
+func nbBuild(t *testing.T, tmp string) (bin, cache string) {
+	t.Helper()
+	wd, _ := os.Getwd()
+	cache = os.Getenv("PROVISIOND_E2E_CACHE")
+	if cache == "" {
+		cache = filepath.Join(wd, ".cache")
+	}
+	cache, _ = filepath.Abs(cache)
+	bin = filepath.Join(tmp, "provisiond")
+	var wg sync.WaitGroup
+	var guestErr, buildErr error
+	var guestOut, buildOut []byte
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		guestOut, guestErr = exec.Command("sh", filepath.Join(wd, "build-guest.sh"), cache).CombinedOutput()
+	}()
+	go func() {
+		defer wg.Done()
+		if p := os.Getenv("PROVISIOND_E2E_BIN"); p != "" {
+			bin, buildErr = filepath.Abs(p)
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", bin, "./cmd/provisiond")
+		cmd.Dir = filepath.Dir(wd)
+		buildOut, buildErr = cmd.CombinedOutput()
+	}()
+	wg.Wait()
+	if guestErr != nil {
+		t.Fatalf("e2e/build-guest.sh: %v\n%s", guestErr, guestOut)
+	}
+	if buildErr != nil {
+		t.Fatalf("go build ./cmd/provisiond: %v\n%s", buildErr, buildOut)
+	}
+	return bin, cache
+}
+
+// nbNetns creates a network namespace holding bridge br0 (10.0.2.2/24) with
+// the given tap devices as its ports, and deletes it (and them) at cleanup.
+// Nothing in it is connected to any other network.
+func nbNetns(t *testing.T, taps ...string) string {
+	t.Helper()
+	ns := fmt.Sprintf("pdnb%d", os.Getpid())
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", ns)
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			t.Logf("ip netns del %s: %v: %s", ns, err, out)
+		}
+	})
+	run("-n", ns, "link", "set", "lo", "up")
+	run("-n", ns, "link", "add", "br0", "type", "bridge")
+	run("-n", ns, "addr", "add", nbBridgeAddr+"/24", "dev", "br0")
+	run("-n", ns, "link", "set", "br0", "up")
+	for _, tap := range taps {
+		run("-n", ns, "tuntap", "add", "dev", tap, "mode", "tap")
+		run("-n", ns, "link", "set", tap, "master", "br0")
+		run("-n", ns, "link", "set", tap, "up")
+	}
+	return ns
+}
+
+// nbStartServer runs provisiond inside the namespace and waits until its
+// boot, admin, dhcp and tftp listeners are logged.
+func nbStartServer(t *testing.T, ns, bin string, logBuf *lockedBuffer, args ...string) {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin, "serve"}, args...)...)
+	cmd.Stdout = logBuf
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start provisiond: %v", err)
+	}
+	listening := make(chan string, 8)
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			logBuf.Write(append(append([]byte(nil), sc.Bytes()...), '\n'))
+			var rec struct{ Msg, Listener string }
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
+				listening <- rec.Listener
+			}
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() { <-scanned; exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM) // ip netns exec execs provisiond: same pid
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	want := map[string]bool{"boot": true, "admin": true, "dhcp": true, "tftp": true}
+	deadline := time.After(startTimeout)
+	for len(want) > 0 {
+		select {
+		case l := <-listening:
+			delete(want, l)
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("provisiond exited before listening: %v\n%s", err, logBuf.String())
+		case <-deadline:
+			t.Fatalf("provisiond did not log its listeners within %s (missing %v)\n%s", startTimeout, want, logBuf.String())
+		}
+	}
+}
+
+// nsHTTPClient returns a client whose connections are made inside the
+// namespace: the socket is created by a thread that has joined it.
+func nsHTTPClient(ns string) *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var conn net.Conn
+		err := inNetns(ns, func() error {
+			var err error
+			conn, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dial}}
+}
+
+// inNetns runs f on a thread that has joined network namespace ns, and
+// brings the thread back (or lets it die with the goroutine if it cannot).
+func inNetns(ns string, f func() error) error {
+	target, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	runtime.LockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer orig.Close()
+	if err := setns(target.Fd()); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("setns %s: %w", ns, err)
+	}
+	ferr := f()
+	// The thread goes back to its namespace before it is unlocked; if
+	// that fails it stays locked, and dies with the goroutine.
+	if err := setns(orig.Fd()); err == nil {
+		runtime.UnlockOSThread()
+	}
+	return ferr
+}
+
+// sysSetns is setns(2) on linux/amd64, the only platform the e2e runs on
+// (qemu-system-x86_64 with TCG); package syscall does not name it.
+const sysSetns = 308
+
+// setns moves the calling thread into the network namespace of fd.
+func setns(fd uintptr) error {
+	if _, _, errno := syscall.RawSyscall(sysSetns, fd, syscall.CLONE_NEWNET, 0); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// nbBoot runs one VM inside the namespace, on its tap, and checks its
+// serial console with checkSerial.
+func nbBoot(t *testing.T, ns, qemu, ovmfCode, ovmfVars string, vm nbMachine) {
+	dir := t.TempDir()
+	serial := filepath.Join(dir, "serial.log")
+	nic := "virtio-net-pci,netdev=n0,mac=" + vm.mac
+	args := []string{"netns", "exec", ns, qemu,
+		"-nodefaults", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "512",
+		"-nographic", "-vga", "none", "-monitor", "none",
+		"-serial", "file:" + serial,
+		"-no-reboot", "-boot", "order=n,reboot-timeout=1000",
+		"-netdev", "tap,id=n0,ifname=" + vm.tap + ",script=no,downscript=no",
+		"-uuid", vm.uuid,
+	}
+	if vm.fw == "uefi" {
+		// No option ROM: OVMF's own VirtioNetDxe and PXE boot the NIC.
+		nic += ",romfile="
+		vars := filepath.Join(dir, "OVMF_VARS.fd")
+		if err := copyFile(ovmfVars, vars); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-machine", "q35",
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+ovmfCode,
+			"-drive", "if=pflash,format=raw,unit=1,file="+vars)
+	}
+	args = append(args, "-device", nic)
+
+	ctx, cancel := context.WithTimeout(context.Background(), nbVMTimeout)
+	defer cancel()
+	var out lockedBuffer
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start qemu: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var waitErr error
+	gaveUp := ""
+wait:
+	for {
+		select {
+		case waitErr = <-done:
+			break wait
+		case <-tick.C:
+			if vm.fw == "uefi" && gaveUp == "" {
+				raw, _ := os.ReadFile(serial)
+				for _, s := range []string{"BdsDxe: failed to load Boot", "EFI Internal Shell"} {
+					if strings.Contains(string(raw), s) {
+						gaveUp = s
+						_ = cmd.Process.Kill()
+					}
+				}
+			}
+		}
+	}
+	elapsed := time.Since(start).Round(100 * time.Millisecond)
+	raw, err := os.ReadFile(serial)
+	if err != nil {
+		t.Fatalf("serial log: %v", err)
+	}
+	log := cleanLog(raw)
+	defer func() {
+		if t.Failed() {
+			t.Logf("ip %s\nqemu output:\n%s\nserial log:\n%s", strings.Join(args, " "), out.String(), log)
+		}
+	}()
+	switch {
+	case ctx.Err() != nil:
+		t.Errorf("still running after %s: killed", nbVMTimeout)
+	case gaveUp != "":
+		t.Errorf("OVMF gave up network boot (%q in the log)", gaveUp)
+	case waitErr != nil:
+		t.Errorf("qemu: %v", waitErr)
+	}
+	t.Logf("%s %s: VM ran %s", vm.name, vm.fw, elapsed)
+	if p := os.Getenv("PROVISIOND_E2E_LOG"); p != "" {
+		_ = os.WriteFile(p+"."+vm.name+"-"+vm.fw+".serial", []byte(log), 0o644)
+	}
+	if vm.tftp != "" && !strings.Contains(log, "NBP file downloaded successfully") {
+		t.Errorf("OVMF's PXE did not download the NBP (%s) over TFTP", vm.tftp)
+	}
+	checkSerial(t, vm.testMachine, vm.fw, log)
+}
+
+// nbCheckInventory waits until the admin API shows the machine configured,
+// with an event for each wanted endpoint.
+func nbCheckInventory(t *testing.T, c *http.Client, vm nbMachine, want []string) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		resp, err := c.Get("http://" + nbAdminAddr + "/api/v1/machines")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		var list []struct {
+			MAC    string `json:"mac"`
+			State  string `json:"state"`
+			Events []struct {
+				Endpoint string `json:"endpoint"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal(body, &list); err != nil {
+			last = fmt.Sprintf("%v: %s", err, body)
+			continue
+		}
+		last = fmt.Sprintf("machine %s not listed: %s", vm.mac, body)
+		for _, m := range list {
+			if strings.ToLower(m.MAC) != vm.mac {
+				continue
+			}
+			seen := map[string]bool{}
+			for _, e := range m.Events {
+				seen[e.Endpoint] = true
+			}
+			var missing []string
+			for _, w := range want {
+				if !seen[w] {
+					missing = append(missing, w)
+				}
+			}
+			if m.State == "configured" && len(missing) == 0 {
+				return
+			}
+			last = fmt.Sprintf("machine %s: state %q, no event for %v (events %v)", vm.mac, m.State, missing, m.Events)
+		}
+	}
+	t.Errorf("inventory: %s", last)
+}
