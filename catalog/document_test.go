@@ -35,7 +35,7 @@ func TestDocumentRoundTrip(t *testing.T) {
 func TestDecodeDocumentErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, doc, field string
-		is              error
+		is               error
 	}{
 		{"unknown top-level field", `{"group":[]}`, "", nil},
 		{"trailing data", `{} {}`, "", nil},
