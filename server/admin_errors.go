@@ -75,6 +75,8 @@ func toAPI(err error) *apiError {
 		return &inner
 	case errors.As(err, &mbe):
 		return &apiError{Code: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("body larger than %d bytes", mbe.Limit), Err: err}
+	case errors.Is(err, io.EOF):
+		return &apiError{Code: http.StatusBadRequest, Msg: "empty body: want a JSON object", Err: err}
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, strictjson.ErrTrailing):
 		return &apiError{Code: http.StatusBadRequest, Msg: "malformed JSON: " + msg, Err: err}
 	case errors.As(err, &typ):

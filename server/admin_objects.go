@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -120,9 +121,16 @@ func checkName(field, name string) error {
 // the route, and fills it in when absent (as a file name does in a
 // catalog directory).
 func withID(data []byte, field, id string) ([]byte, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, io.EOF
+	}
+	if trimmed[0] != '{' {
+		return nil, &apiError{Code: http.StatusBadRequest, Msg: "the body must be a JSON object"}
+	}
 	var head map[string]json.RawMessage
 	if err := json.Unmarshal(data, &head); err != nil {
-		return data, err // reported by the strict decoder with its offset
+		return data, nil // the strict decoder reports it with its offset
 	}
 	raw, ok := head[field]
 	if !ok {

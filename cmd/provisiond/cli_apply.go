@@ -229,8 +229,8 @@ func sniffKind(data []byte) string {
 // directory does.
 func fillID(data []byte, field, id string) []byte {
 	var head map[string]json.RawMessage
-	if json.Unmarshal(data, &head) != nil {
-		return data // the decoder reports the syntax error
+	if json.Unmarshal(data, &head) != nil || head == nil {
+		return data // not an object: the decoder says why
 	}
 	if _, ok := head[field]; ok {
 		return data

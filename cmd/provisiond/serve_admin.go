@@ -138,6 +138,9 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs server.Catalogs, relea
 	if err != nil {
 		return nil, nil, err
 	}
+	if st, err := os.Stat(cfg.Admin.TokenFile); err == nil && st.Mode().Perm()&0o077 != 0 {
+		log.Warn("the admin token file is readable by other users: chmod 600 it", "file", cfg.Admin.TokenFile, "mode", st.Mode().Perm().String())
+	}
 	if auth == nil {
 		log.Warn("the admin API has no authentication: anyone who can reach " + cfg.AdminAddr + " can change the catalog (loopback only)")
 	}
