@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -40,16 +41,24 @@ const (
 type nbMachine struct {
 	testMachine
 	fw   string // "uefi": OVMF's own PXE, no iPXE ROM; "bios": SeaBIOS with the iPXE ROM
-	tap  string
 	tftp string // file the firmware must load over TFTP; "" when it is iPXE already
 }
 
-// TestNetboot boots VMs on a bridge in a network namespace of its own,
-// where the only DHCP server is provisiond (--dhcp-mode=full). The UEFI VM
-// has no iPXE ROM: OVMF's own PXE gets its address and ipxe.efi's name by
-// DHCP, loads ipxe.efi over TFTP, and iPXE (now answered with /boot.ipxe's
-// URL) boots the machine as in TestFirmwareBoot. The BIOS VM's ROM is
-// iPXE: it must get /boot.ipxe straight away, not the iPXE binary again.
+// TestNetboot boots two VMs on two isolated networks at once, each a
+// bridge in a network namespace of its own, with no bootfile= from QEMU:
+//
+//   - full: provisiond is the only DHCP server (--dhcp-mode=full). The
+//     BIOS VM's ROM is iPXE, which must get /boot.ipxe's URL straight
+//     away, not the iPXE binary again.
+//   - proxy: dnsmasq, in a third namespace cabled to the bridge, is the
+//     site's DHCP server with no boot options; provisiond runs
+//     --proxy-dhcp. The UEFI VM has no iPXE ROM: OVMF's own PXE gets its
+//     address from dnsmasq and ipxe.efi from provisiond (proxy offer, then
+//     the boot server on port 4011), loads it over TFTP, and iPXE, now
+//     answered with /boot.ipxe's URL, boots as in TestFirmwareBoot.
+//
+// Both must boot to the end of e2e/init (checkSerial), and provisiond's
+// inventory must show the DHCP and TFTP events.
 func TestNetboot(t *testing.T) {
 	start := time.Now()
 	if os.Geteuid() != 0 {
@@ -91,55 +100,77 @@ func TestNetboot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	vms := []nbMachine{
-		{testMachine: node1, fw: "uefi", tap: "tap0", tftp: "ipxe.efi"},
-		{testMachine: worker1, fw: "bios", tap: "tap1"},
+	if _, err := exec.LookPath("dnsmasq"); err != nil {
+		nbSkipOrFail(t, "dnsmasq not found: it plays the site's DHCP server beside the proxyDHCP (apt-get install -y dnsmasq-base)")
 	}
-	ns := nbNetns(t, "tap0", "tap1")
-	serverLog := &lockedBuffer{}
-	nbStartServer(t, ns, bin, serverLog,
-		"--addr", nbBootAddr, "--admin-addr", nbAdminAddr,
-		"--catalog", catalog, "--assets-dir", assets, "--data-dir", filepath.Join(tmp, "data"),
-		"--log-format", "json",
-		"--dhcp-mode", "full", "--dhcp-range", poolName, "--dhcp-interface", "br0",
-		"--tftp", "--tftp-root", tftpRoot)
-	client := nsHTTPClient(ns)
-	t.Logf("setup (build, netns, provisiond): %s", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("setup (build, copies): %s", time.Since(start).Round(100*time.Millisecond))
 
-	var wg sync.WaitGroup
-	for _, vm := range vms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.Run(vm.name+"/"+vm.fw, func(t *testing.T) {
-				nbBoot(t, ns, qemu, ovmfCode, ovmfVars, vm)
-			})
-		}()
+	// Two isolated networks at once, one VM each.
+	nets := []struct {
+		mode string
+		vm   nbMachine
+	}{
+		// provisiond is the only DHCP server; the VM's ROM is iPXE.
+		{"full", nbMachine{testMachine: worker1, fw: "bios"}},
+		// dnsmasq is the site's DHCP server, provisiond answers PXE only;
+		// the VM has no iPXE ROM and loads ipxe.efi over TFTP.
+		{"proxy", nbMachine{testMachine: node1, fw: "uefi", tftp: "ipxe.efi"}},
 	}
-	wg.Wait()
+	for _, n := range nets {
+		t.Run(n.mode, func(t *testing.T) {
+			t.Parallel()
+			ns := nbNetns(t, n.mode)
+			args := []string{
+				"--addr", nbBootAddr, "--admin-addr", nbAdminAddr,
+				"--catalog", catalog, "--assets-dir", assets, "--data-dir", t.TempDir(),
+				"--log-format", "json", "--dhcp-interface", "br0",
+				"--tftp", "--tftp-root", tftpRoot,
+			}
+			var site *lockedBuffer
+			if n.mode == "full" {
+				args = append(args, "--dhcp-mode", "full", "--dhcp-range", poolName)
+			} else {
+				args = append(args, "--proxy-dhcp")
+				site = nbSiteDHCP(t, ns)
+			}
+			serverLog := &lockedBuffer{}
+			nbStartServer(t, ns, bin, serverLog, args...)
+			nbBoot(t, ns, qemu, ovmfCode, ovmfVars, n.vm)
 
-	// provisiond served what each firmware needed.
-	logText := serverLog.String()
-	if !strings.Contains(logText, `"msg":"tftp: sent","file":"ipxe.efi"`) {
-		t.Errorf("provisiond's log has no TFTP transfer of ipxe.efi")
+			logText := serverLog.String()
+			if n.vm.tftp != "" && !strings.Contains(logText, `"msg":"tftp: sent","file":"`+n.vm.tftp+`"`) {
+				t.Errorf("provisiond's log has no TFTP transfer of %s", n.vm.tftp)
+			}
+			if n.vm.tftp == "" && strings.Contains(logText, `"msg":"tftp: sent"`) {
+				t.Errorf("the VM's iPXE ROM was given an iPXE binary again: a chainload loop")
+			}
+			if site != nil {
+				// The address came from the site's server, and provisiond
+				// never handed one out.
+				if !regexp.MustCompile(`DHCPACK\(eth0\) 10\.0\.2\.2\d\d ` + n.vm.mac).MatchString(site.String()) {
+					t.Errorf("dnsmasq did not lease an address to %s:\n%s", n.vm.mac, site.String())
+				}
+				if strings.Contains(logText, `"address":`) {
+					t.Errorf("provisiond handed out an address in proxy mode")
+				}
+			}
+			want := []string{"dhcp:offer", "dhcp:ack", "/ipxe", "/ignition"} // /boot.ipxe names no machine
+			if n.vm.tftp != "" {
+				want = append(want, "tftp:"+n.vm.tftp)
+			}
+			nbCheckInventory(t, nsHTTPClient(ns), n.vm, want)
+			if t.Failed() {
+				t.Logf("provisiond log:\n%s", logText)
+				if site != nil {
+					t.Logf("dnsmasq log:\n%s", site.String())
+				}
+			}
+			if p := os.Getenv("PROVISIOND_E2E_LOG"); p != "" {
+				_ = os.WriteFile(p+"."+n.mode, []byte(logText), 0o644)
+			}
+		})
 	}
-	if strings.Contains(logText, `"file":"undionly.kpxe"`) {
-		t.Errorf("the BIOS VM's iPXE ROM was given undionly.kpxe: a chainload loop")
-	}
-	for _, vm := range vms {
-		want := []string{"dhcp:offer", "dhcp:ack", "/ipxe", "/ignition"} // /boot.ipxe names no machine
-		if vm.tftp != "" {
-			want = append(want, "tftp:"+vm.tftp)
-		}
-		nbCheckInventory(t, client, vm, want)
-	}
-	if t.Failed() {
-		t.Logf("provisiond log:\n%s", logText)
-	}
-	if p := os.Getenv("PROVISIOND_E2E_LOG"); p != "" {
-		_ = os.WriteFile(p, []byte(logText), 0o644)
-	}
-	t.Logf("TestNetboot took %s", time.Since(start).Round(100*time.Millisecond))
+	t.Cleanup(func() { t.Logf("TestNetboot took %s", time.Since(start).Round(100*time.Millisecond)) })
 }
 
 func nbSkipOrFail(t *testing.T, msg string) {
@@ -189,34 +220,68 @@ func nbBuild(t *testing.T, tmp string) (bin, cache string) {
 	return bin, cache
 }
 
-// nbNetns creates a network namespace holding bridge br0 (10.0.2.2/24) with
-// the given tap devices as its ports, and deletes it (and them) at cleanup.
-// Nothing in it is connected to any other network.
-func nbNetns(t *testing.T, taps ...string) string {
+// nbNetns creates a network namespace holding bridge br0 (10.0.2.2/24)
+// with tap0 as its port, and deletes it (and them) at cleanup. Nothing in
+// it is connected to any other network.
+func nbNetns(t *testing.T, name string) string {
 	t.Helper()
-	ns := fmt.Sprintf("pdnb%d", os.Getpid())
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("netns", "add", ns)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			t.Logf("ip netns del %s: %v: %s", ns, err, out)
-		}
-	})
-	run("-n", ns, "link", "set", "lo", "up")
-	run("-n", ns, "link", "add", "br0", "type", "bridge")
-	run("-n", ns, "addr", "add", nbBridgeAddr+"/24", "dev", "br0")
-	run("-n", ns, "link", "set", "br0", "up")
-	for _, tap := range taps {
-		run("-n", ns, "tuntap", "add", "dev", tap, "mode", "tap")
-		run("-n", ns, "link", "set", tap, "master", "br0")
-		run("-n", ns, "link", "set", tap, "up")
-	}
+	ns := fmt.Sprintf("pdnb%d-%s", os.Getpid(), name)
+	nbIP(t, "netns", "add", ns)
+	t.Cleanup(func() { nbDelNetns(t, ns) })
+	nbIP(t, "-n", ns, "link", "set", "lo", "up")
+	nbIP(t, "-n", ns, "link", "add", "br0", "type", "bridge")
+	nbIP(t, "-n", ns, "addr", "add", nbBridgeAddr+"/24", "dev", "br0")
+	nbIP(t, "-n", ns, "link", "set", "br0", "up")
+	nbIP(t, "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
+	nbIP(t, "-n", ns, "link", "set", "tap0", "master", "br0")
+	nbIP(t, "-n", ns, "link", "set", "tap0", "up")
 	return ns
+}
+
+func nbIP(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+func nbDelNetns(t *testing.T, ns string) {
+	if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+		t.Logf("ip netns del %s: %v: %s", ns, err, out)
+	}
+}
+
+// nbSiteDHCP plays the site's DHCP server: dnsmasq in a namespace of its
+// own (a separate host), cabled to ns's bridge by a veth pair, at
+// 10.0.2.3, leasing 10.0.2.200-250 (outside provisiond's pool) with no
+// boot options at all. It returns dnsmasq's log.
+func nbSiteDHCP(t *testing.T, ns string) *lockedBuffer {
+	t.Helper()
+	site := ns + "-site"
+	nbIP(t, "netns", "add", site)
+	t.Cleanup(func() { nbDelNetns(t, site) })
+	nbIP(t, "-n", ns, "link", "add", "vsite", "type", "veth", "peer", "name", "eth0", "netns", site)
+	nbIP(t, "-n", ns, "link", "set", "vsite", "master", "br0")
+	nbIP(t, "-n", ns, "link", "set", "vsite", "up")
+	nbIP(t, "-n", site, "link", "set", "lo", "up")
+	nbIP(t, "-n", site, "addr", "add", "10.0.2.3/24", "dev", "eth0")
+	nbIP(t, "-n", site, "link", "set", "eth0", "up")
+	dir := t.TempDir()
+	logBuf := &lockedBuffer{}
+	cmd := exec.Command("ip", "netns", "exec", site, "dnsmasq", "--keep-in-foreground", "--log-facility=-",
+		"--conf-file=/dev/null", "--port=0", "--user=root", "--group=root",
+		"--interface=eth0", "--bind-interfaces", "--log-dhcp",
+		"--pid-file="+filepath.Join(dir, "dnsmasq.pid"), "--dhcp-leasefile="+filepath.Join(dir, "leases"),
+		"--dhcp-range=10.0.2.200,10.0.2.250,255.255.255.0,1h", "--dhcp-option=option:router,10.0.2.2")
+	cmd.Stdout, cmd.Stderr = logBuf, logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start dnsmasq: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	return logBuf
 }
 
 // nbStartServer runs provisiond inside the namespace and waits until its
@@ -338,7 +403,7 @@ func nbBoot(t *testing.T, ns, qemu, ovmfCode, ovmfVars string, vm nbMachine) {
 		"-nographic", "-vga", "none", "-monitor", "none",
 		"-serial", "file:" + serial,
 		"-no-reboot", "-boot", "order=n,reboot-timeout=1000",
-		"-netdev", "tap,id=n0,ifname=" + vm.tap + ",script=no,downscript=no",
+		"-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
 		"-uuid", vm.uuid,
 	}
 	if vm.fw == "uefi" {
