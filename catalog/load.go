@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -126,28 +127,49 @@ func eachFile(dir, sub, ext string, fn func(path, name string, data []byte) erro
 			continue
 		}
 		path := filepath.Join(root, name)
-		info, err := os.Stat(path) // follows symlinks, as users link templates
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if info.IsDir() {
+		if e.IsDir() {
 			return fmt.Errorf("%s: is a directory; %s/ holds files only", path, sub)
 		}
 		if ext != "" && !strings.HasSuffix(name, ext) {
 			return fmt.Errorf("%s: not a %s file; %s/ holds <id>%s files only", path, ext, sub, ext)
 		}
-		if info.Size() > MaxFileSize {
-			return fmt.Errorf("%s: %d bytes, more than the %d allowed", path, info.Size(), MaxFileSize)
-		}
-		data, err := os.ReadFile(path)
+		data, err := readCatalogFile(path, sub)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return err
 		}
 		if err := fn(path, strings.TrimSuffix(name, ext), data); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readCatalogFile reads one catalog file, following symlinks (users link
+// templates), refusing directories and files over MaxFileSize. It opens
+// the file once and checks the open file, one path lookup per file: a
+// catalog of 100,000 groups is 100,000 files.
+func readCatalogFile(path, sub string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory; %s/ holds files only", path, sub)
+	}
+	if info.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", path, info.Size(), MaxFileSize)
+	}
+	data := make([]byte, info.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data[:n], nil
 }
 
 // jsonErr prefixes err with the file, and with line:column for JSON syntax

@@ -73,11 +73,7 @@ type Options struct {
 // Compile validates c and compiles it against a lease table (which members
 // and .ip read). It returns warnings worth logging.
 func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, error) {
-	warnings, err := c.Validate()
-	if err != nil {
-		return nil, warnings, err
-	}
-	ix, err := c.index()
+	warnings, ix, err := c.validate()
 	if err != nil {
 		return nil, warnings, err
 	}

@@ -1,9 +1,10 @@
 package catalog
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
+	"hash/maphash"
 	"strings"
 
 	"github.com/provisiond/provisiond/groups"
@@ -31,7 +32,7 @@ const trialServerURL = "http://provisiond.invalid:8080"
 // and the cause in the log.
 func (s *Snapshot) trialRenders() (warnings []string, err error) {
 	first := s.firstMachines()
-	checked := map[string]bool{}
+	checked := map[trialKey]bool{}
 	for _, g := range s.Index.Groups() {
 		p := s.Catalog.Profiles[g.Profile]
 		if p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) {
@@ -40,7 +41,7 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 		t := s.tmpl[profiles.KindIgnition][p.IgnitionID]
 		in := s.trialInput(g, first[g])
 		data := profiles.Data(in)
-		shape := p.IgnitionID + "\x00" + dataShape(data)
+		shape := trialKey{p.IgnitionID, dataShape(data)}
 		if checked[shape] {
 			continue
 		}
@@ -151,57 +152,85 @@ func firstLine(s string) string {
 // digits), h (a digit, then letters: 1e5, 0a) or w (a letter first). Words
 // that YAML reads as something other than a string (true, no, null, ...)
 // are kept as they are. Two data with one shape render a template into
-// YAML of one structure unless the template branches on a value.
-func dataShape(v any) string {
-	var b strings.Builder
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			b.WriteByte('{')
-			for _, k := range sortedKeys(x) {
-				b.WriteString(strconv.Quote(k))
-				b.WriteByte(':')
-				walk(x[k])
-				b.WriteByte(',')
-			}
-			b.WriteByte('}')
-		case map[string]string:
-			b.WriteByte('{')
-			for _, k := range sortedKeys(x) {
-				b.WriteString(strconv.Quote(k))
-				b.WriteByte(':')
-				walk(x[k])
-				b.WriteByte(',')
-			}
-			b.WriteByte('}')
-		case []any:
-			b.WriteByte('[')
-			for _, e := range x {
-				walk(e)
-				b.WriteByte(',')
-			}
-			b.WriteByte(']')
-		case []string:
-			b.WriteByte('[')
-			for _, e := range x {
-				walk(e)
-				b.WriteByte(',')
-			}
-			b.WriteByte(']')
-		case string:
-			b.WriteByte('"')
-			stringShape(&b, x)
-			b.WriteByte('"')
-		default:
-			fmt.Fprintf(&b, "%T(%v)", v, v)
-		}
-	}
-	walk(v)
-	return b.String()
+// YAML of one structure unless the template branches on a value. The shape
+// is returned as a 64-bit hash (maps hashed independently of their order,
+// without sorting keys), since it is computed for every group.
+func dataShape(v any) uint64 {
+	var h maphash.Hash
+	h.SetSeed(shapeSeed)
+	shapeInto(&h, v)
+	return h.Sum64()
 }
 
-func stringShape(b *strings.Builder, s string) {
+var shapeSeed = maphash.MakeSeed()
+
+// trialKey is a template and the shape of the data it was checked with.
+type trialKey struct {
+	template string
+	shape    uint64
+}
+
+func writeMap(h *maphash.Hash, n int, sum uint64) {
+	var b [17]byte
+	b[0] = '{'
+	binary.LittleEndian.PutUint64(b[1:9], uint64(n))
+	binary.LittleEndian.PutUint64(b[9:], sum)
+	h.Write(b[:])
+}
+
+func shapeInto(h *maphash.Hash, v any) {
+	// entries combines map entries by addition, so order does not matter.
+	entry := func(k string, v any) uint64 {
+		var e maphash.Hash
+		e.SetSeed(shapeSeed)
+		e.WriteString(k)
+		e.WriteByte(0)
+		shapeInto(&e, v)
+		return e.Sum64()
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		var sum uint64
+		for k, e := range x {
+			sum += entry(k, e)
+		}
+		writeMap(h, len(x), sum)
+	case map[string]string:
+		var sum uint64
+		for k, e := range x {
+			sum += entry(k, e)
+		}
+		writeMap(h, len(x), sum)
+	case []any:
+		h.WriteByte('[')
+		for _, e := range x {
+			shapeInto(h, e)
+			h.WriteByte(',')
+		}
+		h.WriteByte(']')
+	case []string:
+		h.WriteByte('[')
+		for _, e := range x {
+			shapeInto(h, e)
+			h.WriteByte(',')
+		}
+		h.WriteByte(']')
+	case string:
+		h.WriteByte('"')
+		stringShape(h, x)
+		h.WriteByte('"')
+	default:
+		fmt.Fprintf(h, "%T(%v)", v, v)
+	}
+}
+
+// shapeWriter is what stringShape writes to (a maphash.Hash).
+type shapeWriter interface {
+	WriteByte(byte) error
+	WriteString(string) (int, error)
+}
+
+func stringShape(b shapeWriter, s string) {
 	isAlnum := func(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 	for i := 0; i < len(s); {
 		if !isAlnum(s[i]) {

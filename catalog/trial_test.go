@@ -13,7 +13,7 @@ func TestDataShape(t *testing.T) {
 	}
 	for _, tc := range same {
 		if a, b := dataShape(tc[0]), dataShape(tc[1]); a != b {
-			t.Errorf("%v and %v: shapes %q and %q differ", tc[0], tc[1], a, b)
+			t.Errorf("%v and %v: shapes %x and %x differ", tc[0], tc[1], a, b)
 		}
 	}
 	differ := [][2]any{
@@ -28,7 +28,7 @@ func TestDataShape(t *testing.T) {
 	}
 	for _, tc := range differ {
 		if a, b := dataShape(tc[0]), dataShape(tc[1]); a == b {
-			t.Errorf("%v and %v: same shape %q", tc[0], tc[1], a)
+			t.Errorf("%v and %v: same shape %x", tc[0], tc[1], a)
 		}
 	}
 }

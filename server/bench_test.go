@@ -39,7 +39,12 @@ func benchServer(b *testing.B, n int) *Server {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := New(Config{Logger: log, Allocator: store, Leases: table, Recorder: inventory.NewRecorder(store, nil, log)})
+	rec := inventory.NewRecorder(store, nil, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rec.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	s := New(Config{Logger: log, Allocator: store, Leases: table, Recorder: rec})
 	s.Swap(snap)
 	return s
 }

@@ -50,7 +50,10 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	// A large initial mapping (address space, not memory) spares the
+	// remaps, each of which copies every open node, while a big catalog
+	// is written.
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 1 << 30})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%s: locked by another process (is another provisiond running with this --data-dir?)", path)
 	}
