@@ -46,7 +46,7 @@ func cmdApply(args []string, stdout, stderr io.Writer) int {
 	prune := fs.Bool("prune", false, "replace the whole catalog: delete every object not given")
 	dry := fs.Bool("dry-run", false, "validate on the server without changing anything")
 	kind := fs.String("kind", "", "`kind` of a single FILE: profile, group, pool, machine, ignition, cloud or generic")
-	ifMatch := fs.String("if-match", "", "with --prune: apply only if the catalog's ETag is still `etag`")
+	ifMatch := fs.String("if-match", "", "apply only if the catalog's ETag is still `etag` (the etag of the last apply -o json)")
 	fs.SetOutput(stderr)
 	fs.Usage = flagUsage(fs, applyUsage)
 	return runClient("apply", stderr, func() error {

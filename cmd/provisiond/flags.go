@@ -32,7 +32,7 @@ func fillFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || set[f.Name] {
+		if err != nil || set[f.Name] || !hasEnv(fs, f.Name) {
 			return
 		}
 		v, ok := lookupEnv(envName(f.Name), getenv)
@@ -44,6 +44,20 @@ func fillFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 	})
 	return err
+}
+
+// clientEnvFlags are the only flags of the client verbs that environment
+// variables set: where the server is and how to reach it. A stray
+// PROVISIOND_PRUNE must never turn an apply into a deletion.
+var clientEnvFlags = map[string]bool{"server": true, "token-file": true, "ca-file": true, "cert-file": true, "key-file": true, "timeout": true}
+
+// hasEnv reports whether flag name of fs is set by an environment
+// variable: every flag of serve, the connection flags of the client verbs.
+func hasEnv(fs *flag.FlagSet, name string) bool {
+	if fs.Name() == "serve" {
+		return true
+	}
+	return clientEnvFlags[name]
 }
 
 func lookupEnv(name string, getenv func(string) string) (string, bool) {
@@ -61,7 +75,11 @@ func flagUsage(fs *flag.FlagSet, intro string) func() {
 		fmt.Fprint(out, intro)
 		fs.VisitAll(func(f *flag.Flag) {
 			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(out, "  --%s", f.Name)
+			dash := "--"
+			if len(f.Name) == 1 {
+				dash = "-"
+			}
+			fmt.Fprintf(out, "  %s%s", dash, f.Name)
 			if name != "" {
 				fmt.Fprintf(out, " %s", name)
 			}
@@ -69,7 +87,10 @@ func flagUsage(fs *flag.FlagSet, intro string) func() {
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
 				fmt.Fprintf(out, " (default %q)", f.DefValue)
 			}
-			fmt.Fprintf(out, "\n    \tenv %s\n", envName(f.Name))
+			if hasEnv(fs, f.Name) {
+				fmt.Fprintf(out, "\n    \tenv %s", envName(f.Name))
+			}
+			fmt.Fprintln(out)
 		})
 	}
 }
