@@ -22,7 +22,7 @@ import (
 // real bbolt store, lease table, inventory and storage.Catalogs, wired as
 // provisiond serve wires them.
 type adminEnv struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	adm   *Admin
 	boot  *httptest.Server
@@ -40,7 +40,7 @@ const testCatalogDir = "../testdata/catalog"
 
 // newAdminEnv serves the catalog in dir ("" for an empty store) with the
 // admin API behind auth (nil: none).
-func newAdminEnv(t *testing.T, dir string, auth *AdminAuth) *adminEnv {
+func newAdminEnv(t testing.TB, dir string, auth *AdminAuth) *adminEnv {
 	t.Helper()
 	e := &adminEnv{t: t, logs: &syncBuffer{}, reg: prometheus.NewRegistry(), stats: &catalog.CacheStats{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
