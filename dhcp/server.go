@@ -196,12 +196,11 @@ func (s *Server) serve(conn net.PacketConn, pxe bool) {
 		if resp == nil {
 			continue
 		}
+		s.record(req, event, peer)
 		dst := destination(req, peer)
 		if _, err := conn.WriteTo(resp.ToBytes(), dst); err != nil {
 			s.log().Warn("dhcp: send", "to", dst, "mac", req.ClientHWAddr, "err", err)
-			continue
 		}
-		s.record(req, event, peer)
 	}
 }
 
