@@ -3,6 +3,7 @@ package tftp
 import (
 	"bytes"
 	"crypto/rand"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -221,8 +222,13 @@ func FuzzFileName(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if strings.HasPrefix(name, "/") || strings.Contains(name, "..") || strings.Contains(name, "\\") || strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, "/") || strings.Contains(name, "\\") || !fs.ValidPath(name) {
 			t.Fatalf("fileName(%q) = %q", s, name)
+		}
+		for elem := range strings.SplitSeq(name, "/") {
+			if strings.HasPrefix(elem, ".") {
+				t.Fatalf("fileName(%q) = %q: element %q", s, name, elem)
+			}
 		}
 	})
 }
