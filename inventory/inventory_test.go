@@ -46,6 +46,10 @@ func TestStates(t *testing.T) {
 		{"metadata alone", []Event{ev("/metadata", 200, "g")}, Discovered},
 		{"metadata keeps configured", []Event{ev("/ignition", 200, "g"), ev("/metadata", 200, "g")}, Configured},
 		{"first request fails", []Event{ev("/ipxe", 503, "g")}, Discovered},
+		{"dhcp first", []Event{ev("dhcp:offer", 200, "")}, Discovered},
+		{"dhcp and tftp keep configured", []Event{ev("/ignition", 200, "g"), ev("dhcp:ack", 200, ""), ev("tftp:ipxe.efi", 200, "")}, Configured},
+		{"tftp miss keeps booting", []Event{ev("/ipxe", 200, "g"), ev("tftp:ipxe.efi", 404, "")}, Booting},
+		{"dhcp nak keeps configured", []Event{ev("/ignition", 200, "g"), ev("dhcp:nak", 409, "")}, Configured},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

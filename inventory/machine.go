@@ -1,6 +1,9 @@
 package inventory
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // State is where a machine stands in its boot, derived from its events.
 type State string
@@ -84,6 +87,15 @@ func (m *Machine) apply(mac, uuid string, e Event) {
 
 // next derives the state after event e.
 func next(s State, e Event) State {
+	if !strings.HasPrefix(e.Endpoint, "/") {
+		// Not an HTTP boot endpoint: DHCP and TFTP ("dhcp:offer",
+		// "tftp:ipxe.efi") say a machine is on the wire, never what it
+		// was given; a TFTP miss (404) is not "matched no group".
+		if s == "" {
+			return Discovered
+		}
+		return s
+	}
 	if e.Group == "" && e.Status == 404 {
 		return Discovered
 	}
