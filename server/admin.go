@@ -33,8 +33,9 @@ type Catalogs interface {
 	Update(ctx context.Context, fn func(*catalog.Catalog) error) (*catalog.Snapshot, []string, error)
 }
 
-// Releaser deletes a lease from the store (storage.Store.Release): the
-// lease of addr in pool, or storage.ErrNotFound.
+// Releaser releases a lease (a *storage.Catalogs): it deletes the lease
+// of addr in pool from the store and the lease table, or returns
+// storage.ErrNotFound, or storage.ErrConflict for a pinned lease.
 type Releaser interface {
 	Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error)
 }

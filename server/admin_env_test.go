@@ -67,7 +67,7 @@ func newAdminEnv(t testing.TB, dir string, auth *AdminAuth) *adminEnv {
 	}
 	e.boot = httptest.NewServer(e.srv)
 	t.Cleanup(e.boot.Close)
-	e.adm = NewAdmin(AdminConfig{Logger: log, Catalogs: e.cats, Releaser: timed, Inventory: e.rec, Leases: e.table,
+	e.adm = NewAdmin(AdminConfig{Logger: log, Catalogs: e.cats, Releaser: e.cats, Inventory: e.rec, Leases: e.table,
 		Auth: auth, Registry: e.reg, BootURL: e.boot.URL, MaxBodyBytes: 1 << 20})
 	e.admin = httptest.NewServer(e.adm)
 	t.Cleanup(e.admin.Close)

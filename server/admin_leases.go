@@ -73,7 +73,6 @@ func (a *Admin) releaseLease(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, r, err)
 		return
 	}
-	a.cfg.Leases.Delete(l.Pool, l.MAC)
 	a.log.Info("lease released", "pool", l.Pool, "address", l.Address.String(), "mac", l.MAC, "who", identityFrom(r.Context()))
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -284,7 +284,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	if cfg.AdminAddr != "" {
-		admin, tc, err := newAdmin(cfg, log, catalogs, timed, rec, table, bootURL, reg)
+		admin, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg)
 		if err != nil {
 			shutdown(servers, cfg.ShutdownTimeout)
 			return err
