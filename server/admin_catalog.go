@@ -64,8 +64,13 @@ func (a *Admin) writeCatalog(replace bool) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		dry := w.Header().Get("X-Provisiond-Dry-Run") == "true"
+		if !dry {
+			a.log.Info("admin catalog change", "op", op, "created", len(changes.Created), "updated", len(changes.Updated),
+				"deleted", len(changes.Deleted), "who", identityFrom(r.Context()))
+		}
 		etag := etagOf(snap.Catalog.Document())
 		w.Header().Set("ETag", etag)
-		writeJSON(w, http.StatusOK, CatalogChange{Changes: changes, DryRun: w.Header().Get("X-Provisiond-Dry-Run") == "true", ETag: etag})
+		writeJSON(w, http.StatusOK, CatalogChange{Changes: changes, DryRun: dry, ETag: etag})
 	}
 }
