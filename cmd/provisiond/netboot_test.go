@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestCheckNetboot(t *testing.T) {
@@ -78,5 +84,39 @@ func TestFullDHCPNeedsItsPool(t *testing.T) {
 	err := runServe(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "--dhcp-range") || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("err %v, want a refusal naming --dhcp-range and the pool", err)
+	}
+}
+
+// TestNetbootHTTP: --tftp-root is also served under /netboot/ (for UEFI
+// HTTP boot), confined like /assets, and every other path still reaches
+// the boot server.
+func TestNetbootHTTP(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "ipxe.efi"), []byte("MZ efi"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nb, err := startNetboot(netbootConfig{TFTPRoot: root}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), nil, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nb.Close()
+	boot := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "boot server") })
+	h := nb.handler(boot)
+	for path, want := range map[string]string{
+		"/netboot/ipxe.efi":  "200 MZ efi",
+		"/netboot/nope.efi":  "404",
+		"/netboot/../go.mod": "307", // ServeMux cleans it to /go.mod: the boot server's
+		"/netboot/":          "404",
+		"/boot.ipxe":         "200 boot server",
+	} {
+		rr := httptest.NewRecorder()
+		h.ServeHTTP(rr, httptest.NewRequest("GET", "http://x"+path, nil))
+		got := fmt.Sprint(rr.Code)
+		if rr.Code == 200 {
+			got += " " + rr.Body.String()
+		}
+		if !strings.HasPrefix(got, want) {
+			t.Errorf("GET %s: %q, want %q", path, got, want)
+		}
 	}
 }
