@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -279,8 +280,8 @@ func TestServeAdminAuthFlags(t *testing.T) {
 	tokens := writeFile(t, filepath.Join(dir, "tokens"), cliToken+"\n")
 	empty := writeFile(t, filepath.Join(dir, "empty"), "# none\n")
 	p := start(t, nil, "--data-dir", t.TempDir(), "--admin-addr", "0.0.0.0:0", "--admin-token-file", tokens)
-	addr := strings.Replace(p.admin, "0.0.0.0", "127.0.0.1", 1)
-	p.admin = addr
+	_, port, _ := net.SplitHostPort(p.admin) // logged as [::]:port
+	p.admin = "127.0.0.1:" + port
 	if code, _, errOut := cli(t, p, "", "get", "groups"); code != 1 || !strings.Contains(errOut, "401") {
 		t.Errorf("public admin without a token: %d %s", code, errOut)
 	}
