@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -380,17 +382,8 @@ func inNetns(ns string, f func() error) error {
 	return ferr
 }
 
-// sysSetns is setns(2) on linux/amd64, the only platform the e2e runs on
-// (qemu-system-x86_64 with TCG); package syscall does not name it.
-const sysSetns = 308
-
 // setns moves the calling thread into the network namespace of fd.
-func setns(fd uintptr) error {
-	if _, _, errno := syscall.RawSyscall(sysSetns, fd, syscall.CLONE_NEWNET, 0); errno != 0 {
-		return errno
-	}
-	return nil
-}
+func setns(fd uintptr) error { return unix.Setns(int(fd), unix.CLONE_NEWNET) }
 
 // nbBoot runs one VM inside the namespace, on its tap, and checks its
 // serial console with checkSerial.
