@@ -356,6 +356,11 @@ func sortedAny(m map[string]any) []string {
 // writeLayout writes c as a provisiond catalog directory.
 func writeLayout(dir string, c *catalog.Catalog) error {
 	write := func(sub, name string, data []byte) error {
+		// Names come from the server or from files: never let one
+		// leave its directory.
+		if name == "" || filepath.Base(name) != name || strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\`) {
+			return fmt.Errorf("%s/%s: not a file name", sub, name)
+		}
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
 		}

@@ -197,6 +197,16 @@ func TestCLI(t *testing.T) {
 		t.Errorf("import --out does not validate: %v", err)
 	}
 
+	// export writes what apply reads back unchanged.
+	exported := filepath.Join(t.TempDir(), "export")
+	if out := ok("export", exported); !strings.Contains(out, "wrote 6 profiles, 7 groups, 1 pools, 3 machines and 7 templates") {
+		t.Errorf("export: %s", out)
+	}
+	if out := ok("apply", "-f", exported, "--prune", "--dry-run"); !strings.Contains(out, "no changes") {
+		t.Errorf("apply of the export changes something:\n%s", out)
+	}
+	fails("not empty", "export", exported)
+
 	// Tokens are re-read on SIGHUP.
 	writeFile(t, tokens, "new-token-0123456789abcdef\n")
 	p.cmd.Process.Signal(syscall.SIGHUP)
@@ -306,5 +316,15 @@ func TestServeAdminAuthFlags(t *testing.T) {
 				t.Errorf("%v: %s", err, out)
 			}
 		})
+	}
+}
+
+func TestWriteLayoutConfinesNames(t *testing.T) {
+	for _, name := range []string{"../x", "a/b", ".hidden", "..", ""} {
+		c := catalog.New()
+		c.Templates["generic"][name] = "x"
+		if err := writeLayout(t.TempDir(), c); err == nil {
+			t.Errorf("template name %q written", name)
+		}
 	}
 }

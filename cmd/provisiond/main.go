@@ -25,6 +25,7 @@ Usage:
   provisiond select --mac MAC [K=V ...]    which group, profile and lease a machine gets, and why
   provisiond render ENDPOINT --mac MAC     what ipxe, grub, ignition, cloud, generic or metadata answers
   provisiond import-matchbox DIR           convert a matchbox data directory, reporting every change
+  provisiond export DIR                    write the server's catalog as a catalog directory
   provisiond version                       print the version
   provisiond help                          this text
 
@@ -65,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRender(args[1:], stdout, stderr)
 	case "import-matchbox":
 		return cmdImport(args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "provisiond %s\n", version)
 		return 0
