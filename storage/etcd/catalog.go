@@ -133,14 +133,13 @@ func decodeCatalog(data []byte) (*catalog.Catalog, error) {
 
 // LoadCatalog implements storage.Store.
 func (s *Store) LoadCatalog(ctx context.Context) (*catalog.Catalog, error) {
-	ctx, cancel, err := s.ctx(ctx)
+	var resp *clientv3.GetResponse
+	err := s.doLong(ctx, "reading the catalog", func(ctx context.Context) (err error) {
+		resp, err = s.cli.Get(ctx, s.catalogKey())
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	resp, err := s.cli.Get(ctx, s.catalogKey())
-	if err != nil {
-		return nil, s.wrap("reading the catalog", err)
 	}
 	if len(resp.Kvs) == 0 {
 		return catalog.New(), nil
@@ -193,14 +192,15 @@ func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []st
 			continue // read again: those leases are now in place
 		}
 		writes = append(writes, clientv3.OpPut(s.catalogKey(), string(value)))
-		tctx, cancel, err := s.ctx(ctx)
+		// A repeat of a commit that went through fails its compares and
+		// is planned again, to no lease changes.
+		var resp *clientv3.TxnResponse
+		err = s.do(ctx, "writing the catalog", func(ctx context.Context) (err error) {
+			resp, err = s.cli.Txn(ctx).If(cmps...).Then(writes...).Commit()
+			return err
+		})
 		if err != nil {
 			return err
-		}
-		resp, err := s.cli.Txn(tctx).If(cmps...).Then(writes...).Commit()
-		cancel()
-		if err != nil {
-			return s.wrap("writing the catalog", err)
 		}
 		if resp.Succeeded {
 			return nil
@@ -225,14 +225,13 @@ func (s *Store) preallocate(ctx context.Context, fresh []ipam.Lease) error {
 			puts = append(puts, clientv3.OpPut(ak, v), clientv3.OpPut(mk, v))
 		}
 		fresh = fresh[n:]
-		tctx, cancel, err := s.ctx(ctx)
+		var resp *clientv3.TxnResponse
+		err := s.do(ctx, "writing the leases of registered machines", func(ctx context.Context) (err error) {
+			resp, err = s.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
+			return err
+		})
 		if err != nil {
 			return err
-		}
-		resp, err := s.cli.Txn(tctx).If(cmps...).Then(puts...).Commit()
-		cancel()
-		if err != nil {
-			return s.wrap("writing the leases of registered machines", err)
 		}
 		if !resp.Succeeded {
 			return nil // someone else got there; the caller reads again

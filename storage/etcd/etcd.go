@@ -158,15 +158,54 @@ func (s *Store) Prefix() string { return s.cfg.Prefix }
 
 var errClosed = fmt.Errorf("%w: etcd store closed", storage.ErrUnavailable)
 
-// ctx returns the context of one request: bounded by RequestTimeout, and
-// failing at once when the store is closed.
-func (s *Store) ctx(parent context.Context) (context.Context, context.CancelFunc, error) {
-	if s.closed.Load() {
-		return nil, nil, errClosed
-	}
-	ctx, cancel := context.WithTimeout(parent, s.cfg.RequestTimeout)
-	return ctx, cancel, nil
+// do runs one request, fn, within RequestTimeout (or parent's deadline,
+// if sooner). An attempt that fails because the cluster cannot answer
+// right now (a leader election, a member that went away) is tried again
+// while time is left, and each attempt gets a quarter of the time: the
+// client spreads requests over all endpoints, so an attempt sent to a
+// member that hangs (cut off, or stopping) leaves time for another one.
+// fn must be safe to repeat: reads, or writes under compares that make a
+// repeat of a committed write fail harmlessly. Errors are wrapped (wrap).
+func (s *Store) do(parent context.Context, op string, fn func(ctx context.Context) error) error {
+	return s.attempts(parent, op, max(s.cfg.RequestTimeout/4, 250*time.Millisecond), fn)
 }
+
+// doLong is do for reads that may take long (every lease, the
+// inventory, the catalog): an attempt may use all the time left, and only
+// a quick failure is tried again.
+func (s *Store) doLong(parent context.Context, op string, fn func(ctx context.Context) error) error {
+	return s.attempts(parent, op, s.cfg.RequestTimeout, fn)
+}
+
+func (s *Store) attempts(parent context.Context, op string, perAttempt time.Duration, fn func(ctx context.Context) error) error {
+	deadline := time.Now().Add(s.cfg.RequestTimeout)
+	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	for {
+		if s.closed.Load() {
+			return errClosed
+		}
+		end := deadline
+		if d := time.Now().Add(perAttempt); d.Before(end) {
+			end = d
+		}
+		ctx, cancel := context.WithDeadline(parent, end)
+		err := fn(ctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !unavailable(err) || parent.Err() != nil || time.Until(deadline) <= retryPause {
+			return s.wrap(op, err)
+		}
+		time.Sleep(retryPause)
+	}
+}
+
+// retryPause is the wait before retrying a request the cluster could not
+// answer.
+const retryPause = 100 * time.Millisecond
 
 // wrap turns the errors that mean "the cluster cannot answer now" (no
 // leader, no quorum, timeouts, members unreachable, the client closed)

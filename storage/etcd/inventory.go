@@ -36,14 +36,12 @@ func (s *Store) SaveMachines(ctx context.Context, ms []inventory.Machine) error 
 			ops = append(ops, clientv3.OpPut(s.inventoryPrefix()+m.Key, string(data)))
 		}
 		ms = ms[n:]
-		rctx, cancel, err := s.ctx(ctx)
+		err := s.do(ctx, "writing the inventory", func(ctx context.Context) error {
+			_, err := s.cli.Txn(ctx).Then(ops...).Commit()
+			return err
+		})
 		if err != nil {
 			return err
-		}
-		_, err = s.cli.Txn(rctx).Then(ops...).Commit()
-		cancel()
-		if err != nil {
-			return s.wrap("writing the inventory", err)
 		}
 	}
 	return nil
@@ -51,14 +49,13 @@ func (s *Store) SaveMachines(ctx context.Context, ms []inventory.Machine) error 
 
 // Machines implements storage.Store.
 func (s *Store) Machines(ctx context.Context) ([]inventory.Machine, error) {
-	ctx, cancel, err := s.ctx(ctx)
+	var resp *clientv3.GetResponse
+	err := s.doLong(ctx, "reading the inventory", func(ctx context.Context) (err error) {
+		resp, err = s.cli.Get(ctx, s.inventoryPrefix(), clientv3.WithPrefix())
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	resp, err := s.cli.Get(ctx, s.inventoryPrefix(), clientv3.WithPrefix())
-	if err != nil {
-		return nil, s.wrap("reading the inventory", err)
 	}
 	out := make([]inventory.Machine, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {

@@ -21,20 +21,27 @@ import (
 // together in this process share a transaction, so a boot storm costs a
 // few commits, not one per machine, and fills the pool from the bottom.
 func (s *Store) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
-	rctx, cancel, err := s.ctx(ctx)
+	key := s.macKey(pool.Name, mac)
+	var resp *clientv3.GetResponse
+	err := s.do(ctx, "reading the lease of "+mac, func(ctx context.Context) (err error) {
+		resp, err = s.cli.Get(ctx, key)
+		return err
+	})
 	if err != nil {
 		return ipam.Lease{}, err
-	}
-	key := s.macKey(pool.Name, mac)
-	resp, err := s.cli.Get(rctx, key)
-	cancel()
-	if err != nil {
-		return ipam.Lease{}, s.wrap("reading the lease of "+mac, err)
 	}
 	if len(resp.Kvs) == 1 {
 		return decodeLease(key, resp.Kvs[0].Value)
 	}
 	return s.batcher(pool.Name).allocate(s, pool, mac)
+}
+
+// attemptCtx bounds one attempt by perAttempt and the whole by deadline.
+func attemptCtx(deadline time.Time, perAttempt time.Duration) (context.Context, context.CancelFunc) {
+	if d := time.Now().Add(perAttempt); d.Before(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(context.Background(), deadline)
 }
 
 // allocReq is one machine waiting for its lease.
@@ -108,24 +115,43 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		r.l, r.err = l, err
 		close(r.done)
 	}
-	for range maxAttempts {
-		// Whoever asked, the batch is written on its own clock: a caller
-		// that gives up must not fail the others.
-		ctx, cancel, err := s.ctx(context.Background())
-		if err != nil {
-			for _, r := range batch {
-				finish(r, ipam.Lease{}, err)
-			}
+	// Whoever asked, the batch is written on its own clock (a caller that
+	// gives up must not fail the others): RequestTimeout in all. Within
+	// it, a failure that says the cluster cannot answer right now (a
+	// leader election, a member that went away) is retried, so that
+	// losing one member does not fail a boot; the compares make a retry
+	// of a transaction that did commit harmless. Each attempt gets a
+	// quarter of the time, so that one sent to a member that hangs (cut
+	// off, or stopping) leaves time for others: the client spreads
+	// requests over every endpoint.
+	deadline := time.Now().Add(s.cfg.RequestTimeout)
+	perAttempt := max(s.cfg.RequestTimeout/4, 250*time.Millisecond)
+	fail := func(op string, err error) bool {
+		if unavailable(err) && !s.closed.Load() && time.Until(deadline) > retryPause {
+			time.Sleep(retryPause)
+			return false
+		}
+		if op != "" {
+			err = s.wrap(op, err)
+		}
+		for _, r := range batch {
+			finish(r, ipam.Lease{}, err)
+		}
+		return true
+	}
+	for attempt := 0; attempt < maxAttempts; {
+		if s.closed.Load() {
+			fail("", errClosed)
 			return
 		}
+		ctx, cancel := attemptCtx(deadline, perAttempt)
 		resp, err := s.cli.Get(ctx, s.poolPrefix(pool.Name), clientv3.WithPrefix())
+		cancel()
 		if err != nil {
-			cancel()
-			err = s.wrap("reading pool "+pool.Name, err)
-			for _, r := range batch {
-				finish(r, ipam.Lease{}, err)
+			if fail("reading pool "+pool.Name, err) {
+				return
 			}
-			return
+			continue
 		}
 		taken := map[netip.Addr]bool{}
 		held := map[string]ipam.Lease{}
@@ -181,17 +207,17 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 			puts = append(puts, clientv3.OpPut(ak, v), clientv3.OpPut(mk, v))
 		}
 		if len(pending) == 0 {
-			cancel()
 			return
 		}
+		ctx, cancel = attemptCtx(deadline, perAttempt)
 		tresp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
 		cancel()
+		batch = pending
 		if err != nil {
-			err = s.wrap("writing leases in pool "+pool.Name, err)
-			for _, r := range pending {
-				finish(r, ipam.Lease{}, err)
+			if fail("writing leases in pool "+pool.Name, err) {
+				return
 			}
-			return
+			continue
 		}
 		if tresp.Succeeded {
 			for _, r := range pending {
@@ -199,7 +225,7 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 			}
 			return
 		}
-		batch = pending // another writer took an address or a machine: read again
+		attempt++ // another writer took an address or a machine: read again
 	}
 	for _, r := range batch {
 		finish(r, ipam.Lease{}, fmt.Errorf("%w: allocating in pool %s: other writers kept taking the same addresses (%d attempts)", storage.ErrUnavailable, pool.Name, maxAttempts))
@@ -208,14 +234,13 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 
 // Leases implements storage.Store.
 func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
-	ctx, cancel, err := s.ctx(ctx)
+	var resp *clientv3.GetResponse
+	err := s.doLong(ctx, "reading leases", func(ctx context.Context) (err error) {
+		resp, err = s.cli.Get(ctx, s.leasesPrefix(), clientv3.WithPrefix())
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	resp, err := s.cli.Get(ctx, s.leasesPrefix(), clientv3.WithPrefix())
-	if err != nil {
-		return nil, s.wrap("reading leases", err)
 	}
 	var out []ipam.Lease
 	for _, kv := range resp.Kvs {
@@ -236,24 +261,24 @@ func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
 func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error) {
 	ak := s.addrKey(pool, addr)
 	for range maxAttempts {
-		rctx, cancel, err := s.ctx(ctx)
+		var resp *clientv3.GetResponse
+		err := s.do(ctx, "reading lease "+pool+"/"+addr.String(), func(ctx context.Context) (err error) {
+			resp, err = s.cli.Get(ctx, ak)
+			return err
+		})
 		if err != nil {
 			return ipam.Lease{}, err
 		}
-		resp, err := s.cli.Get(rctx, ak)
-		if err != nil {
-			cancel()
-			return ipam.Lease{}, s.wrap("reading lease "+pool+"/"+addr.String(), err)
-		}
 		if len(resp.Kvs) == 0 {
-			cancel()
 			return ipam.Lease{}, fmt.Errorf("lease %s/%s: %w", pool, addr, storage.ErrNotFound)
 		}
 		l, err := decodeLease(ak, resp.Kvs[0].Value)
 		if err != nil {
-			cancel()
 			return ipam.Lease{}, err
 		}
+		// Not repeated: a repeat of a delete that did commit would report
+		// the released lease as not found.
+		rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 		tresp, err := s.cli.Txn(rctx).
 			If(clientv3.Compare(clientv3.ModRevision(ak), "=", resp.Kvs[0].ModRevision)).
 			Then(clientv3.OpDelete(ak), clientv3.OpDelete(s.macKey(pool, l.MAC))).

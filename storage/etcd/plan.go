@@ -61,14 +61,13 @@ func (p *poolState) del(l ipam.Lease) {
 
 // readLeases reads every lease key in one range read (one revision).
 func (s *Store) readLeases(ctx context.Context) (*leaseState, error) {
-	ctx, cancel, err := s.ctx(ctx)
+	var resp *clientv3.GetResponse
+	err := s.doLong(ctx, "reading leases", func(ctx context.Context) (err error) {
+		resp, err = s.cli.Get(ctx, s.leasesPrefix(), clientv3.WithPrefix())
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	resp, err := s.cli.Get(ctx, s.leasesPrefix(), clientv3.WithPrefix())
-	if err != nil {
-		return nil, s.wrap("reading leases", err)
 	}
 	st := &leaseState{pools: map[string]*poolState{}, rev: map[string]int64{}}
 	for _, kv := range resp.Kvs {

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -28,12 +29,14 @@ func (s *Store) Watch(ctx context.Context, fn func(storage.Change)) error {
 		if s.closed.Load() {
 			return errClosed
 		}
-		rctx, cancel, err := s.ctx(ctx)
-		if err != nil {
+		var resp *clientv3.GetResponse
+		err := s.do(ctx, "reading the revision", func(ctx context.Context) (err error) {
+			resp, err = s.cli.Get(ctx, s.catalogKey(), clientv3.WithCountOnly())
+			return err
+		})
+		if errors.Is(err, errClosed) {
 			return err
 		}
-		resp, err := s.cli.Get(rctx, s.catalogKey(), clientv3.WithCountOnly())
-		cancel()
 		if err != nil {
 			select {
 			case <-ctx.Done():
