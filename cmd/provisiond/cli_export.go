@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/provisiond/provisiond/catalog"
 )
@@ -58,4 +61,54 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 			len(cat.Templates["ignition"])+len(cat.Templates["cloud"])+len(cat.Templates["generic"]), dir)
 		return nil
 	})
+}
+
+// writeLayout writes c as a provisiond catalog directory.
+func writeLayout(dir string, c *catalog.Catalog) error {
+	write := func(sub, name string, data []byte) error {
+		// Names come from the server or from files: never let one
+		// leave its directory.
+		if name == "" || filepath.Base(name) != name || strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\`) {
+			return fmt.Errorf("%s/%s: not a file name", sub, name)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, sub, name), data, 0o644)
+	}
+	obj := func(sub, name string, v any) error {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		return write(sub, name+".json", append(b, '\n'))
+	}
+	for id, p := range c.Profiles {
+		if err := obj("profiles", id, p); err != nil {
+			return err
+		}
+	}
+	for id, g := range c.Groups {
+		if err := obj("groups", id, g); err != nil {
+			return err
+		}
+	}
+	for id, p := range c.Pools {
+		if err := obj("pools", id, p); err != nil {
+			return err
+		}
+	}
+	for id, m := range c.Machines {
+		if err := obj("machines", id, m); err != nil {
+			return err
+		}
+	}
+	for kind, ts := range c.Templates {
+		for name, text := range ts {
+			if err := write(string(kind), name, []byte(text)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
