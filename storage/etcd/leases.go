@@ -144,8 +144,15 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 			fail("", errClosed)
 			return
 		}
+		// One read at one revision: the pool's address keys (keys only:
+		// a big pool costs its key names, not its leases) and the
+		// batch's machine keys.
+		reads := []clientv3.Op{clientv3.OpGet(s.poolPrefix(pool.Name)+"addr/", clientv3.WithPrefix(), clientv3.WithKeysOnly())}
+		for _, r := range batch {
+			reads = append(reads, clientv3.OpGet(s.macKey(pool.Name, r.mac)))
+		}
 		ctx, cancel := attemptCtx(deadline, perAttempt)
-		resp, err := s.cli.Get(ctx, s.poolPrefix(pool.Name), clientv3.WithPrefix())
+		resp, err := s.cli.Txn(ctx).Then(reads...).Commit()
 		cancel()
 		if err != nil {
 			if fail("reading pool "+pool.Name, err) {
@@ -155,18 +162,15 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		}
 		taken := map[netip.Addr]bool{}
 		held := map[string]ipam.Lease{}
-		for _, kv := range resp.Kvs {
-			_, kind, last, ok := s.leaseKey(string(kv.Key))
-			if !ok {
-				continue
-			}
-			switch kind {
-			case "addr":
-				if a, err := netip.ParseAddr(last); err == nil {
-					taken[a] = true
-				}
-			case "mac":
-				if l, err := decodeLease(string(kv.Key), kv.Value); err == nil {
+		for i, rr := range resp.Responses {
+			for _, kv := range rr.GetResponseRange().Kvs {
+				if i == 0 {
+					if _, _, last, ok := s.leaseKey(string(kv.Key)); ok {
+						if a, err := netip.ParseAddr(last); err == nil {
+							taken[a] = true
+						}
+					}
+				} else if l, err := decodeLease(string(kv.Key), kv.Value); err == nil {
 					held[l.MAC] = l
 				}
 			}
