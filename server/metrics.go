@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"endpoint"}),
 		storeOp: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "provisiond", Subsystem: "store", Name: "operation_duration_seconds",
-			Help:    "Time of store operations made by the boot path, by operation.",
+			Help:    "Time of store operations by operation: allocate (the boot path), and release, replace_catalog, load_catalog, leases, save_machines, machines.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"op"}),
 	}
