@@ -24,9 +24,17 @@ func TestServerLimits(t *testing.T) {
 		req += "X-Flood-" + strings.Repeat("a", 10) + ": " + strings.Repeat("b", 60) + "\r\n"
 	}
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	conn.Write([]byte(req + "\r\n"))
+	// Write while reading: the server answers 431 and closes without
+	// reading the rest, and a reset would discard an answer not yet read.
+	go conn.Write([]byte(req + "\r\n"))
 	status, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil || !strings.Contains(status, "431") {
+	switch {
+	case strings.Contains(status, "431"):
+	case err != nil && !isTimeout(err):
+		// The reset won the race against the 431: the server still
+		// refused the flood and closed the connection.
+		t.Logf("header flood: connection closed (%v) before the 431 was read", err)
+	default:
 		t.Errorf("header flood: %q %v, want 431", status, err)
 	}
 
@@ -50,4 +58,9 @@ func TestServerLimits(t *testing.T) {
 	if code, _ := get(t, "http://"+p.boot+"/ipxe?mac=52:54:00:89:d8:10"); code != 200 {
 		t.Errorf("after the abuse: %d", code)
 	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }
