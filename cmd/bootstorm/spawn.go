@@ -163,18 +163,44 @@ func (s *spawned) stop() {
 }
 
 // peakRSS returns the server's peak resident memory (VmHWM) in MiB.
-func (s *spawned) peakRSS() float64 {
+func (s *spawned) peakRSS() float64 { return s.status("VmHWM:") }
+
+// rss returns the server's resident memory now (VmRSS) in MiB.
+func (s *spawned) rss() float64 { return s.status("VmRSS:") }
+
+func (s *spawned) status(field string) float64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
 			return kb / 1024
 		}
 	}
 	return 0
+}
+
+// sampleRSS samples the server's resident memory every 50 ms until stop
+// is closed, and returns the largest sample.
+func (s *spawned) sampleRSS(stop <-chan struct{}) <-chan float64 {
+	out := make(chan float64, 1)
+	go func() {
+		var peak float64
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, s.rss())
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
 }
 
 // runSpawned is one whole run on a server of our own: start, storm,
@@ -193,7 +219,12 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 	}
 	r := &result{N: cfg.N, StartupSeconds: srv.startup.Seconds(), CatalogLoad: srv.load}
 	fmt.Fprintf(stderr, "bootstorm: provisiond listening on %s after %s; storming %d machines\n", srv.base, srv.startup.Round(time.Millisecond), min(cfg.Machines, cfg.N))
+	r.IdleRSSMiB = srv.rss()
+	stopRSS := make(chan struct{})
+	stormRSS := srv.sampleRSS(stopRSS)
 	r.Storm, err = runStorm(ctx, srv.base, min(cfg.Machines, cfg.N), cfg.Concurrency)
+	close(stopRSS)
+	r.StormRSSMiB = <-stormRSS
 	r.PeakRSSMiB = srv.peakRSS()
 	if err != nil {
 		srv.stop()

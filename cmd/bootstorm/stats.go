@@ -65,11 +65,13 @@ type result struct {
 	Storm  *stormResult
 	Steady []summary
 	Assets []summary
-	// StartupSeconds is from exec to the boot listener accepting; RSS is
-	// the server's peak resident memory (VmHWM) after the run.
+	// StartupSeconds is from exec to the boot listener accepting.
 	StartupSeconds float64
 	CatalogLoad    string
-	PeakRSSMiB     float64
+	// IdleRSSMiB is the server's resident memory after start-up,
+	// StormRSSMiB the largest sampled during the storm, PeakRSSMiB its
+	// peak since exec (VmHWM, which includes loading the catalog).
+	IdleRSSMiB, StormRSSMiB, PeakRSSMiB float64
 	// Durable is the number of machines whose address a server restarted
 	// after SIGKILL gave back unchanged, out of DurableChecked.
 	Durable, DurableChecked int
@@ -80,7 +82,8 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Micros
 func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "\n## N = %d\n", r.N)
 	if r.StartupSeconds > 0 {
-		fmt.Fprintf(w, "start-up: %.2f s to listening (catalog load: %s); peak RSS: %.0f MiB\n", r.StartupSeconds, r.CatalogLoad, r.PeakRSSMiB)
+		fmt.Fprintf(w, "start-up: %.2f s to listening (catalog load: %s); RSS after start-up %.0f MiB, during the storm at most %.0f MiB, peak since exec %.0f MiB\n",
+			r.StartupSeconds, r.CatalogLoad, r.IdleRSSMiB, r.StormRSSMiB, r.PeakRSSMiB)
 	}
 	if s := r.Storm; s != nil {
 		fmt.Fprintf(w, "storm: %d machines, concurrency %d, %.2f s: %.0f machines/s; %d failed machines; %d addresses, %d duplicates\n",

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -200,7 +201,7 @@ func parseWrkDuration(s string) time.Duration {
 			if err != nil {
 				return 0
 			}
-			return time.Duration(f * float64(u.unit))
+			return time.Duration(math.Round(f * float64(u.unit)))
 		}
 	}
 	return 0
