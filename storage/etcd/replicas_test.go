@@ -36,8 +36,14 @@ type replica struct {
 
 func newReplica(t *testing.T, name string, c *cluster, prefix, catalogDir string) *replica {
 	t.Helper()
+	return newReplicaOn(t, name, c.endpoints(), prefix, catalogDir)
+}
+
+// newReplicaOn is newReplica with a client that knows only endpoints.
+func newReplicaOn(t *testing.T, name string, endpoints []string, prefix, catalogDir string) *replica {
+	t.Helper()
 	ctx := context.Background()
-	store, err := etcd.Open(ctx, etcd.Config{Endpoints: c.endpoints(), Prefix: prefix, RequestTimeout: 2 * time.Second})
+	store, err := etcd.Open(ctx, etcd.Config{Endpoints: endpoints, Prefix: prefix, RequestTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("%s: Open: %v", name, err)
 	}
@@ -176,6 +182,8 @@ func setKernel(ctx context.Context, r *replica, kernel string) error {
 	return err
 }
 
+func containsKernel(body, kernel string) bool { return strings.Contains(body, "kernel "+kernel) }
+
 // waitKernel polls r until its script names kernel, and returns how long
 // that took.
 func waitKernel(t *testing.T, r *replica, mac, kernel string, limit time.Duration) time.Duration {
@@ -196,6 +204,7 @@ func waitKernel(t *testing.T, r *replica, mac, kernel string, limit time.Duratio
 // TestReplicas runs two provisiond replicas on one three-member cluster
 // through a boot storm, an API write, and the loss and return of quorum.
 func TestReplicas(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t, 3)
 	const prefix = "/replicas/"
 	a := newReplica(t, "A", c, prefix, writeCatalog(t))
