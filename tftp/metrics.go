@@ -8,7 +8,8 @@ import (
 
 // Metrics are the TFTP server's Prometheus metrics. A nil *Metrics counts
 // nothing. The only label is the result: ok, size_only (the client stopped
-// after learning the size, as UEFI firmware does), not_found, refused, error.
+// after learning the size, as UEFI firmware does), not_found, refused,
+// busy (MaxTransfers reached), error.
 type Metrics struct {
 	transfers *prometheus.CounterVec
 	bytes     prometheus.Counter
@@ -20,7 +21,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "provisiond", Subsystem: "tftp", Name: "transfers_total",
-			Help: "TFTP read requests, by result (ok, size_only, not_found, refused, error).",
+			Help: "TFTP read requests, by result (ok, size_only, not_found, refused, busy, error).",
 		}, []string{"result"}),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "provisiond", Subsystem: "tftp", Name: "sent_bytes_total",

@@ -43,6 +43,9 @@ type Server struct {
 	// (default 5).
 	Timeout time.Duration
 	Retries int
+	// MaxTransfers bounds the transfers in flight (default 64); a request
+	// beyond it is answered with an error at once, and the client retries.
+	MaxTransfers int
 	// Recorder, when set, receives one event per request:
 	// "tftp:<file>" with status 200, 404 (missing) or 400 (refused name).
 	Recorder Recorder
@@ -53,6 +56,7 @@ type Server struct {
 	Metrics *Metrics
 
 	root *os.Root
+	sem  chan struct{}
 	srv  *tftp.Server
 	conn net.PacketConn
 	done chan struct{}
@@ -90,6 +94,11 @@ func (s *Server) Start() error {
 		return fmt.Errorf("tftp: listen: %w", err)
 	}
 	s.root, s.conn = root, conn
+	max := s.MaxTransfers
+	if max <= 0 {
+		max = 64
+	}
+	s.sem = make(chan struct{}, max)
 	s.srv = tftp.NewServer(s.read, nil)
 	timeout, retries := s.Timeout, s.Retries
 	if timeout <= 0 {
@@ -135,6 +144,14 @@ func (s *Server) read(requested string, rf io.ReaderFrom) error {
 		remote = ot.RemoteAddr()
 	}
 	log := s.log().With("file", printable(requested), "remote", remote.String())
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		s.Metrics.transfer("busy", 0, time.Since(start))
+		log.Warn("tftp: too many transfers in flight", "max", cap(s.sem))
+		return errors.New("server busy, try again")
+	}
 	name, err := fileName(requested)
 	if err != nil {
 		s.Metrics.transfer("refused", 0, time.Since(start))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pin/tftp/v3"
 	"github.com/prometheus/client_golang/prometheus"
@@ -139,6 +140,11 @@ func TestTransfers(t *testing.T) {
 			}
 		})
 	}
+	// The server counts a transfer when the client's last ACK arrives,
+	// which may be after the client has returned.
+	eventually(t, func() bool {
+		return testutil.ToFloat64(s.Metrics.transfers.WithLabelValues("ok")) == float64(len(tests))
+	})
 	if got := testutil.ToFloat64(s.Metrics.transfers.WithLabelValues("ok")); got != float64(len(tests)) {
 		t.Errorf("transfers_total{result=ok} = %v, want %d", got, len(tests))
 	}
@@ -239,5 +245,30 @@ func TestStartRefuses(t *testing.T) {
 	}
 	if err := (&Server{Addr: "127.0.0.1:0", Root: filepath.Join(t.TempDir(), "missing")}).Start(); err == nil {
 		t.Error("started with a missing root")
+	}
+}
+
+func TestMaxTransfers(t *testing.T) {
+	s, addr, files := testServer(t)
+	for len(s.sem) < cap(s.sem) {
+		s.sem <- struct{}{}
+	}
+	if _, _, err := get(t, addr, "undionly.kpxe", 0, false); err == nil {
+		t.Fatal("served beyond MaxTransfers")
+	}
+	if got := testutil.ToFloat64(s.Metrics.transfers.WithLabelValues("busy")); got != 1 {
+		t.Errorf("transfers_total{result=busy} = %v", got)
+	}
+	<-s.sem
+	got, _, err := get(t, addr, "undionly.kpxe", 0, false)
+	if err != nil || !bytes.Equal(got, files["undionly.kpxe"]) {
+		t.Fatalf("after a slot freed: %v", err)
+	}
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 }
