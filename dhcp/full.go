@@ -34,12 +34,19 @@ type Full struct {
 	Pools func(name string) *ipam.Pool
 	// Allocator creates and returns leases.
 	Allocator Allocator
-	// Leases, when set, learns every lease Allocate returns, as the boot
-	// path's table must.
-	Leases interface{ Put(ipam.Lease) }
+	// Leases, when set, is the in-memory lease table the boot path reads
+	// (*ipam.Table): a machine that has its lease is answered from it
+	// without a store transaction, and a new lease is put into it.
+	Leases LeaseTable
 	// LeaseTime is the DHCP lease duration (default 1h). The address is
 	// the machine's for good; the lease time only says when to renew.
 	LeaseTime time.Duration
+}
+
+// LeaseTable is the in-memory mirror of the store's leases.
+type LeaseTable interface {
+	Lookup(pool, mac string) (ipam.Lease, bool)
+	Put(ipam.Lease)
 }
 
 func (f *Full) check() error {
@@ -102,12 +109,9 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, c client, l
 	if mt == dhcpv4.MessageTypeInform {
 		mods = append(mods, dhcpv4.WithClientIP(req.ClientIPAddr))
 	} else {
-		l, err := f.Allocator.Allocate(ctx, pool, c.mac)
+		l, err := f.lease(ctx, pool, c.mac)
 		if err != nil {
 			return nil, "", fmt.Errorf("lease in pool %q: %w", f.Pool, err)
-		}
-		if f.Leases != nil {
-			f.Leases.Put(l)
 		}
 		s.seen.put(l.Address, c.mac)
 		if mt == dhcpv4.MessageTypeRequest {
@@ -142,6 +146,24 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, c client, l
 	}
 	log.Info("dhcp: "+rt.String(), "address", resp.YourIPAddr, "boot", a.file)
 	return resp, event, nil
+}
+
+// lease returns mac's lease: from the table when it has one (no store
+// round trip for a machine that asks again), else from the Allocator.
+func (f *Full) lease(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
+	if f.Leases != nil {
+		if l, ok := f.Leases.Lookup(pool.Name, mac); ok {
+			return l, nil
+		}
+	}
+	l, err := f.Allocator.Allocate(ctx, pool, mac)
+	if err != nil {
+		return ipam.Lease{}, err
+	}
+	if f.Leases != nil {
+		f.Leases.Put(l)
+	}
+	return l, nil
 }
 
 // networkOptions are the pool's netmask, gateway and DNS servers.

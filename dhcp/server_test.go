@@ -283,7 +283,7 @@ func testPool(t testing.TB) *ipam.Pool {
 
 func fullServer(t testing.TB, alloc Allocator, table *ipam.Table, rec Recorder) *Server {
 	pool := testPool(t)
-	var leases interface{ Put(ipam.Lease) }
+	var leases LeaseTable
 	if table != nil {
 		leases = table
 	}
@@ -370,6 +370,20 @@ func TestFullDHCP(t *testing.T) {
 		})
 		if r, err := c.SendAndRead(t.Context(), dhcpAddr, req, nil); err == nil {
 			t.Errorf("answered:\n%s", r.Summary())
+		}
+	})
+	t.Run("known machine is answered from the lease table", func(t *testing.T) {
+		alloc.mu.Lock()
+		alloc.fail = errors.New("store unavailable")
+		alloc.mu.Unlock()
+		defer func() { alloc.mu.Lock(); alloc.fail = nil; alloc.mu.Unlock() }()
+		lease, err := newClient(t, dhcpAddr, "52:54:00:00:02:01", 2*time.Second).Request(t.Context(), biosPXE...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, lease.ACK, "192.0.2.100")
+		if _, err := newClient(t, dhcpAddr, "52:54:00:00:02:09", 300*time.Millisecond).DiscoverOffer(t.Context(), biosPXE...); err == nil {
+			t.Error("a new machine was answered while the store fails")
 		}
 	})
 	t.Run("exhausted pool: no answer", func(t *testing.T) {
