@@ -170,7 +170,7 @@ func (s *Server) Close() error {
 // packets, and answering in order keeps a flood from piling up goroutines.
 func (s *Server) serve(conn net.PacketConn, pxe bool) {
 	defer s.wg.Done()
-	buf := make([]byte, 1500)
+	buf := make([]byte, 4096) // beyond any DHCP message size a client may allow (option 57)
 	for {
 		n, peer, err := conn.ReadFrom(buf)
 		if err != nil {
