@@ -262,7 +262,7 @@ func (s *Snapshot) Boot(m *Match, in profiles.Input) (profiles.Boot, error) {
 		return out, nil
 	}
 	s.stats.Misses.Add(1)
-	out, err := s.renderBoot(bt, profiles.Data(in))
+	out, err := s.renderBoot(bt, profiles.BootData(in))
 	if err != nil {
 		return out, err
 	}
@@ -384,6 +384,8 @@ func (s *Snapshot) cacheKey(kind, name string, m *Match, in profiles.Input, memb
 	b.WriteString(in.ServerURL)
 	b.WriteByte(0)
 	b.WriteString(m.MAC) // the query can omit the mac a uuid resolved to
+	b.WriteByte(0)
+	b.WriteString(in.BootToken) // changes every quarter of the token TTL
 	b.WriteByte(0)
 	if in.IP != nil {
 		if a, ok := in.IP["address"].(string); ok {

@@ -18,6 +18,10 @@ type Input struct {
 	// IP is the lease rendered as .ip (see ipam.Params.Map), nil when the
 	// group has no pool.
 	IP map[string]any
+	// BootToken is .boot_token of the boot fields (see BootData): a token
+	// the config endpoints accept for this machine, "" without boot
+	// tokens.
+	BootToken string
 }
 
 // MachineData is the .machine of template data.
@@ -69,5 +73,14 @@ func Data(in Input) map[string]any {
 func MetadataData(in Input) map[string]any {
 	d := Data(in)
 	delete(d, "server")
+	return d
+}
+
+// BootData is the data of a profile's boot fields: Data plus boot_token,
+// the token the config endpoints require when boot tokens are on ("" when
+// they are off, so that a boot field naming it renders everywhere).
+func BootData(in Input) map[string]any {
+	d := Data(in)
+	d["boot_token"] = in.BootToken
 	return d
 }

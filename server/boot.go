@@ -106,6 +106,7 @@ func (s *Server) bootScript(format func(profiles.Boot) []byte) http.HandlerFunc 
 			writeError(w, r, err)
 			return
 		}
+		req.in.BootToken = s.cfg.BootTokens.Issue(req.match.Query["mac"])
 		boot, err := req.snap.Boot(req.match, req.in)
 		if err != nil {
 			s.record(r, req.match, http.StatusInternalServerError)

@@ -52,8 +52,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// newEnv serves the catalog in dir (a matchbox-layout directory).
-func newEnv(t *testing.T, dir string) *testEnv {
+// newEnv serves the catalog in dir (a matchbox-layout directory); opts
+// adjust the server's Config.
+func newEnv(t *testing.T, dir string, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -82,7 +83,11 @@ func newEnv(t *testing.T, dir string) *testEnv {
 		t.Cleanup(func() { a.Close() })
 		ah = a
 	}
-	e.srv = New(Config{Logger: log, Allocator: e.store, Leases: e.table, Recorder: e.rec, Assets: ah, Registry: e.reg})
+	cfg := Config{Logger: log, Allocator: e.store, Leases: e.table, Recorder: e.rec, Assets: ah, Registry: e.reg}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	e.srv = New(cfg)
 	e.srv.Swap(snap)
 	e.http = httptest.NewServer(e.srv)
 	t.Cleanup(e.http.Close)

@@ -11,6 +11,12 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	storeOp  *prometheus.HistogramVec
+	// tokenRejections counts config requests refused for their boot
+	// token, by reason (missing, expired, invalid, wrong_mac).
+	tokenRejections *prometheus.CounterVec
+	// throttled counts requests refused with 429 by the per-client
+	// in-flight limit.
+	throttled prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,7 +36,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"op"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.storeOp)
+	m.tokenRejections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "provisiond", Name: "boot_token_rejections_total",
+		Help: "Config requests refused with 403 for their boot token, by reason: missing, expired, invalid, wrong_mac.",
+	}, []string{"reason"})
+	for _, reason := range []string{TokenMissing, TokenExpired, TokenInvalid, TokenWrongMAC} {
+		m.tokenRejections.WithLabelValues(reason)
+	}
+	m.throttled = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "provisiond", Subsystem: "http", Name: "throttled_total",
+		Help: "Boot listener requests refused with 429: the client address had --max-inflight-per-client requests in flight.",
+	})
+	reg.MustRegister(m.requests, m.duration, m.storeOp, m.tokenRejections, m.throttled)
 	return m
 }
 

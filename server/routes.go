@@ -13,20 +13,24 @@ import (
 //
 // Middleware runs outermost first: recoverer (a panic becomes a 500 and a
 // log line, never a dropped connection), requestLog (one line per request,
-// with mac, group, profile, status and duration, and the metrics), then
-// limitQuery (414 for oversized query strings).
+// with mac, group, profile, status and duration, and the metrics),
+// limitInflight (429 beyond MaxInflightPerClient requests of one client
+// address), then limitQuery (414 for oversized query strings). The config
+// endpoints add requireToken (403 without a valid boot token) when boot
+// tokens are on.
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, s.requestLog, s.limitQuery)
+	r.Use(s.recoverer, s.requestLog, s.limitInflight, s.limitQuery)
 
 	r.Get("/boot.ipxe", s.chain)
 	r.Get("/boot.ipxe.0", s.chain)
 	r.Get("/ipxe", s.bootScript(profiles.IPXEScript))
 	r.Get("/grub", s.bootScript(profiles.GRUBConfig))
-	r.Get("/ignition", s.config(profiles.KindIgnition, "application/json"))
-	r.Get("/cloud", s.config(profiles.KindCloud, "text/plain; charset=utf-8"))
-	r.Get("/generic", s.config(profiles.KindGeneric, "text/plain; charset=utf-8"))
-	r.Get("/metadata", s.metadata)
+	// With boot tokens, the configs need the token /ipxe handed out.
+	r.With(s.requireToken).Get("/ignition", s.config(profiles.KindIgnition, "application/json"))
+	r.With(s.requireToken).Get("/cloud", s.config(profiles.KindCloud, "text/plain; charset=utf-8"))
+	r.With(s.requireToken).Get("/generic", s.config(profiles.KindGeneric, "text/plain; charset=utf-8"))
+	r.With(s.requireToken).Get("/metadata", s.metadata)
 
 	assets := s.cfg.Assets
 	if assets == nil {

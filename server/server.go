@@ -47,6 +47,13 @@ type Config struct {
 	// Machines, when set, counts machines by inventory state for the
 	// provisiond_machines metric (an *inventory.Recorder).
 	Machines MachineCounter
+	// BootTokens, when set, puts a token into .boot_token of the boot
+	// fields and makes the config endpoints require it (see BootTokens).
+	BootTokens *BootTokens
+	// MaxInflightPerClient bounds the requests one client address has in
+	// flight (429 beyond); 0 means no bound (provisiond serve sets
+	// DefaultMaxInflightPerClient through --max-inflight-per-client).
+	MaxInflightPerClient int
 }
 
 // Server serves the boot endpoints from the current catalog snapshot.
