@@ -122,6 +122,7 @@ func TestNetboot(t *testing.T) {
 		t.Run(n.mode, func(t *testing.T) {
 			t.Parallel()
 			ns := nbNetns(t, n.mode)
+			nbRouterAdverts(t, ns)
 			args := []string{
 				"--addr", nbBootAddr, "--admin-addr", nbAdminAddr,
 				"--catalog", catalog, "--assets-dir", assets, "--data-dir", t.TempDir(),
@@ -337,6 +338,54 @@ func nbStartServer(t *testing.T, ns, bin string, logBuf *lockedBuffer, args ...s
 			t.Fatalf("provisiond did not log its listeners within %s (missing %v)\n%s", startTimeout, want, logBuf.String())
 		}
 	}
+}
+
+// nbRouterAdverts sends an IPv6 router advertisement (router lifetime 0:
+// no default route, no prefix) on the namespace's bridge every 500 ms until
+// cleanup. Without one, Debian's iPXE waits about 15 s for IPv6
+// autoconfiguration before it uses its DHCP answer (docs/netboot.md);
+// with one, "Configuring" takes a second. Send errors (br0's link-local
+// address still tentative) are ignored: the next one goes out.
+func nbRouterAdverts(t *testing.T, ns string) {
+	t.Helper()
+	var fd, idx int
+	err := inNetns(ns, func() error {
+		ifi, err := net.InterfaceByName("br0")
+		if err != nil {
+			return err
+		}
+		idx = ifi.Index
+		if fd, err = unix.Socket(unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6); err != nil {
+			return err
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, 255); err != nil {
+			return err
+		}
+		return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, idx)
+	})
+	if err != nil {
+		t.Fatalf("router advertisements in %s: %v", ns, err)
+	}
+	// Type 134, code 0, checksum (the kernel fills it in), hop limit 64,
+	// flags 0, router lifetime 0, reachable time 0, retransmit timer 0.
+	ra := []byte{134, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	dst := &unix.SockaddrInet6{Addr: [16]byte{0xff, 0x02, 15: 1}, ZoneId: uint32(idx)}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			_ = unix.Sendto(fd, ra, 0, dst)
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done; unix.Close(fd) })
 }
 
 // nsHTTPClient returns a client whose connections are made inside the
