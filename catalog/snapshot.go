@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
@@ -48,7 +49,9 @@ type Snapshot struct {
 	members   *membersCache
 	// maxOutput bounds a template's output (0: profiles.DefaultMaxOutput).
 	maxOutput int
-	stats     *CacheStats
+	// renderTimeout bounds one render (see profiles.ExecuteTimeout).
+	renderTimeout time.Duration
+	stats         *CacheStats
 }
 
 type bootTemplates struct {
@@ -64,6 +67,10 @@ type Options struct {
 	// MaxOutput bounds one template's rendered size in bytes
 	// (0: profiles.DefaultMaxOutput).
 	MaxOutput int
+	// RenderTimeout bounds one render's time (0:
+	// profiles.DefaultRenderTimeout; negative: no bound). Only cache misses
+	// render.
+	RenderTimeout time.Duration
 	// CacheBytes bounds the render cache (0: 256 MiB).
 	CacheBytes int
 	// Stats, when set, counts render cache hits and misses.
@@ -96,6 +103,7 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 		maxOutput: opt.MaxOutput,
 		stats:     opt.Stats,
 	}
+	s.renderTimeout = opt.RenderTimeout
 	if s.stats == nil {
 		s.stats = &CacheStats{}
 	}
@@ -294,7 +302,7 @@ func (s *Snapshot) renderBoot(bt *bootTemplates, data map[string]any) (profiles.
 }
 
 func (s *Snapshot) exec(t *profiles.Template, data map[string]any) (string, error) {
-	b, err := t.Execute(data, s.maxOutput)
+	b, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout)
 	return string(b), err
 }
 
@@ -338,7 +346,7 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 		return out, nil, nil
 	}
 	s.stats.Misses.Add(1)
-	out, err := t.Execute(profiles.Data(in), s.maxOutput)
+	out, err := t.ExecuteTimeout(profiles.Data(in), s.maxOutput, s.renderTimeout)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s/%s: %w", kind, name, err)
 	}

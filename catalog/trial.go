@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"strings"
@@ -47,9 +46,9 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 		}
 		checked[shape] = true
 		src := s.Catalog.source("ignition/" + p.IgnitionID)
-		out, err := t.Execute(data, s.maxOutput)
+		out, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout)
 		if err != nil {
-			if errors.Is(err, profiles.ErrOutputTooLarge) {
+			if isLimit(err) {
 				return warnings, fmt.Errorf("%w: %s (for group %s): %w", ErrInvalid, src, g.ID, err)
 			}
 			warnings = append(warnings, fmt.Sprintf("%s: not checked for group %s at load, it needs request data: %v", src, g.ID, firstLine(err.Error())))
@@ -62,6 +61,9 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 		if err != nil {
 			return warnings, fmt.Errorf("%w: %s (rendered for group %s): %w", ErrInvalid, src, g.ID, err)
 		}
+	}
+	if err := s.trialLimits(); err != nil {
+		return warnings, err
 	}
 	ws, err := s.staticButane()
 	return append(warnings, ws...), err

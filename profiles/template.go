@@ -62,6 +62,11 @@ func Compile(name, text string, members MembersFunc) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, d := range t.Templates() {
+		if err := checkRanges(d.Tree); err != nil {
+			return nil, fmt.Errorf("template: %s: %w", d.Name(), err)
+		}
+	}
 	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members")}, nil
 }
 
@@ -84,9 +89,15 @@ func (t *Template) Execute(data any, max int) ([]byte, error) {
 type limitedBuffer struct {
 	bytes.Buffer
 	max int
+	// stop, when set and true, fails every write: the render was
+	// abandoned (see ExecuteTimeout).
+	stop func() bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.stop != nil && b.stop() {
+		return 0, ErrRenderTimeout
+	}
 	if b.Len()+len(p) > b.max {
 		return 0, ErrOutputTooLarge
 	}

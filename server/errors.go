@@ -8,6 +8,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/storage"
 )
 
@@ -45,6 +46,8 @@ func toHTTP(err error) *httpError {
 		return &httpError{http.StatusNotFound, err.Error(), err}
 	case errors.Is(err, ipam.ErrExhausted):
 		return &httpError{http.StatusServiceUnavailable, err.Error(), err}
+	case errors.Is(err, profiles.ErrRenderBusy):
+		return &httpError{http.StatusServiceUnavailable, "too many slow renders still running, try again", err}
 	case errors.Is(err, storage.ErrUnavailable):
 		return &httpError{http.StatusServiceUnavailable, "store unavailable (no quorum?): cannot write now, try again", err}
 	}

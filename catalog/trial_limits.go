@@ -1,0 +1,66 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// isLimit reports whether a render failed on a resource limit (output
+// size, render time) rather than for want of data: such a template is
+// refused at load, not merely warned about.
+func isLimit(err error) bool {
+	return errors.Is(err, profiles.ErrOutputTooLarge) || errors.Is(err, profiles.ErrRenderTimeout) || errors.Is(err, profiles.ErrRenderBusy)
+}
+
+// trialLimits renders each group's boot fields and cloud-config and
+// generic templates once with the data the group provides (Butane
+// templates are rendered by trialRenders) and refuses the catalog when a
+// render exceeds the output or time limit: a template that loops or
+// allocates without bound is refused when it is written, not discovered at
+// every boot. Other render errors are ignored here: such a template may
+// need request data, and fails at request time with 500.
+func (s *Snapshot) trialLimits() error {
+	first := s.firstMachines()
+	checked := map[trialKey]bool{}
+	check := func(src string, t *profiles.Template, data map[string]any, group string) error {
+		if t == nil {
+			return nil
+		}
+		key := trialKey{src, dataShape(data)}
+		if checked[key] {
+			return nil
+		}
+		checked[key] = true
+		if _, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout); err != nil && isLimit(err) {
+			return fmt.Errorf("%w: %s (for group %s): %w", ErrInvalid, src, group, err)
+		}
+		return nil
+	}
+	for _, g := range s.Index.Groups() {
+		p := s.Catalog.Profiles[g.Profile]
+		in := s.trialInput(g, first[g])
+		in.BootToken = "trial"
+		data := profiles.Data(in)
+		if bt := s.boot[p.ID]; bt != nil {
+			bootData := profiles.BootData(in)
+			for _, t := range append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...) {
+				if err := check(s.Catalog.source("profiles/"+p.ID)+": "+t.Name, t, bootData, g.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if p.CloudID != "" {
+			if err := check(s.Catalog.source("cloud/"+p.CloudID), s.tmpl[profiles.KindCloud][p.CloudID], data, g.ID); err != nil {
+				return err
+			}
+		}
+		if p.GenericID != "" {
+			if err := check(s.Catalog.source("generic/"+p.GenericID), s.tmpl[profiles.KindGeneric][p.GenericID], data, g.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

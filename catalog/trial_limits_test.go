@@ -1,0 +1,72 @@
+package catalog
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// TestTrialLimits: a template of any kind that renders beyond the output
+// or time limit with its group's own data is refused at load, naming the
+// file; a template that merely needs request data is not.
+func TestTrialLimits(t *testing.T) {
+	bigList := "[" + strings.Repeat(`"x",`, 999) + `"x"]`
+	loop := `{{range .l}}{{range $.l}}{{range $.l}}x{{end}}{{end}}{{end}}`
+	tests := []struct {
+		name  string
+		spoil map[string]string
+		opt   Options
+		want  error
+		names string
+	}{
+		{"slow generic", map[string]string{
+			"groups/a.json": `{"id":"a","profile":"p","selector":{"role":"a"},"metadata":{"l":` + bigList + `}}`,
+			"generic/g.txt": loop,
+		}, Options{RenderTimeout: 20 * time.Millisecond, MaxOutput: 1 << 30}, profiles.ErrRenderTimeout, "generic/g.txt"},
+		{"huge cloud-config", map[string]string{
+			"groups/a.json": `{"id":"a","profile":"p","selector":{"role":"a"},"metadata":{"l":` + bigList + `}}`,
+			"cloud/c.yaml":  loop,
+		}, Options{MaxOutput: 1 << 16}, profiles.ErrOutputTooLarge, "cloud/c.yaml"},
+		{"huge boot arg", map[string]string{
+			"groups/a.json":   `{"id":"a","profile":"p","selector":{"role":"a"},"metadata":{"l":` + bigList + `}}`,
+			"profiles/p.json": `{"id":"p","boot":{"kernel":"/k","args":["` + loop + `"]},"ignition_id":"i.yaml","cloud_id":"c.yaml","generic_id":"g.txt"}`,
+		}, Options{MaxOutput: 1 << 16}, profiles.ErrOutputTooLarge, "boot.args[0]"},
+		{"needs request data", map[string]string{
+			"generic/g.txt": "{{ .request.query.hostname }}",
+		}, Options{RenderTimeout: time.Second}, nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			files := base()
+			for k, v := range tc.spoil {
+				files[k] = v
+			}
+			c, err := LoadDir(writeDir(t, files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = Compile(c, ipam.NewTable(nil), tc.opt)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.names) {
+				t.Fatalf("got %v, want %v naming %s", err, tc.want, tc.names)
+			}
+		})
+	}
+	waitNoAbandoned(t)
+}
+
+func waitNoAbandoned(t *testing.T) {
+	deadline := time.Now().Add(10 * time.Second)
+	for profiles.AbandonedRenders() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,82 @@
+package profiles
+
+import (
+	"fmt"
+	"text/template/parse"
+)
+
+// MaxRangeIterations bounds the iterations that ranges over integer
+// literals ({{ range 1000 }}, nested or not) ask for in one template: such
+// a loop writes nothing and cannot be stopped, so it is refused when the
+// template is written rather than timed out at every boot.
+const MaxRangeIterations = 1_000_000
+
+// checkRanges refuses nested ranges over integer literals whose product
+// exceeds MaxRangeIterations.
+func checkRanges(tree *parse.Tree) error {
+	if tree == nil || tree.Root == nil {
+		return nil
+	}
+	return walkRanges(tree.Root, 1)
+}
+
+func walkRanges(n parse.Node, mult int64) error {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return nil
+		}
+		for _, c := range x.Nodes {
+			if err := walkRanges(c, mult); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return walkBranch(&x.BranchNode, mult)
+	case *parse.WithNode:
+		return walkBranch(&x.BranchNode, mult)
+	case *parse.RangeNode:
+		inner := mult
+		if k, ok := intLiteral(x.Pipe); ok && k > 0 {
+			if k > MaxRangeIterations || inner*k > MaxRangeIterations {
+				return fmt.Errorf("line %d: range over %d (nested: %d iterations): at most %d", lineOf(x), k, inner*min(k, MaxRangeIterations+1), MaxRangeIterations)
+			}
+			inner *= k
+		}
+		if err := walkRanges(x.List, inner); err != nil {
+			return err
+		}
+		if x.ElseList != nil {
+			return walkRanges(x.ElseList, mult)
+		}
+	}
+	return nil
+}
+
+func walkBranch(b *parse.BranchNode, mult int64) error {
+	if err := walkRanges(b.List, mult); err != nil {
+		return err
+	}
+	if b.ElseList != nil {
+		return walkRanges(b.ElseList, mult)
+	}
+	return nil
+}
+
+func intLiteral(p *parse.PipeNode) (int64, bool) {
+	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return 0, false
+	}
+	num, ok := p.Cmds[0].Args[0].(*parse.NumberNode)
+	if !ok || !num.IsInt {
+		return 0, false
+	}
+	return num.Int64, true
+}
+
+func lineOf(n *parse.RangeNode) int {
+	if n.Pipe != nil {
+		return n.Pipe.Line
+	}
+	return n.Line
+}

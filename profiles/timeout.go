@@ -1,0 +1,97 @@
+package profiles
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// ErrRenderTimeout is returned (wrapped) when a render takes longer than
+// its time limit.
+var ErrRenderTimeout = errors.New("template render took too long")
+
+// ErrRenderBusy is returned (wrapped) when MaxAbandonedRenders renders
+// that timed out are still running: a new render is refused rather than
+// piling up goroutines behind a pathological template.
+var ErrRenderBusy = errors.New("too many timed-out renders still running")
+
+// DefaultRenderTimeout bounds one render when the caller gives no limit.
+// Real templates render in microseconds to milliseconds.
+const DefaultRenderTimeout = 2 * time.Second
+
+// MaxAbandonedRenders bounds the renders that timed out but are still
+// running: text/template cannot be interrupted, so such a render runs on
+// until it ends (or, if it writes, until its next write, which fails).
+const MaxAbandonedRenders = 8
+
+var abandoned atomic.Int64
+
+// AbandonedRenders returns the number of renders that timed out and are
+// still running.
+func AbandonedRenders() int64 { return abandoned.Load() }
+
+// ExecuteTimeout renders like Execute but gives up after timeout (0 means
+// DefaultRenderTimeout, negative no limit) with ErrRenderTimeout. The render
+// runs in its own goroutine; one that times out keeps running, counted,
+// until it returns, and the writer it renders into fails its next write so
+// that a template that keeps writing stops at once.
+func (t *Template) ExecuteTimeout(data any, max int, timeout time.Duration) ([]byte, error) {
+	if timeout < 0 {
+		return t.Execute(data, max)
+	}
+	if timeout == 0 {
+		timeout = DefaultRenderTimeout
+	}
+	if n := abandoned.Load(); n >= MaxAbandonedRenders {
+		return nil, fmt.Errorf("template %s: %w (%d)", t.Name, ErrRenderBusy, n)
+	}
+	if max <= 0 {
+		max = DefaultMaxOutput
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	// state goes from running to finished (the render sends its result)
+	// or to abandoned (the caller gave up; the render counts itself out of
+	// abandoned when it ends), whichever comes first.
+	const (
+		running int32 = iota
+		finished
+		gaveUp
+	)
+	var state atomic.Int32
+	done := make(chan result, 1)
+	w := &limitedBuffer{max: max, stop: func() bool { return state.Load() == gaveUp }}
+	go func() {
+		err := t.t.Execute(w, data)
+		if !state.CompareAndSwap(running, finished) {
+			abandoned.Add(-1)
+			return
+		}
+		if err != nil {
+			if errors.Is(err, ErrOutputTooLarge) {
+				err = fmt.Errorf("template %s: %w (limit %d bytes)", t.Name, ErrOutputTooLarge, max)
+			}
+			done <- result{nil, err}
+			return
+		}
+		done <- result{w.Bytes(), nil}
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-timer.C:
+	}
+	// Abandon the render, unless it finished at this very moment.
+	abandoned.Add(1)
+	if !state.CompareAndSwap(running, gaveUp) {
+		abandoned.Add(-1)
+		r := <-done
+		return r.out, r.err
+	}
+	return nil, fmt.Errorf("template %s took longer than %s: %w", t.Name, timeout, ErrRenderTimeout)
+}

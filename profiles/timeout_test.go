@@ -1,0 +1,128 @@
+package profiles
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// slowMembers is a members function that takes d: a render calling it
+// takes as long as the test wants.
+func slowMembers(d time.Duration) MembersFunc {
+	return func(string) ([]Member, error) {
+		time.Sleep(d)
+		return nil, nil
+	}
+}
+
+func TestExecuteTimeout(t *testing.T) {
+	fast, err := Compile("fast", "hello {{.name}}", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := fast.ExecuteTimeout(map[string]any{"name": "x"}, 0, time.Second)
+	if err != nil || string(out) != "hello x" {
+		t.Fatalf("fast render: %q %v", out, err)
+	}
+	slow, err := Compile("slow", `{{range members "role=x"}}{{end}}done`, slowMembers(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = slow.ExecuteTimeout(nil, 0, 50*time.Millisecond)
+	if !errors.Is(err, ErrRenderTimeout) || !strings.Contains(err.Error(), "template slow took longer than 50ms") {
+		t.Fatalf("slow render: %v, want ErrRenderTimeout naming the template and the limit", err)
+	}
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Errorf("the timeout answered after %s", d)
+	}
+	if n := AbandonedRenders(); n != 1 {
+		t.Errorf("abandoned renders = %d, want 1", n)
+	}
+	waitAbandoned(t, 0)
+	// Without a limit, the same render finishes.
+	if out, err := slow.ExecuteTimeout(nil, 0, -1); err != nil || string(out) != "done" {
+		t.Errorf("no limit: %q %v", out, err)
+	}
+}
+
+// TestExecuteTimeoutBounded abandons more renders than MaxAbandonedRenders:
+// the ones beyond are refused with ErrRenderBusy at once instead of
+// starting yet another goroutine, and renders work again once the
+// abandoned ones ended.
+func TestExecuteTimeoutBounded(t *testing.T) {
+	slow, err := Compile("slow", `{{members "role=x"}}`, slowMembers(400*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < MaxAbandonedRenders; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slow.ExecuteTimeout(nil, 0, 10*time.Millisecond)
+		}()
+	}
+	wg.Wait()
+	_, err = slow.ExecuteTimeout(nil, 0, 10*time.Millisecond)
+	if !errors.Is(err, ErrRenderBusy) {
+		t.Errorf("render beyond the bound: %v, want ErrRenderBusy", err)
+	}
+	waitAbandoned(t, 0)
+	fast, _ := Compile("fast", "ok", nil)
+	if out, err := fast.ExecuteTimeout(nil, 0, time.Second); err != nil || string(out) != "ok" {
+		t.Errorf("after the abandoned renders ended: %q %v", out, err)
+	}
+}
+
+// TestAbandonedRenderStopsWriting: a render that keeps writing stops at its
+// next write once abandoned.
+func TestAbandonedRenderStopsWriting(t *testing.T) {
+	data := map[string]any{"list": make([]int, 200)}
+	// 200^3 = 8e6 writes: seconds of work, stopped at the first write after
+	// the timeout.
+	tp, err := Compile("writer", `{{range .list}}{{range $.list}}{{range $.list}}x{{end}}{{end}}{{end}}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tp.ExecuteTimeout(data, 1<<30, 20*time.Millisecond)
+	if !errors.Is(err, ErrRenderTimeout) {
+		t.Fatalf("%v, want ErrRenderTimeout", err)
+	}
+	waitAbandoned(t, 0)
+}
+
+func waitAbandoned(t *testing.T, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for AbandonedRenders() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("abandoned renders = %d, want %d", AbandonedRenders(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRangeLiteralLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		ok         bool
+	}{
+		{"small", `{{range 10}}x{{end}}`, true},
+		{"at the limit", `{{range 1000}}{{range 1000}}{{end}}{{end}}`, true},
+		{"huge", `{{range 100000000000}}{{end}}`, false},
+		{"nested", `{{range 10000}}{{range 10000}}{{end}}{{end}}`, false},
+		{"in if", `{{if .x}}{{range $i := 2000000}}{{end}}{{end}}`, false},
+		{"in define", `{{define "a"}}{{range 5000000}}{{end}}{{end}}{{template "a"}}`, false},
+		{"over data", `{{range .list}}{{end}}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Compile(tc.name, tc.text, nil)
+			if (err == nil) != tc.ok {
+				t.Errorf("Compile(%q): %v", tc.text, err)
+			}
+		})
+	}
+}
