@@ -70,7 +70,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request) (*request, erro
 			s.cfg.Leases.Put(l)
 			s.log.Info("lease created", "pool", pool.Name, "address", l.Address.String(), "mac", m.MAC, "group", m.Group.ID)
 		}
-		ip = pool.Params(l.Address).Map()
+		ip = snap.IPData(pool, l.Address)
 	}
 	return &request{snap: snap, match: m, in: snap.Input(m, r.URL.RawQuery, serverURL(r), ip)}, nil
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,10 +44,19 @@ var stormEndpoints = []string{"/boot.ipxe", "/ipxe", "/assets (1 MiB range)", "/
 // hexhyp is a mac as iPXE's ${mac:hexhyp} writes it.
 func hexhyp(mac string) string { return strings.ReplaceAll(mac, ":", "-") }
 
-func newClient(conns int) *http.Client {
+func newClient(conns int) *http.Client { return newClientFrom(conns, nil) }
+
+// newClientFrom returns a client whose connections come from source
+// address src (nil: any).
+func newClientFrom(conns int, src net.IP) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if src != nil {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+	}
 	return &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
+			DialContext:         d.DialContext,
 			MaxIdleConns:        conns,
 			MaxIdleConnsPerHost: conns,
 			DisableCompression:  true,
@@ -96,17 +107,20 @@ func runStorm(ctx context.Context, base string, n, concurrency int) (*stormResul
 	for _, e := range stormEndpoints {
 		stats[e] = &endpointStats{}
 	}
-	client := newClient(concurrency)
-	defer client.CloseIdleConnections()
 	res := &stormResult{Machines: n, Concurrency: concurrency, addrOf: make([]string, n)}
 	var failed atomic.Int64
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range min(concurrency, n) {
+	for w := range min(concurrency, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Each booting machine is a host of its own, as in a real
+			// storm: a distinct source address in 127.0.0.0/8, which also
+			// keeps every client under the server's per-client limit.
+			client := newClientFrom(1, sourceAddr(base, w))
+			defer client.CloseIdleConnections()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n || ctx.Err() != nil {
@@ -145,6 +159,20 @@ func runStorm(ctx context.Context, base string, n, concurrency int) (*stormResul
 		return res, fmt.Errorf("storm stopped: %w", err)
 	}
 	return res, nil
+}
+
+// sourceAddr returns worker w's source address, 127.1.x.y, when the target
+// is an IPv4 loopback address; nil otherwise.
+func sourceAddr(base string, w int) net.IP {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+		return nil
+	}
+	return net.IPv4(127, 1, byte(w/254), byte(w%254+1))
 }
 
 // bootOne plays machine i's network boot and returns the address
