@@ -218,28 +218,24 @@ func shapeInto(h *maphash.Hash, v any) {
 		}
 		h.WriteByte(']')
 	case string:
-		h.WriteByte('"')
-		stringShape(h, x)
-		h.WriteByte('"')
+		var buf [64]byte
+		b := append(buf[:0], '"')
+		b = stringShape(b, x)
+		h.Write(append(b, '"'))
 	default:
 		fmt.Fprintf(h, "%T(%v)", v, v)
 	}
 }
 
-// shapeWriter is what stringShape writes to (a maphash.Hash).
-type shapeWriter interface {
-	WriteByte(byte) error
-	WriteString(string) (int, error)
-}
-
-func stringShape(b shapeWriter, s string) {
+// stringShape appends the shape of s to b.
+func stringShape(b []byte, s string) []byte {
 	isAlnum := func(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 	for i := 0; i < len(s); {
 		if !isAlnum(s[i]) {
 			if s[i] == '"' || s[i] == '\\' {
-				b.WriteByte('\\')
+				b = append(b, '\\')
 			}
-			b.WriteByte(s[i])
+			b = append(b, s[i])
 			i++
 			continue
 		}
@@ -251,17 +247,18 @@ func stringShape(b shapeWriter, s string) {
 		}
 		word := s[i:j]
 		switch {
-		case yamlWords[strings.ToLower(word)]:
-			b.WriteString(word)
+		case len(word) <= 5 && yamlWords[strings.ToLower(word)]:
+			b = append(b, word...)
 		case digits:
-			b.WriteByte('d')
+			b = append(b, 'd')
 		case s[i] <= '9':
-			b.WriteByte('h')
+			b = append(b, 'h')
 		default:
-			b.WriteByte('w')
+			b = append(b, 'w')
 		}
 		i = j
 	}
+	return b
 }
 
 // yamlWords are the plain scalars YAML 1.1 or 1.2 reads as booleans, null,

@@ -24,11 +24,13 @@ func isLimit(err error) bool {
 func (s *Snapshot) trialLimits() error {
 	first := s.firstMachines()
 	checked := map[trialKey]bool{}
-	check := func(src string, t *profiles.Template, data map[string]any, group string) error {
+	// Shapes are computed once per group, not once per template: at
+	// 100,000 groups that is most of the cost of a load.
+	check := func(src string, t *profiles.Template, data map[string]any, shape uint64, group string) error {
 		if t == nil {
 			return nil
 		}
-		key := trialKey{src, dataShape(data)}
+		key := trialKey{src, shape}
 		if checked[key] {
 			return nil
 		}
@@ -45,19 +47,24 @@ func (s *Snapshot) trialLimits() error {
 		data := profiles.Data(in)
 		if bt := s.boot[p.ID]; bt != nil {
 			bootData := profiles.BootData(in)
+			bootShape := dataShape(bootData)
 			for _, t := range append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...) {
-				if err := check(s.Catalog.source("profiles/"+p.ID)+": "+t.Name, t, bootData, g.ID); err != nil {
+				if err := check(s.Catalog.source("profiles/"+p.ID)+": "+t.Name, t, bootData, bootShape, g.ID); err != nil {
 					return err
 				}
 			}
 		}
+		var shape uint64
+		if p.CloudID != "" || p.GenericID != "" {
+			shape = dataShape(data)
+		}
 		if p.CloudID != "" {
-			if err := check(s.Catalog.source("cloud/"+p.CloudID), s.tmpl[profiles.KindCloud][p.CloudID], data, g.ID); err != nil {
+			if err := check(s.Catalog.source("cloud/"+p.CloudID), s.tmpl[profiles.KindCloud][p.CloudID], data, shape, g.ID); err != nil {
 				return err
 			}
 		}
 		if p.GenericID != "" {
-			if err := check(s.Catalog.source("generic/"+p.GenericID), s.tmpl[profiles.KindGeneric][p.GenericID], data, g.ID); err != nil {
+			if err := check(s.Catalog.source("generic/"+p.GenericID), s.tmpl[profiles.KindGeneric][p.GenericID], data, shape, g.ID); err != nil {
 				return err
 			}
 		}
