@@ -67,6 +67,9 @@ func Compile(name, text string, members MembersFunc) (*Template, error) {
 			return nil, fmt.Errorf("template: %s: %w", d.Name(), err)
 		}
 	}
+	if err := checkRecursion(t); err != nil {
+		return nil, fmt.Errorf("template: %s: %w", name, err)
+	}
 	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members")}, nil
 }
 

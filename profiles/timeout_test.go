@@ -117,6 +117,9 @@ func TestRangeLiteralLimit(t *testing.T) {
 		{"in if", `{{if .x}}{{range $i := 2000000}}{{end}}{{end}}`, false},
 		{"in define", `{{define "a"}}{{range 5000000}}{{end}}{{end}}{{template "a"}}`, false},
 		{"over data", `{{range .list}}{{end}}`, true},
+		{"recursive", `{{define "a"}}x{{template "a"}}{{end}}{{template "a"}}`, false},
+		{"mutually recursive", `{{define "a"}}{{if .}}{{template "b" .}}{{end}}{{end}}{{define "b"}}{{range .}}{{template "a" .}}{{end}}{{end}}{{template "a" .}}`, false},
+		{"calls without a cycle", `{{define "a"}}{{template "b"}}{{template "b"}}{{end}}{{define "b"}}x{{end}}{{template "a"}}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Compile(tc.name, tc.text, nil)

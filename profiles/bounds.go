@@ -2,6 +2,9 @@ package profiles
 
 import (
 	"fmt"
+	"sort"
+	"strings"
+	"text/template"
 	"text/template/parse"
 )
 
@@ -79,4 +82,79 @@ func lineOf(n *parse.RangeNode) int {
 		return n.Pipe.Line
 	}
 	return n.Line
+}
+
+// checkRecursion refuses templates that call themselves, directly or
+// through others ({{ define "a" }}{{ template "a" }}{{ end }}): text/template
+// only stops them at a depth of 100,000 calls, and a provisioning config
+// has no need for recursion.
+func checkRecursion(t *template.Template) error {
+	calls := map[string][]string{}
+	for _, d := range t.Templates() {
+		if d.Tree != nil {
+			calls[d.Name()] = templateCalls(d.Tree.Root, nil)
+		}
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var visit func(name string, path []string) error
+	visit = func(name string, path []string) error {
+		switch state[name] {
+		case visiting:
+			return fmt.Errorf("template %q calls itself (%s): recursion is not allowed", name, strings.Join(append(path, name), " -> "))
+		case done:
+			return nil
+		}
+		state[name] = visiting
+		for _, c := range calls[name] {
+			if err := visit(c, append(path, name)); err != nil {
+				return err
+			}
+		}
+		state[name] = done
+		return nil
+	}
+	for _, name := range sortedNames(calls) {
+		if err := visit(name, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func templateCalls(n parse.Node, out []string) []string {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return out
+		}
+		for _, c := range x.Nodes {
+			out = templateCalls(c, out)
+		}
+	case *parse.TemplateNode:
+		out = append(out, x.Name)
+	case *parse.IfNode:
+		out = templateCalls(x.List, out)
+		out = templateCalls(x.ElseList, out)
+	case *parse.WithNode:
+		out = templateCalls(x.List, out)
+		out = templateCalls(x.ElseList, out)
+	case *parse.RangeNode:
+		out = templateCalls(x.List, out)
+		out = templateCalls(x.ElseList, out)
+	}
+	return out
+}
+
+func sortedNames(m map[string][]string) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
