@@ -45,6 +45,7 @@ type serveConfig struct {
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
 	Admin             adminConfig
+	Security          securityConfig
 	Netboot           netbootConfig
 	Store             storeConfig
 }
@@ -63,6 +64,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept open")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "time in-flight requests get to finish on SIGTERM")
 	addAdminFlags(fs, &cfg.Admin)
+	addSecurityFlags(fs, &cfg.Security)
 	netbootFlags(fs, &cfg.Netboot)
 	storeFlags(fs, &cfg.Store)
 	return fs
@@ -154,6 +156,9 @@ func checkConfig(cfg *serveConfig) error {
 	if cfg.MaxQueryBytes <= 0 {
 		return fmt.Errorf("--max-query-bytes %d: must be positive", cfg.MaxQueryBytes)
 	}
+	if err := checkSecurity(&cfg.Security); err != nil {
+		return err
+	}
 	if err := checkNetboot(&cfg.Netboot, cfg.Addr); err != nil {
 		return err
 	}
@@ -192,7 +197,8 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}
 	}}
 	cacheStats := &catalog.CacheStats{}
-	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats}}
+	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
+		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
 
 	known, err := store.Machines(ctx)
 	if err != nil {
@@ -215,6 +221,15 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		log.Info("serving assets", "dir", cfg.AssetsDir)
 	}
 
+	tokens, err := bootTokens(cfg.Security, log)
+	if err != nil {
+		return err
+	}
+	bootTC, bootCert, err := bootTLS(cfg.Security)
+	if err != nil {
+		return err
+	}
+	var adminCert *certReloader
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := server.New(server.Config{
@@ -227,6 +242,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		MaxQueryBytes: cfg.MaxQueryBytes,
 		CacheStats:    cacheStats,
 		Machines:      rec,
+
+		BootTokens:           tokens,
+		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
 	})
 	metricsSrv.Store(srv)
 	catalogs.Swap = srv.Swap
@@ -258,6 +276,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}
 		if name == "boot" {
 			bootURL = "http://" + ln.Addr().String()
+			if tc != nil {
+				bootURL = "https://" + ln.Addr().String()
+			}
 		}
 		if tc != nil {
 			ln = tls.NewListener(ln, tc)
@@ -280,7 +301,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}()
 		return nil
 	}
-	if err := start("boot", cfg.Addr, nb.handler(srv), nil); err != nil {
+	if err := start("boot", cfg.Addr, nb.handler(srv), bootTC); err != nil {
 		return err
 	}
 	if cfg.AdminAddr != "" {
@@ -290,6 +311,13 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 			return err
 		}
 		auth = admin.Auth()
+		if tc != nil {
+			if adminCert, err = newCertReloader(cfg.Admin.TLSCert, cfg.Admin.TLSKey, "--admin-tls-cert/--admin-tls-key"); err != nil {
+				shutdown(servers, cfg.ShutdownTimeout)
+				return err
+			}
+			tc = adminCert.use(tc)
+		}
 		if err := start("admin", cfg.AdminAddr, admin, tc); err != nil {
 			shutdown(servers, cfg.ShutdownTimeout)
 			return err
@@ -311,6 +339,9 @@ loop:
 			break loop
 		case <-hup:
 			reloadTokens(cfg.Admin, auth, log)
+			reloadBootSecrets(cfg.Security, tokens, log)
+			bootCert.reload(log)
+			adminCert.reload(log)
 			if cfg.Catalog == "" {
 				log.Warn("SIGHUP: no --catalog to reload")
 				continue
