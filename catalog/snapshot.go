@@ -352,7 +352,7 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 	}
 	var warnings []profiles.Warning
 	if kind == profiles.KindIgnition {
-		out, warnings, err = profiles.ButaneToIgnition(out)
+		out, warnings, err = s.translate(out)
 		if err != nil {
 			return nil, warnings, fmt.Errorf("%s/%s: %w", kind, name, err)
 		}

@@ -54,7 +54,7 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 			warnings = append(warnings, fmt.Sprintf("%s: not checked for group %s at load, it needs request data: %v", src, g.ID, firstLine(err.Error())))
 			continue
 		}
-		_, ws, err := profiles.ButaneToIgnition(out)
+		_, ws, err := s.translate(out)
 		for _, w := range ws {
 			warnings = append(warnings, fmt.Sprintf("%s (for group %s): %s", src, g.ID, w))
 		}
@@ -88,7 +88,7 @@ func (s *Snapshot) staticButane() (warnings []string, err error) {
 			continue
 		}
 		src := s.Catalog.source("ignition/" + name)
-		_, ws, err := profiles.ButaneToIgnition([]byte(text))
+		_, ws, err := s.translate([]byte(text))
 		for _, w := range ws {
 			warnings = append(warnings, fmt.Sprintf("%s: %s", src, w))
 		}

@@ -71,3 +71,18 @@ func (s *Snapshot) trialLimits() error {
 	}
 	return nil
 }
+
+// translate translates rendered Butane to Ignition and bounds the result
+// by the output limit too: a small Butane file can translate into a much
+// larger config (inline contents are percent-encoded).
+func (s *Snapshot) translate(butane []byte) ([]byte, []profiles.Warning, error) {
+	out, ws, err := profiles.ButaneToIgnition(butane)
+	max := s.maxOutput
+	if max <= 0 {
+		max = profiles.DefaultMaxOutput
+	}
+	if err == nil && len(out) > max {
+		return nil, ws, fmt.Errorf("translated Ignition of %d bytes: %w (limit %d bytes)", len(out), profiles.ErrOutputTooLarge, max)
+	}
+	return out, ws, err
+}

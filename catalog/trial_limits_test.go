@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,32 @@ func waitNoAbandoned(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for profiles.AbandonedRenders() > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTranslatedSizeLimit: a Butane file under the output limit whose
+// Ignition is over it (many small files, each larger in JSON) is refused
+// at load.
+func TestTranslatedSizeLimit(t *testing.T) {
+	files := base()
+	var b strings.Builder
+	b.WriteString("variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n")
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&b, "    - path: /f%d\n      contents: {inline: x}\n", i)
+	}
+	files["ignition/i.yaml"] = b.String()
+	if b.Len() > 95000 {
+		t.Fatalf("the Butane is %d bytes", b.Len())
+	}
+	c, err := LoadDir(writeDir(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Compile(c, ipam.NewTable(nil), Options{MaxOutput: 100000})
+	if !errors.Is(err, profiles.ErrOutputTooLarge) || !strings.Contains(err.Error(), "translated Ignition") {
+		t.Fatalf("got %v, want ErrOutputTooLarge for the translation", err)
+	}
+	if _, _, err := Compile(c, ipam.NewTable(nil), Options{MaxOutput: 400000}); err != nil {
+		t.Fatalf("under the limit: %v", err)
 	}
 }

@@ -93,6 +93,11 @@ func FuzzFromQuery(f *testing.F) {
 		if len(l) > MaxLabels {
 			t.Fatalf("FromQuery(%q) returned %d labels", raw, len(l))
 		}
+		for k, vs := range q {
+			if len(vs) > 0 && !printable(k) {
+				t.Fatalf("FromQuery(%q) accepted the key %q", raw, k)
+			}
+		}
 		for k, v := range l {
 			if k != strings.ToLower(k) {
 				t.Fatalf("FromQuery(%q): key %q is not lowercase", raw, k)

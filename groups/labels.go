@@ -94,7 +94,8 @@ func FromQuery(q url.Values) (Labels, error) {
 		if len(key) > MaxLabelKey || len(v) > MaxLabelValue {
 			return nil, fmt.Errorf("%w: parameter %q longer than %d/%d bytes", ErrBadLabels, truncate(key, 32), MaxLabelKey, MaxLabelValue)
 		}
-		if !printable(key) || !printable(v) {
+		// k, not key: strings.ToLower turns invalid UTF-8 into U+FFFD.
+		if !printable(k) || !printable(v) {
 			return nil, fmt.Errorf("%w: parameter %q: invalid UTF-8 or control characters", ErrBadLabels, truncate(strings.ToValidUTF8(key, "?"), 32))
 		}
 		switch key {

@@ -181,6 +181,8 @@ var fromQueryTests = []struct {
 	{"newline in a value", "role=worker%0AINJECTED=1", nil, ErrBadLabels},
 	{"NUL in a value", "role=a%00b", nil, ErrBadLabels},
 	{"invalid UTF-8", "role=%ff%fe", nil, ErrBadLabels},
+	{"invalid UTF-8 in a key", "%ff=x", nil, ErrBadLabels},
+	{"invalid UTF-8 in an uppercase key", "R%ffOLE=x", nil, ErrBadLabels},
 	{"UTF-8 is fine", "rack=%C3%A9t%C3%A9", Labels{"rack": "été"}, nil},
 	{"spaces are fine", "hostname=a+b", Labels{"hostname": "a b"}, nil},
 }

@@ -65,6 +65,10 @@ type AdminConfig struct {
 	// .server.url by /api/v1/render unless the request sends
 	// X-Provisiond-Server-URL.
 	BootURL string
+	// BootTokens, when set, gives the rendered /ipxe and /grub a real
+	// .boot_token, as the boot listener would. The config renders need no
+	// token: the admin API authenticates its callers.
+	BootTokens *BootTokens
 	// Now returns the time (default time.Now).
 	Now func() time.Time
 }

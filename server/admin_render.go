@@ -50,6 +50,9 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request) {
 		serverURL = a.cfg.BootURL
 	}
 	in := p.snap.Input(p.match, r.URL.RawQuery, serverURL, p.ip)
+	if endpoint == "ipxe" || endpoint == "grub" {
+		in.BootToken = a.cfg.BootTokens.Issue(p.match.Query["mac"])
+	}
 	h := w.Header()
 	h.Set("X-Provisiond-Group", p.match.Group.ID)
 	h.Set("X-Provisiond-Profile", p.match.Profile.ID)

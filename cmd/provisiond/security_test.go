@@ -52,6 +52,15 @@ func TestServeBootTokens(t *testing.T) {
 	if code, _ := get(t, base+"/ignition?mac=52-54-00-00-00-08&role=worker&token="+tok); code != 403 {
 		t.Errorf("/ignition with another machine's token: %d, want 403", code)
 	}
+	// The admin API's render shows a real token too; its config renders
+	// need none (the admin API authenticates).
+	code, out, errOut := runCmd("render", "ipxe", "--mac", "52:54:00:00:00:07", "role=worker", "--server", "http://"+p.admin)
+	if m := tokenRE.FindStringSubmatch(out); code != 0 || m == nil {
+		t.Errorf("render ipxe: %d, no token: %s %s", code, out, errOut)
+	}
+	if code, out, errOut := runCmd("render", "ignition", "--mac", "52:54:00:00:00:07", "role=worker", "--server", "http://"+p.admin); code != 0 || !strings.Contains(out, `"ignition"`) {
+		t.Errorf("render ignition: %d %s %s", code, out, errOut)
+	}
 	_, metrics := get(t, base+"/metrics")
 	for _, want := range []string{`provisiond_boot_token_rejections_total{reason="missing"} 1`, `provisiond_boot_token_rejections_total{reason="wrong_mac"} 1`} {
 		if !strings.Contains(metrics, want) {
@@ -169,6 +178,7 @@ func TestServeRefusesBadSecurityFlags(t *testing.T) {
 		{"negative in-flight", []string{"--max-inflight-per-client", "-1"}, "--max-inflight-per-client"},
 		{"zero output", []string{"--max-output-bytes", "0"}, "--max-output-bytes"},
 		{"zero render time", []string{"--render-timeout", "0s"}, "--render-timeout"},
+		{"zero admin body", []string{"--admin-max-body-bytes", "0"}, "--admin-max-body-bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

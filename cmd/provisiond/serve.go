@@ -305,7 +305,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	if cfg.AdminAddr != "" {
-		admin, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg)
+		admin, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, tokens)
 		if err != nil {
 			shutdown(servers, cfg.ShutdownTimeout)
 			return err

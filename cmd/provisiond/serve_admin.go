@@ -129,7 +129,7 @@ func reloadTokens(c adminConfig, auth *server.AdminAuth, log *slog.Logger) {
 
 // newAdmin builds the admin API handler and its listener's TLS config.
 func newAdmin(cfg serveConfig, log *slog.Logger, catalogs server.Catalogs, releaser server.Releaser,
-	inv server.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer) (*server.Admin, *tls.Config, error) {
+	inv server.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens) (*server.Admin, *tls.Config, error) {
 	auth, err := adminAuth(cfg.Admin)
 	if err != nil {
 		return nil, nil, err
@@ -154,6 +154,9 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs server.Catalogs, relea
 		Registry:   reg,
 		CatalogDir: cfg.Catalog,
 		BootURL:    bootURL,
+		BootTokens: tokens,
+
+		MaxBodyBytes: cfg.Security.AdminMaxBodyBytes,
 	})
 	return a, tc, nil
 }

@@ -24,6 +24,7 @@ type securityConfig struct {
 	MaxInflightPerClient int
 	MaxOutputBytes       int
 	RenderTimeout        time.Duration
+	AdminMaxBodyBytes    int64
 }
 
 func addSecurityFlags(fs *flag.FlagSet, cfg *securityConfig) {
@@ -33,6 +34,7 @@ func addSecurityFlags(fs *flag.FlagSet, cfg *securityConfig) {
 	fs.DurationVar(&cfg.BootTokenTTL, "boot-token-ttl", server.DefaultBootTokenTTL, "how long a boot token stays valid (at least; at most 1.25 times)")
 	fs.IntVar(&cfg.MaxInflightPerClient, "max-inflight-per-client", server.DefaultMaxInflightPerClient, "requests one client address may have in flight on the boot listener (429 beyond); 0: no bound")
 	fs.IntVar(&cfg.MaxOutputBytes, "max-output-bytes", profiles.DefaultMaxOutput, "largest rendered template in `bytes` (a larger one fails: 500 at boot, refused at load)")
+	fs.Int64Var(&cfg.AdminMaxBodyBytes, "admin-max-body-bytes", 8<<20, "largest admin API request body in `bytes` (413 beyond; a whole catalog may be 8 times as large)")
 	fs.DurationVar(&cfg.RenderTimeout, "render-timeout", profiles.DefaultRenderTimeout, "longest time one template may take to render (500 at boot, refused at load)")
 }
 
@@ -59,6 +61,9 @@ func checkSecurity(c *securityConfig) error {
 	}
 	if c.MaxOutputBytes <= 0 {
 		return fmt.Errorf("--max-output-bytes %d: must be positive", c.MaxOutputBytes)
+	}
+	if c.AdminMaxBodyBytes <= 0 {
+		return fmt.Errorf("--admin-max-body-bytes %d: must be positive", c.AdminMaxBodyBytes)
 	}
 	if c.RenderTimeout <= 0 {
 		return fmt.Errorf("--render-timeout %s: must be positive", c.RenderTimeout)
