@@ -40,6 +40,7 @@ type config struct {
 	Concurrency int
 	SteadyConns int
 	SteadyDur   time.Duration
+	Rounds      int
 	Timeout     time.Duration
 	Provisiond  string
 	ServerCPU   string
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Concurrency, "concurrency", 128, "machines booting at the same time during the storm")
 	fs.IntVar(&cfg.SteadyConns, "c", 16, "connections for the steady-state measurement")
 	fs.DurationVar(&cfg.SteadyDur, "duration", 10*time.Second, "steady-state measurement per endpoint; 0 skips it")
+	fs.IntVar(&cfg.Rounds, "rounds", 3, "steady state: split --duration into this many rounds over all endpoints and report the median round, so that a change in background load hits every endpoint alike")
 	fs.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "stop everything after this long")
 	fs.StringVar(&cfg.Provisiond, "provisiond", "", "provisiond `binary` for --spawn (default: go build ./cmd/provisiond)")
 	fs.StringVar(&cfg.ServerCPU, "server-cpu", "0", "CPU list the spawned server is pinned to (taskset -c); empty: no pinning")
@@ -94,8 +96,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if cfg.N < 1 || cfg.Machines < 0 || cfg.Concurrency < 1 || cfg.SteadyConns < 1 {
-		fmt.Fprintln(stderr, "bootstorm: --n, --concurrency and -c must be positive")
+	if cfg.N < 1 || cfg.Machines < 0 || cfg.Concurrency < 1 || cfg.SteadyConns < 1 || cfg.Rounds < 1 {
+		fmt.Fprintln(stderr, "bootstorm: --n, --concurrency, -c and --rounds must be positive")
 		return 2
 	}
 	if code, ran, err := pinSelf(cfg.LoadCPU, args, stdout, stderr); err != nil {

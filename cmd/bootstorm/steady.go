@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,36 +54,69 @@ func steadyTargets(n int) []steadyTarget {
 	return append(ts, steadyTarget{"/metadata", md})
 }
 
-// runSteady measures each target for cfg.SteadyDur with cfg.SteadyConns
-// keep-alive connections, with wrk when it is installed (it costs less
-// CPU per request than any Go client, so the load side is not the limit),
-// else with Go's client.
+// runSteady measures each target with cfg.SteadyConns keep-alive
+// connections, with wrk when it is installed (it costs less CPU per
+// request than any Go client, so the load side is not the limit), else
+// with Go's client. The time is split into cfg.Rounds rounds, each over
+// every target in turn, and each target reports its median round (by
+// requests per second; max is the largest of all rounds): a background
+// job that starts in the middle of the measurement then slows every
+// endpoint alike instead of the last ones.
 func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarget) ([]summary, error) {
 	targets := append(steadyTargets(cfg.N), extra...)
-	var out []summary
 	for _, t := range targets {
 		// Warm up: the first request of each path may create a lease or
 		// fill the render cache; the table is about the steady state.
 		c := newClient(4)
 		for _, p := range t.paths {
 			if _, err := get(ctx, c, base, p, nil, http.StatusOK); err != nil {
-				return out, fmt.Errorf("warming %s: %w", t.name, err)
+				return nil, fmt.Errorf("warming %s: %w", t.name, err)
 			}
 		}
 		c.CloseIdleConnections()
-		var s summary
-		var err error
-		if wrk, lerr := exec.LookPath("wrk"); lerr == nil {
-			s, err = runWrk(ctx, wrk, base, t, cfg.SteadyConns, cfg.SteadyDur)
-		} else {
-			s, err = runGoLoad(ctx, base, t, cfg.SteadyConns, cfg.SteadyDur)
+	}
+	rounds := max(1, cfg.Rounds)
+	d := max(time.Second, cfg.SteadyDur/time.Duration(rounds))
+	wrk, werr := exec.LookPath("wrk")
+	runs := make([][]summary, len(targets))
+	for range rounds {
+		for i, t := range targets {
+			var s summary
+			var err error
+			if werr == nil {
+				s, err = runWrk(ctx, wrk, base, t, cfg.SteadyConns, d)
+			} else {
+				s, err = runGoLoad(ctx, base, t, cfg.SteadyConns, d)
+			}
+			if err != nil {
+				return nil, err
+			}
+			runs[i] = append(runs[i], s)
 		}
-		if err != nil {
-			return out, err
-		}
-		out = append(out, s)
+	}
+	out := make([]summary, len(targets))
+	for i, rs := range runs {
+		out[i] = medianRound(rs)
 	}
 	return out, nil
+}
+
+// medianRound returns the round with the median requests per second, with
+// the requests and errors of all rounds and the largest max.
+func medianRound(rs []summary) summary {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b summary) int { return cmp.Compare(a.PerSecond, b.PerSecond) })
+	m := sorted[len(sorted)/2]
+	m.Requests, m.Errors = 0, 0
+	for _, r := range rs {
+		m.Requests += r.Requests
+		m.Errors += r.Errors
+		m.Max = max(m.Max, r.Max)
+		if m.FirstErr == "" {
+			m.FirstErr = r.FirstErr
+		}
+	}
+	return m
 }
 
 // runGoLoad is the closed-loop fallback when wrk is missing.

@@ -34,7 +34,7 @@ func runTable(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 }
 
 func printSummary(w io.Writer, rs []*result, cfg config) {
-	fmt.Fprintf(w, "\n## Summary (server on CPU %q, load on CPU %q, c=%d, %s per endpoint)\n\n", cfg.ServerCPU, cfg.LoadCPU, cfg.SteadyConns, cfg.SteadyDur)
+	fmt.Fprintf(w, "\n## Summary (server on CPU %q, load on CPU %q, c=%d, %s per endpoint in %d rounds, median round)\n\n", cfg.ServerCPU, cfg.LoadCPU, cfg.SteadyConns, cfg.SteadyDur, cfg.Rounds)
 	fmt.Fprintln(w, "| N | endpoint | req/s | vs /boot.ipxe | p50 | p99 |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, r := range rs {
