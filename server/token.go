@@ -123,7 +123,8 @@ func (t *BootTokens) Verify(mac, token string) string {
 	if len(token) != base64.RawURLEncoding.EncodedLen(tokenLen) {
 		return TokenInvalid
 	}
-	buf, err := base64.RawURLEncoding.DecodeString(token)
+	// Strict: one token, one spelling (no stray bits in the last character).
+	buf, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(buf) != tokenLen {
 		return TokenInvalid
 	}
