@@ -154,3 +154,58 @@ func TestBootTokenOff(t *testing.T) {
 		t.Errorf("/generic without token: %d %s", code, body)
 	}
 }
+
+// TestBootTokenCacheAndLeases: the boot render cache never serves a token
+// from an earlier quarter of the TTL, and a config request refused for its
+// token allocates no lease.
+func TestBootTokenCacheAndLeases(t *testing.T) {
+	dir := writeCatalog(t, map[string]string{
+		"profiles/p.json": `{"id": "p", "boot": {"kernel": "/k", "args": ["url={{.server.url}}/generic?mac=${mac:hexhyp}&token={{.boot_token}}"]}, "generic_id": "p.txt"}`,
+		"groups/g.json":   `{"id": "g", "profile": "p", "pool": "net"}`,
+		"pools/net.json":  `{"name": "net", "cidr": "10.0.0.0/24", "start": "10.0.0.10", "end": "10.0.0.20"}`,
+		"generic/p.txt":   "ip={{.ip.address}}\n",
+	})
+	now := time.Unix(1_800_000_000, 0)
+	bt := NewBootTokens([]string{"boot-secret-0123456789abcdef"}, time.Hour)
+	bt.Now = func() time.Time { return now }
+	e := newEnv(t, dir, func(c *Config) { c.BootTokens = bt })
+
+	if code, _, _ := e.get("/generic?mac=52:54:00:00:00:05"); code != 403 {
+		t.Fatalf("without a token: %d", code)
+	}
+	if _, ok := e.table.Lookup("net", "52:54:00:00:00:05"); ok {
+		t.Errorf("a refused config request allocated a lease")
+	}
+
+	token := func() string {
+		t.Helper()
+		code, body, _ := e.get("/ipxe?mac=52:54:00:00:00:06")
+		m := regexp.MustCompile(`token=([A-Za-z0-9_-]+)`).FindStringSubmatch(body)
+		if code != 200 || m == nil {
+			t.Fatalf("/ipxe: %d %s", code, body)
+		}
+		return m[1]
+	}
+	first := token()
+	if again := token(); again != first {
+		t.Errorf("two tokens within a quarter of the TTL: %s %s", first, again)
+	}
+	now = now.Add(20 * time.Minute) // past the next quarter boundary
+	second := token()
+	if second == first {
+		t.Fatalf("the boot cache served the token of an earlier quarter")
+	}
+	now = now.Add(61 * time.Minute) // first has expired; second has not
+	if got := bt.Verify("52:54:00:00:00:06", first); got != TokenExpired {
+		t.Errorf("first token after 81 minutes: %q, want expired", got)
+	}
+	if code, body, _ := e.get("/generic?mac=52:54:00:00:00:06&token=" + second); code != 200 || !strings.HasPrefix(body, "ip=10.0.0.") {
+		t.Errorf("with the current token: %d %s", code, body)
+	}
+	if code, _, _ := e.get("/generic?mac=52:54:00:00:00:06&token=" + first); code != 403 {
+		t.Errorf("with the expired token: %d, want 403", code)
+	}
+	if got := testutil.ToFloat64(e.srv.metrics.tokenRejections.WithLabelValues(TokenExpired)); got != 1 {
+		t.Errorf("rejections{reason=expired} = %v, want 1", got)
+	}
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // tokenCatalog is the test catalog with the worker profile's
@@ -192,4 +195,66 @@ func TestServeRefusesBadSecurityFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIdleTimeout: a keep-alive connection left idle is closed after
+// --idle-timeout.
+func TestIdleTimeout(t *testing.T) {
+	p := start(t, nil, "--data-dir", t.TempDir(), "--catalog", testCatalog, "--idle-timeout", "300ms")
+	conn, err := net.Dial("tcp", p.boot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	start := time.Now()
+	if _, err := br.ReadByte(); err == nil || isTimeout(err) {
+		t.Fatalf("idle connection: %v after %s, want it closed", err, time.Since(start))
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > 5*time.Second {
+		t.Errorf("idle connection closed after %s, want about 300ms", d)
+	}
+}
+
+// TestAdminTLSReload: the admin listener's certificate is re-read on
+// SIGHUP too.
+func TestAdminTLSReload(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCert(t, dir, "ca", "test CA", nil)
+	first := newTestCert(t, dir, "first", "127.0.0.1", ca)
+	second := newTestCert(t, filepath.Join(dir, "2"), "second", "127.0.0.1", ca)
+	certFile, keyFile := filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key")
+	copyFile(t, first.certFile, certFile)
+	copyFile(t, first.keyFile, keyFile)
+	p := start(t, nil, "--data-dir", t.TempDir(), "--catalog", testCatalog, "--admin-tls-cert", certFile, "--admin-tls-key", keyFile)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	served := func() *x509.Certificate {
+		t.Helper()
+		conn, err := tls.Dial("tcp", p.admin, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0]
+	}
+	if !served().Equal(first.cert) {
+		t.Fatal("not serving the first certificate")
+	}
+	copyFile(t, second.certFile, certFile)
+	copyFile(t, second.keyFile, keyFile)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitFor(t, "certificate reloaded")
+	if !served().Equal(second.cert) {
+		t.Error("after SIGHUP: not serving the second certificate")
+	}
+	p.stop(t)
 }
