@@ -124,6 +124,27 @@ func TestFirmwareBoot(t *testing.T) {
 	if a != nil && b != nil && a.addr == b.addr {
 		t.Errorf("%s and %s both got %s", node1.name, worker1.name, a.addr)
 	}
+	e.checkTokenRequired(t)
+}
+
+// checkTokenRequired: the guests fetched their configs with their boot
+// tokens; the same fetch without one is refused.
+func (e *env) checkTokenRequired(t *testing.T) {
+	t.Helper()
+	boot := strings.Replace(strings.TrimSuffix(e.bootURL, "/boot.ipxe"), "10.0.2.2", "127.0.0.1", 1)
+	for _, path := range []string{"/ignition", "/metadata"} {
+		resp, err := http.Get(boot + path + "?mac=" + node1.mac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s without a boot token: %d, want 403", path, resp.StatusCode)
+		}
+	}
+	if strings.Contains(e.serverLog.String(), `"reason":"`) && strings.Count(e.serverLog.String(), `"msg":"boot token refused"`) != 2 {
+		t.Errorf("a guest's config fetch was refused for its token:\n%s", e.serverLog.String())
+	}
 }
 
 // ---------------------------------------------------------------- setup
@@ -242,12 +263,22 @@ func findOVMF() (code, vars string) {
 // addresses, read from its JSON log ("msg":"listening").
 func (e *env) startServer(t *testing.T, bin, catalog, assets, data string) (boot, admin string) {
 	t.Helper()
+	// Boot tokens on: the guest fetches its configs with the token its
+	// kernel command line carries (provisiond.token=), as Ignition would
+	// with ignition.config.url; TestFirmwareBoot checks that a fetch
+	// without it is refused.
+	secrets := filepath.Join(data, "boot-secrets")
+	if err := os.WriteFile(secrets, []byte("e2e-boot-secret-0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "serve",
 		"--addr", "127.0.0.1:0",
 		"--admin-addr", "127.0.0.1:0",
 		"--catalog", catalog,
 		"--assets-dir", assets,
 		"--data-dir", data,
+		"--boot-secret-file", secrets,
+		"--boot-token-ttl", "10m",
 		"--log-format", "json")
 	cmd.Stdout = e.serverLog
 	stderr, err := cmd.StderrPipe()
