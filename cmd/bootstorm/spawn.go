@@ -182,6 +182,27 @@ func (s *spawned) status(field string) float64 {
 	return 0
 }
 
+// cpuTime returns the CPU time (user and system) the server has used, from
+// /proc/PID/stat (clock ticks of 1/100 s, as on every Linux we run on).
+func (s *spawned) cpuTime() time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 // sampleRSS samples the server's resident memory every 50 ms until stop
 // is closed, and returns the largest sample.
 func (s *spawned) sampleRSS(stop <-chan struct{}) <-chan float64 {
@@ -222,7 +243,11 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 	r.IdleRSSMiB = srv.rss()
 	stopRSS := make(chan struct{})
 	stormRSS := srv.sampleRSS(stopRSS)
+	cpu0 := srv.cpuTime()
 	r.Storm, err = runStorm(ctx, srv.base, min(cfg.Machines, cfg.N), cfg.Concurrency)
+	if r.Storm != nil && r.Storm.Elapsed > 0 {
+		r.Storm.ServerCPU = float64(srv.cpuTime()-cpu0) / float64(r.Storm.Elapsed)
+	}
 	close(stopRSS)
 	r.StormRSSMiB = <-stormRSS
 	r.PeakRSSMiB = srv.peakRSS()

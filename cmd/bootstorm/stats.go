@@ -88,6 +88,9 @@ func (r *result) print(w io.Writer) {
 	if s := r.Storm; s != nil {
 		fmt.Fprintf(w, "storm: %d machines, concurrency %d, %.2f s: %.0f machines/s; %d failed machines; %d addresses, %d duplicates\n",
 			s.Machines, s.Concurrency, s.Elapsed.Seconds(), s.MachinesPerSecond(), s.Failed, s.Addresses, s.Duplicates)
+		if s.ServerCPU > 0 {
+			fmt.Fprintf(w, "server CPU during the storm: %.0f%% of one core\n", 100*s.ServerCPU)
+		}
 		if r.DurableChecked > 0 {
 			fmt.Fprintf(w, "durability: after SIGKILL and restart, %d of %d machines got the same address back\n", r.Durable, r.DurableChecked)
 		}

@@ -25,6 +25,9 @@ type stormResult struct {
 	// Addresses maps each leased address to the machine that got it.
 	Addresses, Duplicates int
 	Endpoints             []summary
+	// ServerCPU is the CPU time the spawned server used during the storm,
+	// in cores (1 is one core busy all the time); 0 when unknown.
+	ServerCPU float64
 	// addrOf is each machine's address (by index), for the durability check.
 	addrOf []string
 }

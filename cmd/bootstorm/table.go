@@ -63,14 +63,14 @@ func printSummary(w io.Writer, rs []*result, cfg config) {
 			}
 		}
 	}
-	fmt.Fprintln(w, "\n| N | storm machines | concurrency | machines/s | failed | duplicates | durable after SIGKILL | start-up | catalog load | RSS in storm | peak RSS |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "\n| N | storm machines | concurrency | machines/s | server CPU | failed | duplicates | durable after SIGKILL | start-up | catalog load | RSS in storm | peak RSS |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		if r.Storm == nil {
 			continue
 		}
 		s := r.Storm
-		fmt.Fprintf(w, "| %d | %d | %d | %.0f | %d | %d | %d/%d | %s | %s | %.0f MiB | %.0f MiB |\n", r.N, s.Machines, s.Concurrency, s.MachinesPerSecond(), s.Failed, s.Duplicates,
+		fmt.Fprintf(w, "| %d | %d | %d | %.0f | %.0f%% | %d | %d | %d/%d | %s | %s | %.0f MiB | %.0f MiB |\n", r.N, s.Machines, s.Concurrency, s.MachinesPerSecond(), 100*s.ServerCPU, s.Failed, s.Duplicates,
 			r.Durable, r.DurableChecked, (time.Duration(r.StartupSeconds * float64(time.Second))).Round(time.Millisecond), r.CatalogLoad, r.StormRSSMiB, r.PeakRSSMiB)
 	}
 }
