@@ -169,16 +169,15 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mac the handler will serve: FromQuery's, whatever its
+		// spelling (MAC=, mac=), so the token and the config agree.
 		q := r.URL.Query()
-		mac := ""
-		if raw := q.Get("mac"); raw != "" {
-			m, err := groups.ParseMAC(raw)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			mac = m
+		labels, err := groups.FromQuery(q)
+		if err != nil {
+			writeError(w, r, err)
+			return
 		}
+		mac := labels["mac"]
 		if reason := s.cfg.BootTokens.Verify(mac, q.Get("token")); reason != "" {
 			s.metrics.tokenRejections.WithLabelValues(reason).Inc()
 			s.log.LogAttrs(r.Context(), slog.LevelWarn, "boot token refused",
