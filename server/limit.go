@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+
+	"github.com/provisiond/provisiond/groups"
 )
 
 // DefaultMaxInflightPerClient is the default of provisiond serve's
@@ -74,6 +77,26 @@ func (s *Server) limitInflight(next http.Handler) http.Handler {
 			return
 		}
 		defer l.release(ip)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitLabels refuses, with 400, a query with more than MaxLabels distinct
+// keys (groups.FromQuery's own bound, groups.MaxLabels, still applies). The
+// common case costs one count of '&': the query is parsed only when it has
+// more parameters than the bound.
+func (s *Server) limitLabels(next http.Handler) http.Handler {
+	max := s.cfg.MaxLabels
+	if max <= 0 || max >= groups.MaxLabels {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if raw := r.URL.RawQuery; raw != "" && strings.Count(raw, "&")+1 > max {
+			if n := len(r.URL.Query()); n > max {
+				writeError(w, r, fmt.Errorf("%w: %d query parameters, at most %d", groups.ErrBadLabels, n, max))
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

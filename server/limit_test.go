@@ -1,8 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,4 +91,39 @@ func TestInflightRelease(t *testing.T) {
 	if len(l.n) != 0 {
 		t.Errorf("addresses kept after release: %v", l.n)
 	}
+}
+
+// TestMaxLabels: a boot request with more distinct query parameters than
+// MaxLabels is 400; repeated keys count once; the default is
+// groups.MaxLabels.
+func TestMaxLabels(t *testing.T) {
+	e := newEnv(t, testCatalog, func(c *Config) { c.MaxLabels = 4 })
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"mac=52:54:00:00:00:01&role=worker&a=1", 200},
+		{"mac=52:54:00:00:00:01&role=worker&a=1&b=2", 200},
+		{"mac=52:54:00:00:00:01&role=worker&a=1&b=2&c=3", 400},
+		{"mac=52:54:00:00:00:01&role=worker&a=1&a=2&a=3&a=4", 200},
+	} {
+		if code, body, _ := e.get("/ipxe?" + tc.query); code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.query, code, body, tc.want)
+		}
+	}
+	d := newEnv(t, testCatalog)
+	if code, _, _ := d.get("/ipxe?mac=52:54:00:00:00:01&role=worker&a=1&b=2&c=3"); code != 200 {
+		t.Errorf("default: %d", code)
+	}
+	if code, _, _ := d.get("/ipxe?mac=52:54:00:00:00:01" + strings.Repeat("&k=v", 100) + manyKeys(64)); code != 400 {
+		t.Errorf("default, 65 keys: %d, want 400", code)
+	}
+}
+
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "&k%d=v", i)
+	}
+	return b.String()
 }

@@ -15,12 +15,13 @@ import (
 // log line, never a dropped connection), requestLog (one line per request,
 // with mac, group, profile, status and duration, and the metrics),
 // limitInflight (429 beyond MaxInflightPerClient requests of one client
-// address), then limitQuery (414 for oversized query strings). The config
+// address), limitQuery (414 for oversized query strings), then
+// limitLabels (400 beyond MaxLabels query parameters). The config
 // endpoints add requireToken (403 without a valid boot token) when boot
 // tokens are on.
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, s.requestLog, s.limitInflight, s.limitQuery)
+	r.Use(s.recoverer, s.requestLog, s.limitInflight, s.limitQuery, s.limitLabels)
 
 	r.Get("/boot.ipxe", s.chain)
 	r.Get("/boot.ipxe.0", s.chain)

@@ -54,6 +54,10 @@ type Config struct {
 	// flight (429 beyond); 0 means no bound (provisiond serve sets
 	// DefaultMaxInflightPerClient through --max-inflight-per-client).
 	MaxInflightPerClient int
+	// MaxLabels bounds the distinct query parameters of a boot request
+	// (400 beyond); 0 or anything above groups.MaxLabels means
+	// groups.MaxLabels.
+	MaxLabels int
 }
 
 // Server serves the boot endpoints from the current catalog snapshot.

@@ -182,6 +182,7 @@ func TestServeRefusesBadSecurityFlags(t *testing.T) {
 		{"zero output", []string{"--max-output-bytes", "0"}, "--max-output-bytes"},
 		{"zero render time", []string{"--render-timeout", "0s"}, "--render-timeout"},
 		{"zero admin body", []string{"--admin-max-body-bytes", "0"}, "--admin-max-body-bytes"},
+		{"too many labels", []string{"--max-labels", "65"}, "--max-labels"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

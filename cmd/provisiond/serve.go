@@ -245,6 +245,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 
 		BootTokens:           tokens,
 		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
+		MaxLabels:            cfg.Security.MaxLabels,
 	})
 	metricsSrv.Store(srv)
 	catalogs.Swap = srv.Swap

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/server"
 )
@@ -25,6 +26,7 @@ type securityConfig struct {
 	MaxOutputBytes       int
 	RenderTimeout        time.Duration
 	AdminMaxBodyBytes    int64
+	MaxLabels            int
 }
 
 func addSecurityFlags(fs *flag.FlagSet, cfg *securityConfig) {
@@ -34,6 +36,7 @@ func addSecurityFlags(fs *flag.FlagSet, cfg *securityConfig) {
 	fs.DurationVar(&cfg.BootTokenTTL, "boot-token-ttl", server.DefaultBootTokenTTL, "how long a boot token stays valid (at least; at most 1.25 times)")
 	fs.IntVar(&cfg.MaxInflightPerClient, "max-inflight-per-client", server.DefaultMaxInflightPerClient, "requests one client address may have in flight on the boot listener (429 beyond); 0: no bound")
 	fs.IntVar(&cfg.MaxOutputBytes, "max-output-bytes", profiles.DefaultMaxOutput, "largest rendered template in `bytes` (a larger one fails: 500 at boot, refused at load)")
+	fs.IntVar(&cfg.MaxLabels, "max-labels", groups.MaxLabels, fmt.Sprintf("most query parameters (labels) of a boot request (400 beyond; at most %d)", groups.MaxLabels))
 	fs.Int64Var(&cfg.AdminMaxBodyBytes, "admin-max-body-bytes", 8<<20, "largest admin API request body in `bytes` (413 beyond; a whole catalog may be 8 times as large)")
 	fs.DurationVar(&cfg.RenderTimeout, "render-timeout", profiles.DefaultRenderTimeout, "longest time one template may take to render (500 at boot, refused at load)")
 }
@@ -61,6 +64,9 @@ func checkSecurity(c *securityConfig) error {
 	}
 	if c.MaxOutputBytes <= 0 {
 		return fmt.Errorf("--max-output-bytes %d: must be positive", c.MaxOutputBytes)
+	}
+	if c.MaxLabels <= 0 || c.MaxLabels > groups.MaxLabels {
+		return fmt.Errorf("--max-labels %d: between 1 and %d", c.MaxLabels, groups.MaxLabels)
 	}
 	if c.AdminMaxBodyBytes <= 0 {
 		return fmt.Errorf("--admin-max-body-bytes %d: must be positive", c.AdminMaxBodyBytes)
