@@ -79,22 +79,56 @@ func TestTranslatedSizeLimit(t *testing.T) {
 	files := base()
 	var b strings.Builder
 	b.WriteString("variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n")
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < 150; i++ {
 		fmt.Fprintf(&b, "    - path: /f%d\n      contents: {inline: x}\n", i)
 	}
 	files["ignition/i.yaml"] = b.String()
-	if b.Len() > 95000 {
+	if b.Len() > 8000 {
 		t.Fatalf("the Butane is %d bytes", b.Len())
 	}
 	c, err := LoadDir(writeDir(t, files))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = Compile(c, ipam.NewTable(nil), Options{MaxOutput: 100000})
+	_, _, err = Compile(c, ipam.NewTable(nil), Options{MaxOutput: 8000})
 	if !errors.Is(err, profiles.ErrOutputTooLarge) || !strings.Contains(err.Error(), "translated Ignition") {
 		t.Fatalf("got %v, want ErrOutputTooLarge for the translation", err)
 	}
-	if _, _, err := Compile(c, ipam.NewTable(nil), Options{MaxOutput: 400000}); err != nil {
+	if _, _, err := Compile(c, ipam.NewTable(nil), Options{MaxOutput: 40000}); err != nil {
 		t.Fatalf("under the limit: %v", err)
 	}
+}
+
+// TestRenderTimeoutAtRequest: a template that is only slow with request
+// data passes the load and times out at request time with an error that
+// names it and the limit; the render cache is not filled by the failure.
+func TestRenderTimeoutAtRequest(t *testing.T) {
+	files := base()
+	files["generic/g.txt"] = `{{ if .request.query.slow }}{{ range 400 }}{{ range 400 }}{{ if members "role=b" }}{{ end }}{{ end }}{{ end }}{{ end }}ok`
+	c, err := LoadDir(writeDir(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := Compile(c, ipam.NewTable(nil), Options{RenderTimeout: 30 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	for _, q := range []map[string]string{{"mac": "52:54:00:00:00:09", "role": "a", "slow": "1"}, {"mac": "52:54:00:00:00:09", "role": "a", "slow": ""}} {
+		m, err := s.Resolve(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := s.Input(m, "slow="+q["slow"], "http://x", nil)
+		out, _, err := s.Config(profiles.KindGeneric, m, in)
+		if q["slow"] != "" {
+			if !errors.Is(err, profiles.ErrRenderTimeout) || !strings.Contains(err.Error(), "took longer than 30ms") {
+				t.Errorf("slow render: %q %v, want a timeout naming the limit", out, err)
+			}
+			continue
+		}
+		if err != nil || string(out) != "ok" {
+			t.Errorf("fast render: %q %v", out, err)
+		}
+	}
+	waitNoAbandoned(t)
 }

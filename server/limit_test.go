@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/provisiond/provisiond/profiles"
 )
 
 // TestInflightPerClient blocks requests in a handler: the client address
@@ -126,4 +128,21 @@ func manyKeys(n int) string {
 		fmt.Fprintf(&b, "&k%d=v", i)
 	}
 	return b.String()
+}
+
+// TestRenderLimitStatuses: a render over its time or output limit is our
+// fault (500, cause logged); too many abandoned renders is 503 (try again).
+func TestRenderLimitStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("generic/x: %w", profiles.ErrRenderTimeout), http.StatusInternalServerError},
+		{fmt.Errorf("generic/x: %w", profiles.ErrOutputTooLarge), http.StatusInternalServerError},
+		{fmt.Errorf("generic/x: %w", profiles.ErrRenderBusy), http.StatusServiceUnavailable},
+	} {
+		if got := toHTTP(tc.err).Code; got != tc.want {
+			t.Errorf("%v: %d, want %d", tc.err, got, tc.want)
+		}
+	}
 }
