@@ -158,3 +158,36 @@ func sortedNames(m map[string][]string) []string {
 	sort.Strings(names)
 	return names
 }
+
+// mayLoop reports whether a template has a range or calls another
+// template: without either, its render time is bounded by its size and
+// its data, and ExecuteTimeout runs it inline, without a goroutine.
+func mayLoop(t *template.Template) bool {
+	for _, d := range t.Templates() {
+		if d.Tree != nil && loops(d.Tree.Root) {
+			return true
+		}
+	}
+	return false
+}
+
+func loops(n parse.Node) bool {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return false
+		}
+		for _, c := range x.Nodes {
+			if loops(c) {
+				return true
+			}
+		}
+	case *parse.RangeNode, *parse.TemplateNode:
+		return true
+	case *parse.IfNode:
+		return loops(x.List) || loops(x.ElseList)
+	case *parse.WithNode:
+		return loops(x.List) || loops(x.ElseList)
+	}
+	return false
+}

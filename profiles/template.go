@@ -53,6 +53,9 @@ type Template struct {
 	// UsesMembers reports whether the text calls the members function, so
 	// a cached rendering depends on the member list as well as its data.
 	UsesMembers bool
+	// mayLoop is set when the template has a range or a template call:
+	// only such a template can run long enough to need a render timeout.
+	mayLoop bool
 }
 
 // Compile parses text as a template named name, with the template functions
@@ -70,7 +73,7 @@ func Compile(name, text string, members MembersFunc) (*Template, error) {
 	if err := checkRecursion(t); err != nil {
 		return nil, fmt.Errorf("template: %s: %w", name, err)
 	}
-	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members")}, nil
+	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members"), mayLoop: mayLoop(t)}, nil
 }
 
 // Execute renders the template with data. Output beyond max bytes (0 means

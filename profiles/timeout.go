@@ -36,8 +36,12 @@ func AbandonedRenders() int64 { return abandoned.Load() }
 // runs in its own goroutine; one that times out keeps running, counted,
 // until it returns, and the writer it renders into fails its next write so
 // that a template that keeps writing stops at once.
+//
+// A template without a range or a template call cannot loop: its render
+// time is bounded by its size and data, so it runs inline, at no cost
+// beyond Execute's (most boot fields are such templates).
 func (t *Template) ExecuteTimeout(data any, max int, timeout time.Duration) ([]byte, error) {
-	if timeout < 0 {
+	if timeout < 0 || !t.mayLoop {
 		return t.Execute(data, max)
 	}
 	if timeout == 0 {

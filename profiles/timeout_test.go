@@ -53,7 +53,7 @@ func TestExecuteTimeout(t *testing.T) {
 // starting yet another goroutine, and renders work again once the
 // abandoned ones ended.
 func TestExecuteTimeoutBounded(t *testing.T) {
-	slow, err := Compile("slow", `{{members "role=x"}}`, slowMembers(400*time.Millisecond))
+	slow, err := Compile("slow", `{{range members "role=x"}}{{end}}`, slowMembers(400*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,5 +127,31 @@ func TestRangeLiteralLimit(t *testing.T) {
 				t.Errorf("Compile(%q): %v", tc.text, err)
 			}
 		})
+	}
+}
+
+// TestLoopFreeRendersInline: a template without a range or a template
+// call runs on the caller's goroutine (its time is bounded by its size and
+// data; the template functions are bounded too), so it costs what Execute
+// costs, and the timeout does not apply.
+func TestLoopFreeRendersInline(t *testing.T) {
+	for text, want := range map[string]bool{
+		`hello {{.name}}`:                 false,
+		`{{if .x}}{{join .l ","}}{{end}}`: false,
+		`{{range .l}}{{end}}`:             true,
+		`{{with .x}}{{template "a"}}{{end}}{{define "a"}}{{end}}`: true,
+		`{{define "a"}}{{range .}}{{end}}{{end}}`:                 true,
+	} {
+		tp, err := Compile("t", text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tp.mayLoop != want {
+			t.Errorf("%s: mayLoop = %v, want %v", text, tp.mayLoop, want)
+		}
+	}
+	inline, _ := Compile("inline", `{{members "role=x"}}`, slowMembers(100*time.Millisecond))
+	if _, err := inline.ExecuteTimeout(nil, 0, 10*time.Millisecond); err != nil {
+		t.Errorf("a loop-free template was timed out: %v", err)
 	}
 }
