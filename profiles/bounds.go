@@ -41,8 +41,11 @@ func walkRanges(n parse.Node, mult int64) error {
 	case *parse.RangeNode:
 		inner := mult
 		if k, ok := intLiteral(x.Pipe); ok && k > 0 {
-			if k > MaxRangeIterations || inner*k > MaxRangeIterations {
-				return fmt.Errorf("line %d: range over %d (nested: %d iterations): at most %d", lineOf(x), k, inner*min(k, MaxRangeIterations+1), MaxRangeIterations)
+			if k > MaxRangeIterations {
+				return fmt.Errorf("line %d: range over %d: at most %d iterations", lineOf(x), k, MaxRangeIterations)
+			}
+			if inner*k > MaxRangeIterations {
+				return fmt.Errorf("line %d: range over %d inside ranges of %d: %d iterations, at most %d", lineOf(x), k, inner, inner*k, MaxRangeIterations)
 			}
 			inner *= k
 		}

@@ -69,6 +69,7 @@ func TestHostileRequests(t *testing.T) {
 	for _, tc := range boot {
 		t.Run("boot/"+tc.name, func(t *testing.T) {
 			code, body := rawGet(t, p.boot, tc.target)
+			t.Logf("%.60s: %d %.80s", tc.target, code, strings.TrimSpace(body))
 			if code != 0 && (code < 400 || code > 499) {
 				t.Errorf("%.100s: %d %.200s, want a 4xx", tc.target, code, body)
 			}
