@@ -19,13 +19,14 @@ import (
 // /generic, /metadata) refuse a request without a valid one for the MAC
 // it asks for.
 //
-// A token is base64url(expiry || hint || mac) where expiry is the 8-byte
-// big-endian Unix time the token expires, hint the first 4 bytes of
-// SHA-256 of the normalized MAC (it only tells "for another MAC" from
-// "forged" in the metric), and mac the first 16 bytes of
-// HMAC-SHA256(secret, "provisiond-boot-token\x00" || mac || "\x00" ||
-// expiry || hint). Tokens are signed with the first secret and accepted
-// with any, so secrets rotate by prepending a new one.
+// A token is 38 characters of unpadded base64url (decoded strictly) of
+// expiry || hint || sum: expiry is the 8-byte big-endian Unix time the
+// token expires, hint the first 4 bytes of SHA-256 of the normalized MAC
+// (it only tells "for another MAC" from "forged" in the metric; MACs are
+// not secret), and sum the first 16 bytes of HMAC-SHA256(secret,
+// "provisiond-boot-token\x00" || MAC || "\x00" || expiry || hint),
+// compared with hmac.Equal. Tokens are signed with the first secret and
+// accepted with any, so secrets rotate by prepending a new one.
 //
 // Expiries are rounded up to a quarter of the TTL: a token issued at any
 // moment of one quarter is the same string, so the boot render cache,
