@@ -72,11 +72,20 @@ func (s *Snapshot) trialLimits() error {
 	return nil
 }
 
-// translate translates rendered Butane to Ignition and bounds the result
-// by the output limit too: a small Butane file can translate into a much
-// larger config (inline contents are percent-encoded).
+// translate translates rendered Butane to Ignition, within the render
+// time limit (a translation costs about 0.7 ms per file, so a huge Butane
+// config could take minutes), and bounds the result by the output limit
+// too: a small Butane file can translate into a much larger config.
 func (s *Snapshot) translate(butane []byte) ([]byte, []profiles.Warning, error) {
-	out, ws, err := profiles.ButaneToIgnition(butane)
+	type translated struct {
+		out []byte
+		ws  []profiles.Warning
+	}
+	t, err := profiles.RunTimeout("Butane translation", s.renderTimeout, func() (translated, error) {
+		out, ws, err := profiles.ButaneToIgnition(butane)
+		return translated{out, ws}, err
+	})
+	out, ws := t.out, t.ws
 	max := s.maxOutput
 	if max <= 0 {
 		max = profiles.DefaultMaxOutput

@@ -90,11 +90,11 @@ func TestTranslatedSizeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = Compile(c, ipam.NewTable(nil), Options{MaxOutput: 8000})
+	_, _, err = Compile(c, ipam.NewTable(nil), Options{MaxOutput: 8000, RenderTimeout: -1})
 	if !errors.Is(err, profiles.ErrOutputTooLarge) || !strings.Contains(err.Error(), "translated Ignition") {
 		t.Fatalf("got %v, want ErrOutputTooLarge for the translation", err)
 	}
-	if _, _, err := Compile(c, ipam.NewTable(nil), Options{MaxOutput: 40000}); err != nil {
+	if _, _, err := Compile(c, ipam.NewTable(nil), Options{MaxOutput: 40000, RenderTimeout: -1}); err != nil {
 		t.Fatalf("under the limit: %v", err)
 	}
 }
@@ -129,6 +129,27 @@ func TestRenderTimeoutAtRequest(t *testing.T) {
 		if err != nil || string(out) != "ok" {
 			t.Errorf("fast render: %q %v", out, err)
 		}
+	}
+	waitNoAbandoned(t)
+}
+
+// TestTranslationTimeLimit: a Butane config that takes longer than the
+// render time limit to translate is refused at load.
+func TestTranslationTimeLimit(t *testing.T) {
+	files := base()
+	var b strings.Builder
+	b.WriteString("variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&b, "    - path: /f%d\n      contents: {inline: x}\n", i)
+	}
+	files["ignition/i.yaml"] = b.String()
+	c, err := LoadDir(writeDir(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Compile(c, ipam.NewTable(nil), Options{RenderTimeout: 5 * time.Millisecond})
+	if !errors.Is(err, profiles.ErrRenderTimeout) || !strings.Contains(err.Error(), "Butane translation took longer than 5ms") {
+		t.Fatalf("got %v, want the translation timed out", err)
 	}
 	waitNoAbandoned(t)
 }

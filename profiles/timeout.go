@@ -99,3 +99,53 @@ func (t *Template) ExecuteTimeout(data any, max int, timeout time.Duration) ([]b
 	}
 	return nil, fmt.Errorf("template %s took longer than %s: %w", t.Name, timeout, ErrRenderTimeout)
 }
+
+// RunTimeout runs f (a Butane translation, say) like ExecuteTimeout runs a
+// render: on its own goroutine, given up after timeout (0 means
+// DefaultRenderTimeout, negative no limit) with ErrRenderTimeout naming
+// what, and counted among the abandoned renders until it returns.
+func RunTimeout[T any](what string, timeout time.Duration, f func() (T, error)) (T, error) {
+	var zero T
+	if timeout < 0 {
+		return f()
+	}
+	if timeout == 0 {
+		timeout = DefaultRenderTimeout
+	}
+	if n := abandoned.Load(); n >= MaxAbandonedRenders {
+		return zero, fmt.Errorf("%s: %w (%d)", what, ErrRenderBusy, n)
+	}
+	const (
+		running int32 = iota
+		finished
+		gaveUp
+	)
+	var state atomic.Int32
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		if !state.CompareAndSwap(running, finished) {
+			abandoned.Add(-1)
+			return
+		}
+		done <- result{v, err}
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-timer.C:
+	}
+	abandoned.Add(1)
+	if !state.CompareAndSwap(running, gaveUp) {
+		abandoned.Add(-1)
+		r := <-done
+		return r.v, r.err
+	}
+	return zero, fmt.Errorf("%s took longer than %s: %w", what, timeout, ErrRenderTimeout)
+}

@@ -155,3 +155,21 @@ func TestLoopFreeRendersInline(t *testing.T) {
 		t.Errorf("a loop-free template was timed out: %v", err)
 	}
 }
+
+func TestRunTimeout(t *testing.T) {
+	v, err := RunTimeout("quick", time.Second, func() (int, error) { return 7, nil })
+	if v != 7 || err != nil {
+		t.Fatalf("quick: %d %v", v, err)
+	}
+	_, err = RunTimeout("slow thing", 10*time.Millisecond, func() (int, error) {
+		time.Sleep(200 * time.Millisecond)
+		return 1, nil
+	})
+	if !errors.Is(err, ErrRenderTimeout) || !strings.Contains(err.Error(), "slow thing took longer than 10ms") {
+		t.Fatalf("slow: %v", err)
+	}
+	if n := AbandonedRenders(); n != 1 {
+		t.Errorf("abandoned = %d, want 1", n)
+	}
+	waitAbandoned(t, 0)
+}
