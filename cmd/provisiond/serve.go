@@ -75,8 +75,11 @@ const serveIntro = `Usage: provisiond serve [flags]
 Runs the boot server: /boot.ipxe, /ipxe, /grub, /ignition, /cloud, /generic,
 /metadata, /assets/, /healthz, /readyz and /metrics on --addr, and the admin
 API on --admin-addr. SIGHUP reloads --catalog; a catalog that does not
-validate is refused and the old one keeps being served. SIGINT or SIGTERM
-shuts down gracefully.
+validate is refused and the old one keeps being served. SIGHUP also
+re-reads the admin token file, the boot secret file and both listeners'
+certificates (each keeps its previous value if the new one does not
+load). SIGINT or SIGTERM shuts down gracefully. SECURITY.md explains boot
+tokens, TLS and the limits below.
 
 Flags:
 `
