@@ -50,14 +50,43 @@ func poolDataOf(p *ipam.Pool) *poolData {
 	return pd
 }
 
+// ipDataCache holds the .ip maps already built, by pool and address, so
+// that a machine that asks again costs no allocation. It is bounded: it
+// starts over beyond maxIPData entries (a few tens of MB).
+var ipDataCache struct {
+	sync.RWMutex
+	m map[ipKey]map[string]any
+}
+
+type ipKey struct {
+	pool *ipam.Pool
+	addr netip.Addr
+}
+
+const maxIPData = 1 << 16
+
 // IPData returns the .ip template data of address a in pool: the same map
-// as pool.Params(a).Map(), built with three allocations instead of a
-// dozen, since every request of a machine with a lease needs it. The dns
-// list is shared between calls and must not be modified.
+// as pool.Params(a).Map(), built from per-pool constants and kept for the
+// next request of the same machine, since every request of a machine with
+// a lease needs it. The map is shared and must not be modified.
 func (s *Snapshot) IPData(pool *ipam.Pool, a netip.Addr) map[string]any {
+	k := ipKey{pool, a}
+	ipDataCache.RLock()
+	d := ipDataCache.m[k]
+	ipDataCache.RUnlock()
+	if d != nil {
+		return d
+	}
 	pd := poolDataOf(pool)
-	return map[string]any{
+	d = map[string]any{
 		"address": a.String(), "prefix": pd.prefix, "cidr": netip.PrefixFrom(a, pd.prefix).String(),
 		"netmask": pd.netmask, "gateway": pd.gateway, "dns": pd.dns, "pool": pool.Name,
 	}
+	ipDataCache.Lock()
+	if ipDataCache.m == nil || len(ipDataCache.m) >= maxIPData {
+		ipDataCache.m = make(map[ipKey]map[string]any)
+	}
+	ipDataCache.m[k] = d
+	ipDataCache.Unlock()
+	return d
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -100,6 +101,7 @@ func serverURL(r *http.Request) string {
 // bootScript serves /ipxe and /grub: the profile's boot fields rendered as
 // templates and laid out by format.
 func (s *Server) bootScript(format func(profiles.Boot) []byte) http.HandlerFunc {
+	name := fmt.Sprintf("%p", format) // names the layout in the snapshot's cache
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := s.resolve(w, r)
 		if err != nil {
@@ -107,7 +109,7 @@ func (s *Server) bootScript(format func(profiles.Boot) []byte) http.HandlerFunc 
 			return
 		}
 		req.in.BootToken = s.cfg.BootTokens.Issue(req.match.Query["mac"])
-		boot, err := req.snap.Boot(req.match, req.in)
+		script, err := req.snap.BootScript(req.match, req.in, name, format)
 		if err != nil {
 			s.record(r, req.match, http.StatusInternalServerError)
 			writeError(w, r, err)
@@ -115,7 +117,7 @@ func (s *Server) bootScript(format func(profiles.Boot) []byte) http.HandlerFunc 
 		}
 		s.record(r, req.match, http.StatusOK)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write(format(boot))
+		w.Write(script)
 	}
 }
 
