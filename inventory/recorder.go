@@ -98,12 +98,16 @@ func (m *Machine) copy() Machine {
 }
 
 // Run flushes every Interval until ctx is done, then flushes once more.
+// When flushes get expensive (thousands of machines changing between
+// them) it waits longer, flushCost times the last flush's duration, so
+// that writing the inventory never takes more than a small share of the
+// server's CPU away from the boot path.
 func (r *Recorder) Run(ctx context.Context) {
 	iv := r.Interval
 	if iv <= 0 {
 		iv = 250 * time.Millisecond
 	}
-	t := time.NewTicker(iv)
+	t := time.NewTimer(iv)
 	defer t.Stop()
 	for {
 		select {
@@ -113,10 +117,15 @@ func (r *Recorder) Run(ctx context.Context) {
 			cancel()
 			return
 		case <-t.C:
+			start := time.Now()
 			r.Flush(ctx)
+			t.Reset(max(iv, flushCost*time.Since(start)))
 		}
 	}
 }
+
+// flushCost bounds the inventory's share of the CPU to about 1/flushCost.
+const flushCost = 20
 
 // Flush writes the changed machines now. On a storage error the machines
 // stay dirty and are retried on the next flush.
