@@ -389,6 +389,7 @@ func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) 
 	}
 	l.stored, _ = l.catalogs.Store.LoadCatalog(ctx) // for reportOverwrites
 	snap, err := l.load(ctx)
+	l.stored = nil // only the first load compares with it: do not keep a second catalog alive
 	if err != nil {
 		return nil, fmt.Errorf("--catalog %s: %w", l.dir, err)
 	}
