@@ -20,12 +20,17 @@ var (
 	errHidden = errors.New("hidden path element")
 )
 
-// assetName turns the decoded URL path seen by the handler (for example
-// "/flatcar/vmlinuz") into a name relative to the root ("flatcar/vmlinuz").
-// It rejects rather than cleans: a request that would need cleaning is not
-// one a boot client sends, so it is refused instead of reinterpreted.
-// The os.Root open that follows is the actual confinement; this is the
-// policy on top (no hidden files, no odd characters).
+// Name turns a requested path (a decoded URL path such as
+// "/flatcar/vmlinuz", or a TFTP file name) into a name relative to the root
+// ("flatcar/vmlinuz"). One leading slash is dropped. It rejects rather than
+// cleans: a request that would need cleaning is not one a boot client
+// sends, so it is refused instead of reinterpreted. The os.Root open that
+// follows is the actual confinement; this is the policy on top (no hidden
+// files, no odd characters). The TFTP server uses the same policy.
+func Name(urlPath string) (string, error) {
+	return assetName(urlPath)
+}
+
 func assetName(urlPath string) (string, error) {
 	name := strings.TrimPrefix(urlPath, "/")
 	switch {

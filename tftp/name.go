@@ -2,39 +2,24 @@ package tftp
 
 import (
 	"errors"
-	"io/fs"
 	"strings"
+
+	"github.com/provisiond/provisiond/assets"
 )
 
-var (
-	errEmptyName   = errors.New("empty file name")
-	errBadChar     = errors.New("backslash or NUL in file name")
-	errInvalidName = errors.New("not a plain relative path")
-	errHidden      = errors.New("hidden path element")
-)
+var errTooLong = errors.New("file name too long")
 
 // maxNameLen bounds a requested name; nothing we serve is longer.
 const maxNameLen = 255
 
 // fileName turns a requested TFTP file name into a name relative to the
-// root. One leading slash is dropped (GRUB and some firmware send
-// "/undionly.kpxe"); anything that would need cleaning is refused rather
-// than reinterpreted, as assets does for URL paths. The os.Root open that
-// follows is the confinement; this is the policy on top.
+// root, with the same policy as /assets (assets.Name: one leading slash
+// dropped, GRUB and some firmware send "/undionly.kpxe"; anything that
+// would need cleaning, hidden names, backslashes and NUL refused). The
+// os.Root open that follows is the confinement.
 func fileName(requested string) (string, error) {
-	name := strings.TrimPrefix(requested, "/")
-	switch {
-	case name == "":
-		return "", errEmptyName
-	case len(name) > maxNameLen, !fs.ValidPath(name):
-		return "", errInvalidName
-	case strings.ContainsAny(name, "\\\x00"):
-		return "", errBadChar
+	if len(strings.TrimPrefix(requested, "/")) > maxNameLen {
+		return "", errTooLong
 	}
-	for elem := range strings.SplitSeq(name, "/") {
-		if strings.HasPrefix(elem, ".") {
-			return "", errHidden
-		}
-	}
-	return name, nil
+	return assets.Name(requested)
 }
