@@ -425,41 +425,7 @@ func (e *env) boot(t *testing.T, m testMachine, fw string) *bootResult {
 		}
 	}()
 
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start qemu: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	var waitErr error
-	gaveUp := ""
-wait:
-	for {
-		select {
-		case waitErr = <-done:
-			break wait
-		case <-tick.C:
-			// OVMF does not power off when the network boot fails: it tries
-			// the next boot option and ends in its shell. Stop there.
-			if fw == "uefi" && gaveUp == "" {
-				raw, _ := os.ReadFile(serial)
-				for _, s := range []string{"BdsDxe: failed to load Boot", "EFI Internal Shell"} {
-					if bytes.Contains(raw, []byte(s)) {
-						gaveUp = s
-						_ = cmd.Process.Kill()
-						break
-					}
-				}
-			}
-		}
-	}
-	elapsed := time.Since(start).Round(100 * time.Millisecond)
-	raw, err := os.ReadFile(serial)
-	if err != nil {
-		t.Fatalf("serial log: %v", err)
-	}
+	raw, waitErr, gaveUp, elapsed := runVM(t, cmd, serial, fw)
 	log = cleanLog(raw)
 
 	switch {
@@ -829,4 +795,46 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// runVM starts a QEMU command and waits for it to exit, stopping a UEFI VM
+// early once OVMF has given up the network boot (it does not power off but
+// tries the next boot option and ends in its shell). It returns the serial
+// log, qemu's exit error, what OVMF gave up with ("" if it did not) and how
+// long the VM ran.
+func runVM(t *testing.T, cmd *exec.Cmd, serial, fw string) (raw []byte, waitErr error, gaveUp string, elapsed time.Duration) {
+	t.Helper()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start qemu: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case waitErr = <-done:
+			break wait
+		case <-tick.C:
+			if fw != "uefi" || gaveUp != "" {
+				continue
+			}
+			log, _ := os.ReadFile(serial)
+			for _, s := range []string{"BdsDxe: failed to load Boot", "EFI Internal Shell"} {
+				if bytes.Contains(log, []byte(s)) {
+					gaveUp = s
+					_ = cmd.Process.Kill()
+					break
+				}
+			}
+		}
+	}
+	elapsed = time.Since(start).Round(100 * time.Millisecond)
+	raw, err := os.ReadFile(serial)
+	if err != nil {
+		t.Fatalf("serial log: %v", err)
+	}
+	return raw, waitErr, gaveUp, elapsed
 }

@@ -467,38 +467,7 @@ func nbBoot(t *testing.T, ns, qemu, ovmfCode, ovmfVars string, vm nbMachine) {
 	cmd := exec.CommandContext(ctx, "ip", args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start qemu: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	var waitErr error
-	gaveUp := ""
-wait:
-	for {
-		select {
-		case waitErr = <-done:
-			break wait
-		case <-tick.C:
-			if vm.fw == "uefi" && gaveUp == "" {
-				raw, _ := os.ReadFile(serial)
-				for _, s := range []string{"BdsDxe: failed to load Boot", "EFI Internal Shell"} {
-					if strings.Contains(string(raw), s) {
-						gaveUp = s
-						_ = cmd.Process.Kill()
-					}
-				}
-			}
-		}
-	}
-	elapsed := time.Since(start).Round(100 * time.Millisecond)
-	raw, err := os.ReadFile(serial)
-	if err != nil {
-		t.Fatalf("serial log: %v", err)
-	}
+	raw, waitErr, gaveUp, elapsed := runVM(t, cmd, serial, vm.fw)
 	log := cleanLog(raw)
 	defer func() {
 		if t.Failed() {
