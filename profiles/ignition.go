@@ -32,7 +32,7 @@ type Warning string
 // JSON and checks the result with the Ignition parser. Errors carry the
 // line and column Butane reports; warnings are returned for logging.
 func ButaneToIgnition(src []byte) ([]byte, []Warning, error) {
-	out, rep, err := butane.TranslateBytes(src, common.TranslateBytesOptions{})
+	out, rep, err := butane.TranslateBytes(src, translateOptions)
 	warnings := reportWarnings(rep)
 	if err != nil && !hasVariant(src) {
 		return nil, warnings, fmt.Errorf("%w: butane: %v: this looks like a Container Linux Config (no variant and version), which matchbox before v0.10 accepted; provisiond needs Butane: add \"variant: flatcar\" and \"version: 1.0.0\" and convert it (see the Butane docs)", ErrIgnition, err)
@@ -152,4 +152,12 @@ func hasVariant(src []byte) bool {
 		}
 	}
 	return false
+}
+
+// translateOptions: inline file contents are not compressed. Butane would
+// gzip every inline file worth it, creating a flate writer (most of the
+// 2 MB a cold render allocated) for files that are mostly a few hundred
+// bytes; uncompressed data URLs also keep served configs readable.
+var translateOptions = common.TranslateBytesOptions{
+	TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true},
 }
