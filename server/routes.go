@@ -39,6 +39,9 @@ func (s *Server) routes() chi.Router {
 	}
 	r.Handle("/assets/*", http.StripPrefix("/assets", assets))
 	r.Handle("/assets", http.NotFoundHandler())
+	if s.cfg.Netboot != nil {
+		r.Handle("/netboot/*", http.StripPrefix("/netboot", s.cfg.Netboot))
+	}
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)

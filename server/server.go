@@ -37,6 +37,9 @@ type Config struct {
 	Recorder  Recorder
 	// Assets serves /assets/; nil answers 404 for every asset.
 	Assets http.Handler
+	// Netboot serves /netboot/ (the iPXE binaries of --tftp-root, for UEFI
+	// HTTP boot clients); nil answers 404.
+	Netboot http.Handler
 	// Registry receives the server's metrics; nil creates a private one.
 	Registry *prometheus.Registry
 	// MaxQueryBytes bounds a boot request's query string (default 4096).

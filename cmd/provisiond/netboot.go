@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -147,8 +146,6 @@ func interfaceIPv4(name string) (netip.Addr, error) {
 type netboot struct {
 	dhcp *dhcp.Server
 	tftp *tftp.Server
-	http http.Handler // --tftp-root over HTTP, nil without it
-	root *assets.Handler
 }
 
 // startNetboot starts what the flags ask for. The catalog must be loaded:
@@ -156,14 +153,6 @@ type netboot struct {
 func startNetboot(c netbootConfig, log *slog.Logger, reg prometheus.Registerer, rec *inventory.Recorder,
 	alloc dhcp.Allocator, leases *ipam.Table, srv *server.Server) (*netboot, error) {
 	nb := &netboot{}
-	if c.TFTPRoot != "" {
-		h, err := assets.New(c.TFTPRoot, log)
-		if err != nil {
-			return nil, fmt.Errorf("--tftp-root: %w", err)
-		}
-		nb.root = h
-		nb.http = http.StripPrefix(strings.TrimSuffix(netbootHTTPPath, "/"), h)
-	}
 	if c.dhcpEnabled() {
 		d := &dhcp.Server{
 			Addr: c.DHCPAddr, PXEAddr: c.DHCPPXEAddr, Interface: c.DHCPInterface,
@@ -209,15 +198,18 @@ func startNetboot(c netbootConfig, log *slog.Logger, reg prometheus.Registerer, 
 	return nb, nil
 }
 
-// handler serves --tftp-root under /netboot/ beside the boot server.
-func (nb *netboot) handler(boot http.Handler) http.Handler {
-	if nb.http == nil {
-		return boot
+// netbootFiles serves --tftp-root over HTTP (server.Config.Netboot, under
+// /netboot/ on the boot listener, with its request log and metrics), for
+// UEFI HTTP boot clients; nil without --tftp-root.
+func netbootFiles(c netbootConfig, log *slog.Logger) (*assets.Handler, error) {
+	if c.TFTPRoot == "" {
+		return nil, nil
 	}
-	mux := http.NewServeMux()
-	mux.Handle(netbootHTTPPath, nb.http)
-	mux.Handle("/", boot)
-	return mux
+	h, err := assets.New(c.TFTPRoot, log)
+	if err != nil {
+		return nil, fmt.Errorf("--tftp-root: %w", err)
+	}
+	return h, nil
 }
 
 // Close stops the network boot services.
@@ -227,8 +219,5 @@ func (nb *netboot) Close() {
 	}
 	if nb.tftp != nil {
 		nb.tftp.Close()
-	}
-	if nb.root != nil {
-		nb.root.Close()
 	}
 }

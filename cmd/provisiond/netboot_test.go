@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/provisiond/provisiond/server"
 )
 
 func TestCheckNetboot(t *testing.T) {
@@ -95,19 +94,18 @@ func TestNetbootHTTP(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "ipxe.efi"), []byte("MZ efi"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	nb, err := startNetboot(netbootConfig{TFTPRoot: root}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), nil, nil, nil, nil)
+	files, err := netbootFiles(netbootConfig{TFTPRoot: root}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nb.Close()
-	boot := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "boot server") })
-	h := nb.handler(boot)
+	defer files.Close()
+	h := server.New(server.Config{Netboot: files})
 	for path, want := range map[string]string{
 		"/netboot/ipxe.efi":  "200 MZ efi",
 		"/netboot/nope.efi":  "404",
-		"/netboot/../go.mod": "307", // ServeMux cleans it to /go.mod: the boot server's
+		"/netboot/../go.mod": "404",
 		"/netboot/":          "404",
-		"/boot.ipxe":         "200 boot server",
+		"/boot.ipxe":         "200 #!ipxe",
 	} {
 		rr := httptest.NewRecorder()
 		h.ServeHTTP(rr, httptest.NewRequest("GET", "http://x"+path, nil))

@@ -224,6 +224,14 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		log.Info("serving assets", "dir", cfg.AssetsDir)
 	}
 
+	var netbootHandler http.Handler
+	if files, err := netbootFiles(cfg.Netboot, log); err != nil {
+		return err
+	} else if files != nil {
+		defer files.Close()
+		netbootHandler = files
+	}
+
 	tokens, err := bootTokens(cfg.Security, log)
 	if err != nil {
 		return err
@@ -241,6 +249,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Leases:        table,
 		Recorder:      rec,
 		Assets:        assetsHandler,
+		Netboot:       netbootHandler,
 		Registry:      reg,
 		MaxQueryBytes: cfg.MaxQueryBytes,
 		CacheStats:    cacheStats,
@@ -305,7 +314,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}()
 		return nil
 	}
-	if err := start("boot", cfg.Addr, nb.handler(srv), bootTC); err != nil {
+	if err := start("boot", cfg.Addr, srv, bootTC); err != nil {
 		return err
 	}
 	if cfg.AdminAddr != "" {
