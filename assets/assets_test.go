@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/provisiond/provisiond/internal/testutil"
 )
 
 const notFoundBody = "404 page not found\n"
@@ -129,7 +131,7 @@ func assetCases(fx *fixture) []assetCase {
 
 func TestServeHTTP(t *testing.T) {
 	fx := newFixture(t)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	srv := serve(t, fx.dir, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	for _, tc := range assetCases(fx) {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -171,23 +170,4 @@ func rawRequest(t testing.TB, srv *httptest.Server, method, target string, heade
 		t.Errorf("%s %q: %d bytes after the response: %q", method, target, len(rest), rest)
 	}
 	return rawResponse{Response: resp, body: body, raw: raw}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines to log into
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -2,16 +2,15 @@ package server
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/internal/testutil"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/storage"
@@ -33,7 +32,7 @@ type adminEnv struct {
 	rec   *inventory.Recorder
 	reg   *prometheus.Registry
 	stats *catalog.CacheStats
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 }
 
 const testCatalogDir = "../testdata/catalog"
@@ -42,7 +41,7 @@ const testCatalogDir = "../testdata/catalog"
 // admin API behind auth (nil: none).
 func newAdminEnv(t testing.TB, dir string, auth *AdminAuth) *adminEnv {
 	t.Helper()
-	e := &adminEnv{t: t, logs: &syncBuffer{}, reg: prometheus.NewRegistry(), stats: &catalog.CacheStats{}}
+	e := &adminEnv{t: t, logs: &testutil.SyncBuffer{}, reg: prometheus.NewRegistry(), stats: &catalog.CacheStats{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
 	if e.store, err = bolt.Open(t.TempDir()); err != nil {
@@ -82,38 +81,11 @@ func newAdminEnv(t testing.TB, dir string, auth *AdminAuth) *adminEnv {
 // do sends a request to the admin API; hdr are header name, value pairs.
 func (e *adminEnv) do(method, path, body string, hdr ...string) (int, string, http.Header) {
 	e.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.admin.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header
+	return testutil.Do(e.t, method, e.admin.URL+path, body, hdr...)
 }
 
 // bootGet fetches path from the boot listener.
 func (e *adminEnv) bootGet(path string, hdr ...string) (int, string, http.Header) {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.boot.URL+path, nil)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header
+	return testutil.Do(e.t, http.MethodGet, e.boot.URL+path, "", hdr...)
 }

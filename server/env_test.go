@@ -1,22 +1,20 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/provisiond/provisiond/assets"
 	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/internal/testutil"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/storage"
@@ -32,31 +30,14 @@ type testEnv struct {
 	table *ipam.Table
 	rec   *inventory.Recorder
 	reg   *prometheus.Registry
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *testutil.SyncBuffer
 }
 
 // newEnv serves the catalog in dir (a matchbox-layout directory); opts
 // adjust the server's Config.
 func newEnv(t *testing.T, dir string, opts ...func(*Config)) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	e := &testEnv{t: t, logs: &testutil.SyncBuffer{}, reg: prometheus.NewRegistry()}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
 	e.store, err = bolt.Open(t.TempDir())
@@ -102,23 +83,7 @@ func newEnv(t *testing.T, dir string, opts ...func(*Config)) *testEnv {
 // get fetches path and returns status, body and header.
 func (e *testEnv) get(path string, hdr ...string) (int, string, http.Header) {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.http.URL+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return resp.StatusCode, string(b), resp.Header
+	return testutil.Do(e.t, http.MethodGet, e.http.URL+path, "", hdr...)
 }
 
 // host returns "127.0.0.1:PORT" of the test server, to neutralize it in
@@ -127,16 +92,5 @@ func (e *testEnv) host() string { return strings.TrimPrefix(e.http.URL, "http://
 
 // writeCatalog writes files (path -> content) under a fresh directory.
 func writeCatalog(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, content := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testutil.WriteFiles(t, files)
 }
