@@ -1,6 +1,8 @@
 # Build: docker build -t provisiond .
 # Run:   docker run -p 8080:8080 -v $PWD/examples/production:/catalog:ro -v provisiond-data:/data \
 #          provisiond serve --addr 0.0.0.0:8080 --catalog /catalog --data-dir /data
+# With --proxy-dhcp or --tftp (ports 67, 4011 and 69 on the boot network), run it with
+# --network host --cap-add NET_BIND_SERVICE --cap-add NET_RAW (the image runs as non-root).
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
