@@ -310,11 +310,7 @@ func TestServeAdminAuthFlags(t *testing.T) {
 		{"bad certificate", []string{"--admin-token-file", tokens, "--admin-tls-cert", tokens, "--admin-tls-key", tokens}, "--admin-tls-cert"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, tc.args...)
-			out, err := exec.Command(binary, args...).CombinedOutput()
-			if err == nil || !strings.Contains(string(out), tc.want) {
-				t.Errorf("%v: %s", err, out)
-			}
+			refusesStart(t, nil, tc.want, tc.args...)
 		})
 	}
 }

@@ -124,14 +124,7 @@ func TestServeRefusesBadStore(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, tc.args...)
-			out, err := exec.Command(binary, args...).CombinedOutput()
-			if err == nil {
-				t.Fatalf("started: %s", out)
-			}
-			if !strings.Contains(string(out), tc.want) {
-				t.Errorf("output does not name %q:\n%s", tc.want, out)
-			}
+			refusesStart(t, nil, tc.want, tc.args...)
 		})
 	}
 }

@@ -288,16 +288,7 @@ func TestServeRefusesBadStart(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, tc.args...)
-			cmd := exec.Command(binary, args...)
-			cmd.Env = append(os.Environ(), tc.env...)
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("started: %s", out)
-			}
-			if !strings.Contains(string(out), tc.want) {
-				t.Errorf("output does not name %q:\n%s", tc.want, out)
-			}
+			refusesStart(t, tc.env, tc.want, tc.args...)
 		})
 	}
 }
@@ -308,5 +299,22 @@ func TestDataDirLocked(t *testing.T) {
 	out, err := exec.Command(binary, "serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--admin-addr", "").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "locked") {
 		t.Fatalf("second provisiond on the same data dir: %v %s", err, out)
+	}
+}
+
+// refusesStart runs provisiond serve (on free loopback ports, a fresh data
+// dir) with args and extra environment, and fails unless it exits with an
+// error whose output contains want: the flag, variable or file at fault.
+func refusesStart(t *testing.T, env []string, want string, args ...string) {
+	t.Helper()
+	args = append([]string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("started: %s", out)
+	}
+	if !strings.Contains(string(out), want) {
+		t.Errorf("output does not name %q:\n%s", want, out)
 	}
 }
