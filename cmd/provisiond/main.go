@@ -2,79 +2,48 @@
 // iPXE and GRUB, serves kernels and initrds, renders Ignition, cloud-config
 // and generic configs per machine, and gives machines static addresses that
 // never move. See README.md.
+//
+// This package holds the flags, the wiring of `serve` and the verb table;
+// the client verbs live in internal/cli, the server's pieces in their own
+// packages.
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
+
+	cmdline "github.com/provisiond/provisiond/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version, when set at build time with -ldflags "-X main.version=...",
+// replaces the module version of the build info in `provisiond version`.
+var version = ""
 
-const usage = `provisiond: network-boot provisioning server (matchbox-compatible)
-
-Usage:
-  provisiond serve [flags]                 run the server (provisiond serve --help)
-  provisiond apply -f FILE|DIR             create or replace catalog objects, in one transaction
-  provisiond get KIND [NAME] [-o FORMAT]   profiles, groups, pools, machines, leases, templates, catalog
-  provisiond delete KIND NAME              delete an object, or release a lease (lease POOL/ADDRESS)
-  provisiond machines                      the inventory: state, last seen, group, address
-  provisiond leases [--pool POOL]          every lease
-  provisiond select --mac MAC [K=V ...]    which group, profile and lease a machine gets, and why
-  provisiond render ENDPOINT --mac MAC     what ipxe, grub, ignition, cloud, generic or metadata answers
-  provisiond import-matchbox DIR           convert a matchbox data directory, reporting every change
-  provisiond export DIR                    write the server's catalog as a catalog directory
-  provisiond version                       print the version
-  provisiond help                          this text
-
-The client verbs talk to the admin API at --server (PROVISIOND_SERVER,
-default http://127.0.0.1:8081) with the token in --token-file
-(PROVISIOND_TOKEN_FILE); 'provisiond VERB --help' lists their flags.
-
-Every flag can also be set with an environment variable PROVISIOND_<FLAG>,
-upper case with dashes as underscores (--data-dir: PROVISIOND_DATA_DIR).
-A flag on the command line wins over the environment.
-`
+// verbs are the program's commands, in the order the help lists them.
+// Adding a verb is one line here: its name, its synopsis, one line of
+// help, and a func(args []string, stdout, stderr io.Writer) int that
+// answers --help with its own usage (cmdline.FlagUsage) and ends with
+// cmdline.Exit(stderr, "NAME", err), the one error style.
+// (completion, version and help are answered by cmdline.Program itself.)
+var verbs = []cmdline.Verb{
+	{Name: "serve", Args: "[flags]", Summary: "run the server (provisiond serve --help)", Run: serve},
+	{Name: "apply", Args: "-f FILE|DIR", Summary: "create or replace catalog objects, in one transaction", Run: cmdline.Apply},
+	{Name: "get", Args: "KIND [NAME] [-o FORMAT]", Summary: "profiles, groups, pools, machines, leases, templates, catalog", Run: cmdline.Get},
+	{Name: "describe", Args: "machine NAME|MAC", Summary: "one machine: labels, group, profile, lease, state, events", Run: cmdline.Describe},
+	{Name: "delete", Args: "KIND NAME", Summary: "delete an object, or release a lease (lease POOL/ADDRESS)", Run: cmdline.Delete},
+	{Name: "machines", Args: "[--watch]", Summary: "the inventory: state, last seen, group, address", Run: cmdline.Machines},
+	{Name: "leases", Args: "[--pool POOL]", Summary: "every lease", Run: cmdline.Leases},
+	{Name: "select", Args: "--mac MAC [K=V ...]", Summary: "which group, profile and lease a machine gets, and why", Run: cmdline.Select},
+	{Name: "render", Args: "ENDPOINT --mac MAC", Summary: "what ipxe, grub, ignition, cloud, generic or metadata answers", Run: cmdline.Render},
+	{Name: "import-matchbox", Args: "DIR", Summary: "convert a matchbox data directory, reporting every change", Run: cmdline.ImportMatchbox},
+	{Name: "export", Args: "DIR", Summary: "write the server's catalog as a catalog directory", Run: cmdline.Export},
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case "serve":
-		return serve(args[1:], stderr)
-	case "apply":
-		return cmdApply(args[1:], stdout, stderr)
-	case "get":
-		return cmdGet(args[1:], stdout, stderr)
-	case "delete":
-		return cmdDelete(args[1:], stdout, stderr)
-	case "machines":
-		return cmdMachines(args[1:], stdout, stderr)
-	case "leases":
-		return cmdLeases(args[1:], stdout, stderr)
-	case "select":
-		return cmdSelect(args[1:], stdout, stderr)
-	case "render":
-		return cmdRender(args[1:], stdout, stderr)
-	case "import-matchbox":
-		return cmdImport(args[1:], stdout, stderr)
-	case "export":
-		return cmdExport(args[1:], stdout, stderr)
-	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "provisiond %s\n", version)
-		return 0
-	case "help", "--help", "-help", "-h":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "provisiond: unknown command %q\n\n%s", args[0], usage)
-	return 2
+	p := &cmdline.Program{Verbs: verbs, Version: version}
+	return p.Run(args, stdout, stderr)
 }

@@ -2,32 +2,21 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/provisiond/provisiond/assets"
-	"github.com/provisiond/provisiond/catalog"
-	"github.com/provisiond/provisiond/inventory"
-	"github.com/provisiond/provisiond/ipam"
-	"github.com/provisiond/provisiond/server"
-	"github.com/provisiond/provisiond/storage"
+	cmdline "github.com/provisiond/provisiond/internal/cli"
 	"github.com/provisiond/provisiond/storage/bolt"
 )
 
@@ -84,36 +73,56 @@ tokens, TLS and the limits below.
 Flags:
 `
 
-func serve(args []string, stderr io.Writer) int {
+func serve(args []string, stdout, stderr io.Writer) int {
 	var cfg serveConfig
 	fs := serveFlags(&cfg)
 	fs.SetOutput(stderr)
 	fs.Usage = flagUsage(fs, serveIntro)
 	if err := parseWithEnv(fs, args, nil); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "provisiond serve: %v\n", err)
-		return 2
+		return cmdline.Exit(stderr, "serve", err)
 	}
 	logger, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
-		fmt.Fprintf(stderr, "provisiond serve: %v\n", err)
-		return 2
+		return cmdline.Exit(stderr, "serve", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := runServe(ctx, cfg, logger); err != nil {
-		logger.Error("provisiond stopped", "err", err)
-		return 1
+	return cmdline.Exit(stderr, "serve", runServe(ctx, cfg, logger))
+}
+
+// runServe checks cfg, then runs the daemon until ctx is done or a
+// listener fails; SIGHUP reloads it.
+func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	if err := checkConfig(&cfg); err != nil {
+		return cmdline.Usage(err) // a flag's value: exit status 2
 	}
-	return 0
+	d := newDaemon(cfg, log)
+	// SIGHUP is caught from the start: one that comes before the daemon
+	// is up is a reload once it is, not the end of the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := d.Start(ctx); err != nil {
+		return err
+	}
+	defer d.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return nil
+		case err := <-d.Failed():
+			return err
+		case <-hup:
+			d.Reload(context.Background())
+		}
+	}
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+		return nil, cmdline.Usagef("--log-level %q: want debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
@@ -122,7 +131,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	return nil, cmdline.Usagef("--log-format %q: want text or json", format)
 }
 
 // checkConfig validates paths and addresses up front, naming the flag.
@@ -150,8 +159,13 @@ func checkConfig(cfg *serveConfig) error {
 			return fmt.Errorf("--assets-dir %s: not a directory", cfg.AssetsDir)
 		}
 	}
-	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
-		return fmt.Errorf("--addr %q: %v", cfg.Addr, err)
+	if err := checkListenAddr("addr", cfg.Addr); err != nil {
+		return err
+	}
+	if cfg.AdminAddr != "" {
+		if err := checkListenAddr("admin-addr", cfg.AdminAddr); err != nil {
+			return err
+		}
 	}
 	if err := checkAdmin(cfg.AdminAddr, cfg.Admin); err != nil {
 		return err
@@ -176,262 +190,25 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
-	if err := checkConfig(&cfg); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg.Store, cfg.DataDir, log)
+// checkListenAddr checks a listen address without resolving it: HOST:PORT
+// with a numeric port, and a HOST that is empty, an IP address or a host
+// name (an address such as 300.1.1.1 is not taken for a host name).
+func checkListenAddr(flagName, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("--%s %q: want HOST:PORT, as 127.0.0.1:8080 or :8080", flagName, addr)
 	}
-	defer store.Close()
-
-	leases, err := store.Leases(ctx)
-	if err != nil {
-		return fmt.Errorf("reading leases: %w", err)
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--%s %q: port %q is not a number from 0 to 65535", flagName, addr, port)
 	}
-	table := ipam.NewTable(leases)
-	// Store operations made off the boot path are timed into the boot
-	// server's metrics (the boot path times its own allocations).
-	var metricsSrv atomic.Pointer[server.Server]
-	timed := &storage.Timed{Store: store, Observe: func(op string, d time.Duration) {
-		if s := metricsSrv.Load(); s != nil {
-			s.ObserveStoreOp(op, d)
-		}
-	}}
-	cacheStats := &catalog.CacheStats{}
-	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
-		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
-
-	known, err := store.Machines(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the inventory: %w", err)
-	}
-	rec := inventory.NewRecorder(timed, known, log)
-	recCtx, stopRec := context.WithCancel(context.Background())
-	recDone := make(chan struct{})
-	go func() { rec.Run(recCtx); close(recDone) }()
-	defer func() { stopRec(); <-recDone }()
-
-	var assetsHandler http.Handler
-	if cfg.AssetsDir != "" {
-		a, err := assets.New(cfg.AssetsDir, log)
-		if err != nil {
-			return fmt.Errorf("--assets-dir: %w", err)
-		}
-		defer a.Close()
-		assetsHandler = a
-		log.Info("serving assets", "dir", cfg.AssetsDir)
-	}
-
-	var netbootHandler http.Handler
-	if files, err := netbootFiles(cfg.Netboot, log); err != nil {
-		return err
-	} else if files != nil {
-		defer files.Close()
-		netbootHandler = files
-	}
-
-	tokens, err := bootTokens(cfg.Security, log)
-	if err != nil {
-		return err
-	}
-	bootTC, bootCert, err := bootTLS(cfg.Security)
-	if err != nil {
-		return err
-	}
-	var adminCert *certReloader
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := server.New(server.Config{
-		Logger:        log,
-		Allocator:     store,
-		Leases:        table,
-		Recorder:      rec,
-		Assets:        assetsHandler,
-		Netboot:       netbootHandler,
-		Registry:      reg,
-		MaxQueryBytes: cfg.MaxQueryBytes,
-		CacheStats:    cacheStats,
-		Machines:      rec,
-
-		BootTokens:           tokens,
-		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
-		MaxLabels:            cfg.Security.MaxLabels,
-	})
-	metricsSrv.Store(srv)
-	catalogs.Swap = srv.Swap
-	loader := &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log}
-	if _, err := loader.initial(ctx); err != nil {
-		return err
-	}
-	// With a shared store (etcd), follow the other replicas' writes.
-	followCtx, stopFollow := context.WithCancel(context.Background())
-	waitFollow := followStore(followCtx, store, catalogs, log)
-	defer func() { stopFollow(); waitFollow() }()
-	// proxyDHCP / full DHCP and TFTP (docs/netboot.md); after the catalog
-	// load, since full DHCP mode checks its pool.
-	nb, err := startNetboot(cfg.Netboot, log, reg, rec, store, table, srv)
-	if err != nil {
-		return err
-	}
-	defer nb.Close()
-
-	var servers []*http.Server
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	var bootURL string
-	var auth *server.AdminAuth
-	start := func(name, addr string, h http.Handler, tc *tls.Config) error {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("--%s: %w", map[string]string{"boot": "addr", "admin": "admin-addr"}[name], err)
-		}
-		if name == "boot" {
-			bootURL = "http://" + ln.Addr().String()
-			if tc != nil {
-				bootURL = "https://" + ln.Addr().String()
-			}
-		}
-		if tc != nil {
-			ln = tls.NewListener(ln, tc)
-		}
-		hs := &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-			IdleTimeout:       cfg.IdleTimeout,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		}
-		servers = append(servers, hs)
-		log.Info("listening", "listener", name, "addr", ln.Addr().String())
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("%s listener: %w", name, err)
-			}
-		}()
+	if host == "" || host == "localhost" {
 		return nil
 	}
-	if err := start("boot", cfg.Addr, srv, bootTC); err != nil {
-		return err
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
 	}
-	if cfg.AdminAddr != "" {
-		admin, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, tokens)
-		if err != nil {
-			shutdown(servers, cfg.ShutdownTimeout)
-			return err
-		}
-		auth = admin.Auth()
-		if tc != nil {
-			if adminCert, err = newCertReloader(cfg.Admin.TLSCert, cfg.Admin.TLSKey, "--admin-tls-cert/--admin-tls-key"); err != nil {
-				shutdown(servers, cfg.ShutdownTimeout)
-				return err
-			}
-			tc = adminCert.use(tc)
-		}
-		if err := start("admin", cfg.AdminAddr, admin, tc); err != nil {
-			shutdown(servers, cfg.ShutdownTimeout)
-			return err
-		}
+	if strings.Trim(host, "0123456789.") == "" || strings.Contains(host, ":") {
+		return fmt.Errorf("--%s %q: %s is not a valid IP address", flagName, addr, host)
 	}
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	var runErr error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			log.Info("shutting down")
-			break loop
-		case err := <-errc:
-			runErr = err
-			break loop
-		case <-hup:
-			reloadTokens(cfg.Admin, auth, log)
-			reloadBootSecrets(cfg.Security, tokens, log)
-			bootCert.reload(log)
-			adminCert.reload(log)
-			if cfg.Catalog == "" {
-				log.Warn("SIGHUP: no --catalog to reload")
-				continue
-			}
-			loader.reload(context.Background())
-		}
-	}
-	shutdown(servers, cfg.ShutdownTimeout)
-	wg.Wait()
-	return runErr
-}
-
-func shutdown(servers []*http.Server, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for _, hs := range servers {
-		hs.Shutdown(ctx)
-	}
-}
-
-// catalogLoader loads --catalog into the store and the server, at start
-// and on SIGHUP.
-type catalogLoader struct {
-	dir      string
-	catalogs *storage.Catalogs
-	log      *slog.Logger
-	// lastLoaded is the directory's content at the last load, stored the
-	// catalog in the store before the first one (see reportOverwrites).
-	lastLoaded, stored *catalog.Catalog
-}
-
-func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) {
-	if l.dir == "" {
-		snap, warnings, err := l.catalogs.LoadStored(ctx)
-		l.warn(warnings)
-		if err != nil {
-			return nil, err
-		}
-		l.log.Info("serving the stored catalog (no --catalog)", "profiles", len(snap.Catalog.Profiles), "groups", len(snap.Catalog.Groups))
-		return snap, nil
-	}
-	l.stored, _ = l.catalogs.Store.LoadCatalog(ctx) // for reportOverwrites
-	snap, err := l.load(ctx)
-	l.stored = nil // only the first load compares with it: do not keep a second catalog alive
-	if err != nil {
-		return nil, fmt.Errorf("--catalog %s: %w", l.dir, err)
-	}
-	return snap, nil
-}
-
-func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
-	start := time.Now()
-	c, err := catalog.LoadDir(l.dir)
-	if err != nil {
-		return nil, err
-	}
-	before := l.catalogs.Current()
-	snap, warnings, err := l.catalogs.Replace(ctx, c)
-	l.warn(warnings)
-	if err != nil {
-		return nil, err
-	}
-	l.reportOverwrites(before, c)
-	l.log.Info("catalog loaded", "dir", l.dir, "profiles", len(c.Profiles), "groups", len(c.Groups),
-		"templates", len(c.Templates["ignition"])+len(c.Templates["cloud"])+len(c.Templates["generic"]),
-		"pools", len(c.Pools), "machines", len(c.Machines), "duration", time.Since(start))
-	return snap, nil
-}
-
-func (l *catalogLoader) reload(ctx context.Context) {
-	if _, err := l.load(ctx); err != nil {
-		l.log.Error("catalog reload refused; still serving the previous catalog", "dir", l.dir, "err", err)
-	}
-}
-
-func (l *catalogLoader) warn(warnings []string) {
-	for _, w := range warnings {
-		l.log.Warn("catalog", "warning", strings.TrimSpace(w))
-	}
+	return nil // a host name, resolved when the listener starts
 }

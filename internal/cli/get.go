@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,7 +14,6 @@ import (
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
-	"github.com/provisiond/provisiond/server"
 )
 
 // kinds maps the names a user may type to the API collection.
@@ -28,11 +27,18 @@ var kinds = map[string]string{
 	"catalog": "catalog",
 }
 
+// kindNames are the collections, for suggestions and completion.
+var kindNames = []string{"profiles", "groups", "pools", "machines", "leases", "templates", "catalog"}
+
 func kindOf(s string) (string, error) {
 	if k, ok := kinds[strings.ToLower(s)]; ok {
 		return k, nil
 	}
-	return "", usagef("unknown kind %q: want profiles, groups, pools, machines, leases, templates or catalog", s)
+	msg := fmt.Sprintf("unknown kind %q: want profiles, groups, pools, machines, leases, templates or catalog", s)
+	if c := closest(strings.ToLower(s), kindNames); c != "" {
+		msg += "; did you mean " + c + "?"
+	}
+	return "", Usagef("%s", msg)
 }
 
 const getUsage = `Usage: provisiond get KIND [NAME] [-o table|json|yaml] [flags]
@@ -44,59 +50,62 @@ leases take --pool to list one pool.
 Flags:
 `
 
-// cmdGet implements `provisiond get`.
-func cmdGet(args []string, stdout, stderr io.Writer) int {
+// Get is `provisiond get`.
+func Get(args []string, stdout, stderr io.Writer) int {
 	var cfg clientConfig
-	fs := clientFlags("get", &cfg, true)
+	fs := clientFlags("get", &cfg, true, stderr, getUsage)
 	pool := fs.String("pool", "", "leases of this `pool` only")
-	fs.SetOutput(stderr)
-	fs.Usage = flagUsage(fs, getUsage)
-	return runClient("get", stderr, func() error {
+	return Exit(stderr, "get", func() error {
 		pos, err := parseClient(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) < 1 || len(pos) > 2 {
-			return usagef("want KIND [NAME] (provisiond get --help)")
+			return Usagef("want KIND [NAME] (provisiond get --help)")
 		}
 		kind, err := kindOf(pos[0])
 		if err != nil {
 			return err
 		}
+		if len(pos) == 2 && (kind == "leases" || kind == "catalog") {
+			return Usagef("get %s takes no NAME", kind)
+		}
 		c, err := newClient(cfg)
 		if err != nil {
 			return err
 		}
-		path, q := "/api/v1/"+kind, url.Values{}
-		if len(pos) == 2 {
-			if kind == "leases" || kind == "catalog" {
-				return usagef("get %s takes no NAME", kind)
-			}
-			path += "/" + escapePath(pos[1])
-		}
-		if kind == "leases" && *pool != "" {
-			q.Set("pool", *pool)
-		}
-		resp, err := c.do(http.MethodGet, path, q, nil, nil)
-		if err != nil {
-			return err
-		}
-		if kind == "templates" && len(pos) == 2 {
-			_, err := stdout.Write(resp.Body) // the text itself
-			return err
-		}
-		if cfg.Output != "table" {
-			return printStructured(stdout, cfg.Output, resp.Body)
-		}
-		if kind == "catalog" {
-			return printStructured(stdout, "yaml", resp.Body)
-		}
-		body := resp.Body
-		if len(pos) == 2 {
-			body = append(append([]byte("["), body...), ']')
-		}
-		return printTable(stdout, kind, body)
-	})
+		return getObjects(c, stdout, cfg.Output, kind, pos[1:], *pool)
+	}())
+}
+
+// getObjects prints kind (one object when name is given) in format.
+func getObjects(c *client, stdout io.Writer, format Output, kind string, name []string, pool string) error {
+	path, q := "/api/v1/"+kind, url.Values{}
+	if len(name) == 1 {
+		path += "/" + escapePath(name[0])
+	}
+	if kind == "leases" && pool != "" {
+		q.Set("pool", pool)
+	}
+	resp, err := c.do(http.MethodGet, path, q, nil, nil)
+	if err != nil {
+		return err
+	}
+	if kind == "templates" && len(name) == 1 {
+		_, err := stdout.Write(resp.Body) // the text itself
+		return err
+	}
+	if format != "table" {
+		return printStructured(stdout, format, resp.Body)
+	}
+	if kind == "catalog" {
+		return printStructured(stdout, "yaml", resp.Body)
+	}
+	body := resp.Body
+	if len(name) == 1 {
+		body = append(append([]byte("["), body...), ']')
+	}
+	return printTable(stdout, kind, body)
 }
 
 // escapePath escapes each segment of a NAME that may hold a slash
@@ -143,24 +152,16 @@ func printTable(w io.Writer, kind string, list []byte) error {
 			row(p.Name, p.CIDR, p.Start+"-"+p.End, dash(p.Gateway), dash(strings.Join(p.Reserved, ",")))
 		}
 	case "machines":
-		var ms []server.MachineView
+		var ms []machineView
 		if err := json.Unmarshal(list, &ms); err != nil {
 			return err
 		}
 		row("NAME", "MAC", "STATE", "LAST SEEN", "GROUP", "ADDRESS")
 		for _, m := range ms {
-			name := m.Name
-			if !m.Registered {
-				name = "(discovered)"
-			}
-			state := string(m.State)
-			if state == "" {
-				state = "registered"
-			}
-			row(name, dash(m.MAC), state, seen(m.LastSeen), dash(m.Group), dash(addresses(m.Leases)))
+			row(machineName(m), dash(m.MAC), machineState(m), seen(m.LastSeen), dash(m.Group), dash(addresses(m.Leases)))
 		}
 	case "leases":
-		var ls []server.LeaseView
+		var ls []leaseView
 		if err := json.Unmarshal(list, &ls); err != nil {
 			return err
 		}
@@ -169,7 +170,7 @@ func printTable(w io.Writer, kind string, list []byte) error {
 			row(l.Pool, l.Address.String(), l.MAC, dash(l.Machine), fmt.Sprint(l.Pinned), time.Unix(l.Created, 0).UTC().Format(time.RFC3339))
 		}
 	case "templates":
-		var ts []server.TemplateInfo
+		var ts []templateInfo
 		if err := json.Unmarshal(list, &ts); err != nil {
 			return err
 		}
@@ -179,6 +180,20 @@ func printTable(w io.Writer, kind string, list []byte) error {
 		}
 	}
 	return nil
+}
+
+func machineName(m machineView) string {
+	if !m.Registered {
+		return "(discovered)"
+	}
+	return m.Name
+}
+
+func machineState(m machineView) string {
+	if m.State == "" {
+		return "registered"
+	}
+	return string(m.State)
 }
 
 func dash(s string) string {
@@ -200,7 +215,7 @@ func addresses(leases map[string]string) string {
 	for _, a := range leases {
 		out = append(out, a)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return strings.Join(out, ",")
 }
 
@@ -213,14 +228,12 @@ Deleting an object that others still name is refused (409).
 Flags:
 `
 
-// cmdDelete implements `provisiond delete`.
-func cmdDelete(args []string, stdout, stderr io.Writer) int {
+// Delete is `provisiond delete`.
+func Delete(args []string, stdout, stderr io.Writer) int {
 	var cfg clientConfig
-	fs := clientFlags("delete", &cfg, false)
+	fs := clientFlags("delete", &cfg, false, stderr, deleteUsage)
 	ifMatch := fs.String("if-match", "", "delete only if the object's ETag is still `etag`")
-	fs.SetOutput(stderr)
-	fs.Usage = flagUsage(fs, deleteUsage)
-	return runClient("delete", stderr, func() error {
+	return Exit(stderr, "delete", func() error {
 		pos, err := parseClient(fs, args)
 		if err != nil {
 			return err
@@ -229,14 +242,14 @@ func cmdDelete(args []string, stdout, stderr io.Writer) int {
 			pos = []string{pos[0], pos[1] + "/" + pos[2]} // delete lease POOL ADDRESS
 		}
 		if len(pos) != 2 {
-			return usagef("want KIND NAME (provisiond delete --help)")
+			return Usagef("want KIND NAME (provisiond delete --help)")
 		}
 		kind, err := kindOf(pos[0])
 		if err != nil {
 			return err
 		}
 		if kind == "catalog" {
-			return usagef("the catalog cannot be deleted; apply --prune an empty one")
+			return Usagef("the catalog cannot be deleted; apply --prune an empty one")
 		}
 		c, err := newClient(cfg)
 		if err != nil {
@@ -257,60 +270,34 @@ func cmdDelete(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s %s/%s\n", verb, kind, pos[1])
 		return nil
-	})
+	}())
 }
 
-const machinesUsage = `Usage: provisiond machines [--state STATE] [-o table|json|yaml] [flags]
+const leasesUsage = `Usage: provisiond leases [--pool POOL] [-o table|json|yaml] [flags]
 
-Lists every machine, registered or only seen (discovered), with its state
-(discovered, booting, configured; registered for a machine never seen),
-when it was last seen, its group and its addresses.
+Lists every lease (pool, address, machine, pinned or automatic, created),
+or those of one pool. The same as 'provisiond get leases'.
 
 Flags:
 `
 
-// cmdMachines implements `provisiond machines`.
-func cmdMachines(args []string, stdout, stderr io.Writer) int {
+// Leases is `provisiond leases`.
+func Leases(args []string, stdout, stderr io.Writer) int {
 	var cfg clientConfig
-	fs := clientFlags("machines", &cfg, true)
-	state := fs.String("state", "", "only machines in this `state`")
-	fs.SetOutput(stderr)
-	fs.Usage = flagUsage(fs, machinesUsage)
-	return runClient("machines", stderr, func() error {
+	fs := clientFlags("leases", &cfg, true, stderr, leasesUsage)
+	pool := fs.String("pool", "", "leases of this `pool` only")
+	return Exit(stderr, "leases", func() error {
 		pos, err := parseClient(fs, args)
 		if err != nil {
 			return err
 		}
-		if len(pos) > 1 {
-			return usagef("want at most one machine NAME")
+		if len(pos) > 0 {
+			return Usagef("unexpected argument %q: leases takes flags only (--pool POOL)", pos[0])
 		}
 		c, err := newClient(cfg)
 		if err != nil {
 			return err
 		}
-		path, q := "/api/v1/machines", url.Values{}
-		if *state != "" {
-			q.Set("state", *state)
-		}
-		if len(pos) == 1 {
-			path += "/" + url.PathEscape(pos[0])
-		}
-		resp, err := c.do(http.MethodGet, path, q, nil, nil)
-		if err != nil {
-			return err
-		}
-		if cfg.Output != "table" {
-			return printStructured(stdout, cfg.Output, resp.Body)
-		}
-		body := resp.Body
-		if len(pos) == 1 {
-			body = append(append([]byte("["), body...), ']')
-		}
-		return printTable(stdout, "machines", body)
-	})
-}
-
-// cmdLeases implements `provisiond leases`: get leases.
-func cmdLeases(args []string, stdout, stderr io.Writer) int {
-	return cmdGet(append([]string{"leases"}, args...), stdout, stderr)
+		return getObjects(c, stdout, cfg.Output, "leases", nil, *pool)
+	}())
 }

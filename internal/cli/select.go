@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/provisiond/provisiond/groups"
-	"github.com/provisiond/provisiond/server"
 )
 
 // factFlags are the flags that name a machine: --mac, --uuid and labels,
@@ -38,12 +37,12 @@ func (f *factFlags) query(args []string) (url.Values, error) {
 	for _, l := range append(append([]string{}, f.labels...), args...) {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || k == "" {
-			return nil, usagef("label %q: want key=value", l)
+			return nil, Usagef("label %q: want key=value", l)
 		}
 		q.Set(k, v)
 	}
 	if len(q) == 0 {
-		return nil, usagef("name the machine: --mac, --uuid or labels")
+		return nil, Usagef("name the machine: --mac, --uuid or labels")
 	}
 	return q, nil
 }
@@ -56,16 +55,14 @@ would get, and why every other group lost. Nothing is recorded.
 Flags:
 `
 
-// cmdSelect implements `provisiond select`.
-func cmdSelect(args []string, stdout, stderr io.Writer) int {
+// Select is `provisiond select`.
+func Select(args []string, stdout, stderr io.Writer) int {
 	var cfg clientConfig
 	var ff factFlags
-	fs := clientFlags("select", &cfg, true)
+	fs := clientFlags("select", &cfg, true, stderr, selectUsage)
 	ff.add(fs)
 	all := fs.Bool("all", false, "list the groups that do not match too")
-	fs.SetOutput(stderr)
-	fs.Usage = flagUsage(fs, selectUsage)
-	return runClient("select", stderr, func() error {
+	return Exit(stderr, "select", func() error {
 		pos, err := parseClient(fs, args)
 		if err != nil {
 			return err
@@ -85,16 +82,16 @@ func cmdSelect(args []string, stdout, stderr io.Writer) int {
 		if cfg.Output != "table" {
 			return printStructured(stdout, cfg.Output, resp.Body)
 		}
-		var res server.SelectResult
+		var res selectResult
 		if err := json.Unmarshal(resp.Body, &res); err != nil {
 			return err
 		}
 		printSelect(stdout, &res, *all)
 		return nil
-	})
+	}())
 }
 
-func printSelect(w io.Writer, res *server.SelectResult, all bool) {
+func printSelect(w io.Writer, res *selectResult, all bool) {
 	machine := "not registered"
 	if res.Machine != "" {
 		machine = "registered as " + res.Machine
@@ -143,26 +140,35 @@ generic or metadata) would answer this machine, without recording a boot
 and without creating a lease: a machine that has no lease yet is rendered
 with the address it would get now (said on stderr).
 
+-o table (the default) prints the answer as the endpoint sends it;
+metadata also prints as -o json or -o yaml (--json is the old spelling
+of -o json).
+
 Flags:
 `
 
-// cmdRender implements `provisiond render`.
-func cmdRender(args []string, stdout, stderr io.Writer) int {
+// Render is `provisiond render`.
+func Render(args []string, stdout, stderr io.Writer) int {
 	var cfg clientConfig
 	var ff factFlags
-	fs := clientFlags("render", &cfg, false)
+	fs := clientFlags("render", &cfg, true, stderr, renderUsage)
 	ff.add(fs)
 	serverURL := fs.String("server-url", "", "`URL` rendered as .server.url (default: the server's boot listener)")
-	asJSON := fs.Bool("json", false, "metadata as JSON")
-	fs.SetOutput(stderr)
-	fs.Usage = flagUsage(fs, renderUsage)
-	return runClient("render", stderr, func() error {
+	asJSON := fs.Bool("json", false, "deprecated: the same as -o json")
+	return Exit(stderr, "render", func() error {
 		pos, err := parseClient(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) < 1 {
-			return usagef("want ENDPOINT (ipxe, grub, ignition, cloud, generic or metadata)")
+			return Usagef("want ENDPOINT (ipxe, grub, ignition, cloud, generic or metadata)")
+		}
+		if *asJSON {
+			fmt.Fprintln(stderr, "provisiond: render: --json is deprecated; use -o json")
+			cfg.Output = "json"
+		}
+		if cfg.Output != "table" && pos[0] != "metadata" {
+			return Usagef("-o %s: only render metadata has another format than the endpoint's own", cfg.Output)
 		}
 		q, err := ff.query(pos[1:])
 		if err != nil {
@@ -176,7 +182,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 		if *serverURL != "" {
 			h.Set("X-Provisiond-Server-URL", *serverURL)
 		}
-		if *asJSON {
+		if cfg.Output != "table" {
 			h.Set("Accept", "application/json")
 		}
 		resp, err := c.do(http.MethodGet, "/api/v1/render/"+url.PathEscape(pos[0]), q, nil, h)
@@ -187,7 +193,10 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 		if resp.Header.Get("X-Provisiond-Lease") == "preview" {
 			fmt.Fprintf(stderr, "note: no lease yet; rendered with %s, the address the machine would get now\n", resp.Header.Get("X-Provisiond-Address"))
 		}
+		if cfg.Output != "table" {
+			return printStructured(stdout, cfg.Output, resp.Body)
+		}
 		_, err = stdout.Write(resp.Body)
 		return err
-	})
+	}())
 }

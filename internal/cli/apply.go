@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -14,7 +14,6 @@ import (
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
-	"github.com/provisiond/provisiond/server"
 )
 
 const applyUsage = `Usage: provisiond apply -f FILE|DIR [-f ...] [--prune] [--dry-run] [flags]
@@ -32,30 +31,23 @@ what was given and every other object is deleted.
 Flags:
 `
 
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// cmdApply implements `provisiond apply`.
-func cmdApply(args []string, stdout, stderr io.Writer) int {
+// Apply is `provisiond apply`.
+func Apply(args []string, stdout, stderr io.Writer) int {
 	var cfg clientConfig
-	fs := clientFlags("apply", &cfg, true)
+	fs := clientFlags("apply", &cfg, true, stderr, applyUsage)
 	var files multiFlag
 	fs.Var(&files, "f", "`FILE or DIR` to apply (repeatable)")
 	prune := fs.Bool("prune", false, "replace the whole catalog: delete every object not given")
 	dry := fs.Bool("dry-run", false, "validate on the server without changing anything")
 	kind := fs.String("kind", "", "`kind` of a single FILE: profile, group, pool, machine, ignition, cloud or generic")
 	ifMatch := fs.String("if-match", "", "apply only if the catalog's ETag is still `etag` (the etag of the last apply -o json)")
-	fs.SetOutput(stderr)
-	fs.Usage = flagUsage(fs, applyUsage)
-	return runClient("apply", stderr, func() error {
+	return Exit(stderr, "apply", func() error {
 		pos, err := parseClient(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) > 0 || len(files) == 0 {
-			return usagef("want -f FILE|DIR (provisiond apply --help)")
+			return Usagef("want -f FILE|DIR (provisiond apply --help)")
 		}
 		all := catalog.New()
 		for _, f := range files {
@@ -80,11 +72,11 @@ func cmdApply(args []string, stdout, stderr io.Writer) int {
 		}
 		printChanges(stdout, res)
 		return nil
-	})
+	}())
 }
 
 // sendCatalog POSTs (merge) or PUTs (prune) c to /api/v1/catalog.
-func sendCatalog(c *client, cat *catalog.Catalog, prune, dry bool, ifMatch string) (*server.CatalogChange, http.Header, error) {
+func sendCatalog(c *client, cat *catalog.Catalog, prune, dry bool, ifMatch string) (*catalogChange, http.Header, error) {
 	body, err := json.Marshal(cat.Document())
 	if err != nil {
 		return nil, nil, err
@@ -103,14 +95,14 @@ func sendCatalog(c *client, cat *catalog.Catalog, prune, dry bool, ifMatch strin
 	if err != nil {
 		return nil, nil, err
 	}
-	var res server.CatalogChange
+	var res catalogChange
 	if err := json.Unmarshal(resp.Body, &res); err != nil {
 		return nil, nil, err
 	}
 	return &res, resp.Header, nil
 }
 
-func printChanges(w io.Writer, res *server.CatalogChange) {
+func printChanges(w io.Writer, res *catalogChange) {
 	suffix := ""
 	if res.DryRun {
 		suffix = " (dry run)"
@@ -193,7 +185,7 @@ func readObjects(path, kind string) (*catalog.Catalog, error) {
 	case "ignition", "cloud", "generic":
 		c.Templates[profiles.Kind(kind)][name] = string(data)
 	default:
-		return nil, usagef("%s: cannot tell what kind of object this is: put it in a profiles/, groups/, pools/, machines/, ignition/, cloud/ or generic/ directory, or give --kind", path)
+		return nil, Usagef("%s: cannot tell what kind of object this is: put it in a profiles/, groups/, pools/, machines/, ignition/, cloud/ or generic/ directory, or give --kind", path)
 	}
 	return c, nil
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -23,19 +23,17 @@ not exist or be empty.
 Flags:
 `
 
-// cmdExport implements `provisiond export`.
-func cmdExport(args []string, stdout, stderr io.Writer) int {
+// Export is `provisiond export`.
+func Export(args []string, stdout, stderr io.Writer) int {
 	var cfg clientConfig
-	fs := clientFlags("export", &cfg, false)
-	fs.SetOutput(stderr)
-	fs.Usage = flagUsage(fs, exportUsage)
-	return runClient("export", stderr, func() error {
+	fs := clientFlags("export", &cfg, false, stderr, exportUsage)
+	return Exit(stderr, "export", func() error {
 		pos, err := parseClient(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) != 1 {
-			return usagef("want DIR")
+			return Usagef("want DIR")
 		}
 		dir := pos[0]
 		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
@@ -60,7 +58,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 			len(cat.Profiles), len(cat.Groups), len(cat.Pools), len(cat.Machines),
 			len(cat.Templates["ignition"])+len(cat.Templates["cloud"])+len(cat.Templates["generic"]), dir)
 		return nil
-	})
+	}())
 }
 
 // writeLayout writes c as a provisiond catalog directory.

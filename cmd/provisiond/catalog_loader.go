@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/storage"
+)
+
+// catalogLoader loads --catalog into the store and the server, at start
+// and on SIGHUP.
+type catalogLoader struct {
+	dir      string
+	catalogs *storage.Catalogs
+	log      *slog.Logger
+	// lastLoaded is the directory's content at the last load, stored the
+	// catalog in the store before the first one (see reportOverwrites).
+	lastLoaded, stored *catalog.Catalog
+}
+
+func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) {
+	if l.dir == "" {
+		snap, warnings, err := l.catalogs.LoadStored(ctx)
+		l.warn(warnings)
+		if err != nil {
+			return nil, err
+		}
+		c := snap.Catalog
+		if len(c.Groups) == 0 && len(c.Profiles) == 0 {
+			l.log.Warn("no catalog: every machine is answered 404. Give one with --catalog DIR (a matchbox-layout directory such as examples/production; PROVISIOND_CATALOG), or load one into the store with 'provisiond apply -f DIR' or 'provisiond import-matchbox DIR'")
+		}
+		l.log.Info("serving the stored catalog (no --catalog)", "profiles", len(c.Profiles), "groups", len(c.Groups))
+		return snap, nil
+	}
+	l.stored, _ = l.catalogs.Store.LoadCatalog(ctx) // for reportOverwrites
+	snap, err := l.load(ctx)
+	l.stored = nil // only the first load compares with it: do not keep a second catalog alive
+	if err != nil {
+		return nil, fmt.Errorf("--catalog %s: %w", l.dir, err)
+	}
+	return snap, nil
+}
+
+func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
+	start := time.Now()
+	c, err := catalog.LoadDir(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	before := l.catalogs.Current()
+	snap, warnings, err := l.catalogs.Replace(ctx, c)
+	l.warn(warnings)
+	if err != nil {
+		return nil, err
+	}
+	l.reportOverwrites(before, c)
+	l.log.Info("catalog loaded", "dir", l.dir, "profiles", len(c.Profiles), "groups", len(c.Groups),
+		"templates", len(c.Templates["ignition"])+len(c.Templates["cloud"])+len(c.Templates["generic"]),
+		"pools", len(c.Pools), "machines", len(c.Machines), "duration", time.Since(start))
+	if len(c.Groups) == 0 {
+		l.log.Warn("the catalog directory has no groups: every machine is answered 404. Add groups/*.json (see examples/)", "dir", l.dir)
+	}
+	return snap, nil
+}
+
+func (l *catalogLoader) reload(ctx context.Context) {
+	if _, err := l.load(ctx); err != nil {
+		l.log.Error("catalog reload refused; still serving the previous catalog", "dir", l.dir, "err", err)
+	}
+}
+
+func (l *catalogLoader) warn(warnings []string) {
+	for _, w := range warnings {
+		l.log.Warn("catalog", "warning", strings.TrimSpace(w))
+	}
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/provisiond/provisiond/assets"
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/server"
+	"github.com/provisiond/provisiond/storage"
+)
+
+// daemon is a running `provisiond serve`: the store, the inventory
+// recorder, the catalog, the boot and admin listeners and the network
+// boot services. Start builds them leaf first, Reload is SIGHUP, Stop
+// takes them down in the reverse order. A daemon is started once.
+type daemon struct {
+	cfg serveConfig // checked by checkConfig
+	log *slog.Logger
+
+	loader    *catalogLoader
+	tokens    *server.BootTokens
+	auth      *server.AdminAuth
+	bootCert  *certReloader
+	adminCert *certReloader
+
+	servers []*http.Server
+	wg      sync.WaitGroup
+	failed  chan error
+	// closers release what Start acquired; Stop runs them last first.
+	closers []func()
+}
+
+func newDaemon(cfg serveConfig, log *slog.Logger) *daemon {
+	return &daemon{cfg: cfg, log: log, failed: make(chan error, 2)}
+}
+
+func (d *daemon) onStop(f func()) { d.closers = append(d.closers, f) }
+
+// Start opens the store, loads the catalog and starts every listener.
+// When it fails, what it had started is stopped again.
+func (d *daemon) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+	cfg, log := d.cfg, d.log
+	store, err := openStore(ctx, cfg.Store, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	d.onStop(func() { store.Close() })
+
+	leases, err := store.Leases(ctx)
+	if err != nil {
+		return fmt.Errorf("reading leases: %w", err)
+	}
+	table := ipam.NewTable(leases)
+	// Store operations made off the boot path are timed into the boot
+	// server's metrics (the boot path times its own allocations).
+	var metricsSrv atomic.Pointer[server.Server]
+	timed := &storage.Timed{Store: store, Observe: func(op string, d time.Duration) {
+		if s := metricsSrv.Load(); s != nil {
+			s.ObserveStoreOp(op, d)
+		}
+	}}
+	cacheStats := &catalog.CacheStats{}
+	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
+		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
+
+	known, err := store.Machines(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the inventory: %w", err)
+	}
+	rec := inventory.NewRecorder(timed, known, log)
+	recCtx, stopRec := context.WithCancel(context.Background())
+	recDone := make(chan struct{})
+	go func() { rec.Run(recCtx); close(recDone) }()
+	d.onStop(func() { stopRec(); <-recDone })
+
+	var assetsHandler http.Handler
+	if cfg.AssetsDir != "" {
+		a, err := assets.New(cfg.AssetsDir, log)
+		if err != nil {
+			return fmt.Errorf("--assets-dir: %w", err)
+		}
+		d.onStop(func() { a.Close() })
+		assetsHandler = a
+		log.Info("serving assets", "dir", cfg.AssetsDir)
+	}
+	var netbootHandler http.Handler
+	if files, err := netbootFiles(cfg.Netboot, log); err != nil {
+		return err
+	} else if files != nil {
+		d.onStop(func() { files.Close() })
+		netbootHandler = files
+	}
+
+	if d.tokens, err = bootTokens(cfg.Security, log); err != nil {
+		return err
+	}
+	bootTC, bootCert, err := bootTLS(cfg.Security)
+	if err != nil {
+		return err
+	}
+	d.bootCert = bootCert
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := server.New(server.Config{
+		Logger:        log,
+		Allocator:     store,
+		Leases:        table,
+		Recorder:      rec,
+		Assets:        assetsHandler,
+		Netboot:       netbootHandler,
+		Registry:      reg,
+		MaxQueryBytes: cfg.MaxQueryBytes,
+		CacheStats:    cacheStats,
+		Machines:      rec,
+
+		BootTokens:           d.tokens,
+		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
+		MaxLabels:            cfg.Security.MaxLabels,
+	})
+	metricsSrv.Store(srv)
+	catalogs.Swap = srv.Swap
+	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log}
+	if _, err := d.loader.initial(ctx); err != nil {
+		return err
+	}
+	// With a shared store (etcd), follow the other replicas' writes.
+	followCtx, stopFollow := context.WithCancel(context.Background())
+	waitFollow := followStore(followCtx, store, catalogs, log)
+	d.onStop(func() { stopFollow(); waitFollow() })
+	// proxyDHCP / full DHCP and TFTP (docs/netboot.md); after the catalog
+	// load, since full DHCP mode checks its pool.
+	nb, err := startNetboot(cfg.Netboot, log, reg, rec, store, table, srv)
+	if err != nil {
+		return err
+	}
+	d.onStop(nb.Close)
+
+	bootURL, err := d.listen("boot", cfg.Addr, srv, bootTC)
+	if err != nil {
+		return err
+	}
+	if cfg.AdminAddr == "" {
+		return nil
+	}
+	admin, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens)
+	if err != nil {
+		return err
+	}
+	d.auth = admin.Auth()
+	if tc != nil {
+		if d.adminCert, err = newCertReloader(cfg.Admin.TLSCert, cfg.Admin.TLSKey, "--admin-tls-cert/--admin-tls-key"); err != nil {
+			return err
+		}
+		tc = d.adminCert.use(tc)
+	}
+	_, err = d.listen("admin", cfg.AdminAddr, admin, tc)
+	return err
+}
+
+// listen starts serving h on addr and returns the listener's base URL.
+func (d *daemon) listen(name, addr string, h http.Handler, tc *tls.Config) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("--%s: %w", map[string]string{"boot": "addr", "admin": "admin-addr"}[name], err)
+	}
+	base := "http://" + ln.Addr().String()
+	if tc != nil {
+		base = "https://" + ln.Addr().String()
+		ln = tls.NewListener(ln, tc)
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: d.cfg.ReadHeaderTimeout,
+		IdleTimeout:       d.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+	}
+	d.servers = append(d.servers, hs)
+	d.log.Info("listening", "listener", name, "addr", ln.Addr().String())
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.failed <- fmt.Errorf("%s listener: %w", name, err)
+		}
+	}()
+	return base, nil
+}
+
+// Failed yields the error of a listener that stopped serving.
+func (d *daemon) Failed() <-chan error { return d.failed }
+
+// Reload is SIGHUP: it re-reads the admin tokens, the boot secrets, both
+// listeners' certificates and --catalog; each keeps its previous value
+// when the new one does not load.
+func (d *daemon) Reload(ctx context.Context) {
+	reloadTokens(d.cfg.Admin, d.auth, d.log)
+	reloadBootSecrets(d.cfg.Security, d.tokens, d.log)
+	d.bootCert.reload(d.log)
+	d.adminCert.reload(d.log)
+	if d.cfg.Catalog == "" {
+		d.log.Warn("SIGHUP: no --catalog to reload")
+		return
+	}
+	d.loader.reload(ctx)
+}
+
+// Stop lets in-flight requests finish (for --shutdown-timeout at most),
+// then flushes the inventory and closes the store and everything else
+// Start opened.
+func (d *daemon) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	defer cancel()
+	for _, hs := range d.servers {
+		hs.Shutdown(ctx)
+	}
+	d.wg.Wait()
+	d.servers = nil
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+	d.closers = nil
+}

@@ -1,0 +1,17 @@
+package cli
+
+import (
+	"testing"
+
+	"github.com/provisiond/provisiond/catalog"
+)
+
+func TestWriteLayoutConfinesNames(t *testing.T) {
+	for _, name := range []string{"../x", "a/b", ".hidden", "..", ""} {
+		c := catalog.New()
+		c.Templates["generic"][name] = "x"
+		if err := writeLayout(t.TempDir(), c); err == nil {
+			t.Errorf("template name %q written", name)
+		}
+	}
+}
