@@ -38,6 +38,7 @@ type daemon struct {
 	adminCert *certReloader
 
 	servers []*http.Server
+	urls    map[string]string // listener name -> base URL
 	wg      sync.WaitGroup
 	failed  chan error
 	// closers release what Start acquired; Stop runs them last first.
@@ -45,7 +46,7 @@ type daemon struct {
 }
 
 func newDaemon(cfg serveConfig, log *slog.Logger) *daemon {
-	return &daemon{cfg: cfg, log: log, failed: make(chan error, 2)}
+	return &daemon{cfg: cfg, log: log, failed: make(chan error, 2), urls: map[string]string{}}
 }
 
 func (d *daemon) onStop(f func()) { d.closers = append(d.closers, f) }
@@ -195,6 +196,7 @@ func (d *daemon) listen(name, addr string, h http.Handler, tc *tls.Config) (stri
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
 	}
 	d.servers = append(d.servers, hs)
+	d.urls[name] = base
 	d.log.Info("listening", "listener", name, "addr", ln.Addr().String())
 	d.wg.Add(1)
 	go func() {
@@ -205,6 +207,10 @@ func (d *daemon) listen(name, addr string, h http.Handler, tc *tls.Config) (stri
 	}()
 	return base, nil
 }
+
+// URL returns the base URL of the listener "boot" or "admin", "" when it
+// is not listening.
+func (d *daemon) URL(listener string) string { return d.urls[listener] }
 
 // Failed yields the error of a listener that stopped serving.
 func (d *daemon) Failed() <-chan error { return d.failed }
