@@ -61,9 +61,13 @@ type FallthroughError struct {
 
 func (e *FallthroughError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d group(s) cannot be converted and their machines would fall to another group:", len(e.Moves))
+	if len(e.Moves) == 1 {
+		b.WriteString("a group cannot be converted and its machines would fall to another group:")
+	} else {
+		fmt.Fprintf(&b, "%d groups cannot be converted and their machines would fall to other groups:", len(e.Moves))
+	}
 	for _, m := range e.Moves {
-		fmt.Fprintf(&b, "\n  %s: group %q (%s): its machines would fall to group %q", m.File, m.ID, m.Reason, m.FallsTo)
+		fmt.Fprintf(&b, "\n  %s: group %q is left out (%s); its machines would fall to group %q", m.File, m.ID, m.Reason, m.FallsTo)
 	}
 	return b.String()
 }
@@ -117,8 +121,10 @@ func Import(dir string) (*Result, error) {
 type importer struct {
 	dir string
 	res *Result
-	// selectors of the skipped groups, for fallthroughs.
-	skippedSel []map[string]string
+	// selectors of the skipped groups and the index of their notes, for
+	// fallthroughs.
+	skippedSel  []map[string]string
+	skippedNote []int
 }
 
 func (im *importer) rel(path string) string {
@@ -205,6 +211,7 @@ func (im *importer) groups() {
 			im.note(path, "skipped: %s", reason)
 			im.res.Skipped = append(im.res.Skipped, SkippedGroup{File: im.rel(path), ID: id, Reason: reason})
 			im.skippedSel = append(im.skippedSel, sel)
+			im.skippedNote = append(im.skippedNote, len(im.res.Notes)-1)
 		}
 		g, sel, why := importGroup(id, data, func(f string, a ...any) { im.note(path, f, a...) })
 		if g == nil {
@@ -213,7 +220,7 @@ func (im *importer) groups() {
 		}
 		id = g.ID
 		if _, ok := c.Profiles[g.Profile]; !ok {
-			skip(fmt.Sprintf("profile %q does not exist (matchbox answered 404 for these machines)", g.Profile))
+			skip(fmt.Sprintf("profile %q does not exist; matchbox answered 404 for these machines", g.Profile))
 			return
 		}
 		if _, dup := c.Groups[g.ID]; dup {
@@ -251,9 +258,8 @@ func (im *importer) fallthroughs() {
 	}
 	for i, sel := range im.skippedSel {
 		if g := ix.Select(groups.Labels(sel)); g != nil {
-			s := &im.res.Skipped[i]
-			s.FallsTo = g.ID
-			im.res.Notes = append(im.res.Notes, fmt.Sprintf("%s: its machines would fall to group %q", s.File, g.ID))
+			im.res.Skipped[i].FallsTo = g.ID
+			im.res.Notes[im.skippedNote[i]] += fmt.Sprintf("; its machines would fall to group %q", g.ID)
 		}
 	}
 }

@@ -42,10 +42,10 @@ func TestCLIMistakes(t *testing.T) {
 	}{
 		{"unknown verb", []string{"serv"}, 2, "provisiond: ", []string{`unknown command "serv"`, "did you mean serve?", "provisiond --help"}},
 		{"unknown verb close to describe", []string{"descibe", "machine", "x"}, 2, "provisiond: ", []string{"did you mean describe?"}},
-		{"unknown flag", []string{"get", "groups", "--outptu", "json"}, 2, "provisiond: get: ", []string{"unknown flag --outptu", "(provisiond get --help)"}},
+		{"unknown flag", []string{"get", "groups", "--outptu", "json"}, 2, "provisiond: get: ", []string{"unknown flag --outptu; did you mean -o?", "(provisiond get --help)"}},
 		{"unknown flag close to one", []string{"leases", "--pol", "x"}, 2, "provisiond: leases: ", []string{"did you mean --pool?"}},
 		{"unknown serve flag", []string{"serve", "--adr", ":0"}, 2, "provisiond: serve: ", []string{"did you mean --addr?", "provisiond serve --help"}},
-		{"bad -o", []string{"--server", unreachable, "get", "groups", "-o", "xml"}, 2, "provisiond: get: ", []string{`invalid value "xml" for flag --o: want table, json or yaml`}},
+		{"bad -o", []string{"--server", unreachable, "get", "groups", "-o", "xml"}, 2, "provisiond: get: ", []string{`invalid value "xml" for flag -o: want table, json or yaml`}},
 		{"bad -o on machines", []string{"machines", "-o", "xml", "--server", unreachable}, 2, "provisiond: machines: ", []string{"want table, json or yaml"}},
 		{"render -o json for a script", []string{"render", "ipxe", "--mac", "52:54:00:00:00:01", "-o", "json", "--server", unreachable}, 2, "provisiond: render: ", []string{"only render metadata"}},
 		{"unknown kind", []string{"get", "gropus"}, 2, "provisiond: get: ", []string{`unknown kind "gropus"`, "did you mean groups?"}},
@@ -312,8 +312,8 @@ func TestImportMatchboxRefusesFallthrough(t *testing.T) {
 	writeFile(t, filepath.Join(mb, "groups", "installed.json"), `{"id":"installed","profile":"gone","selector":{"role":"worker","os":"installed"}}`)
 	out := filepath.Join(t.TempDir(), "catalog")
 	code, stdout, errOut := runCmd("import-matchbox", mb, "--out", out)
-	if code != 1 || !strings.Contains(errOut, `groups/installed.json: group "installed" (profile "gone" does not exist`) ||
-		!strings.Contains(errOut, `its machines would fall to group "install"`) || !strings.Contains(errOut, "--allow-fallthrough") {
+	if code != 1 || !strings.Contains(errOut, `groups/installed.json: group "installed" is left out (profile "gone" does not exist`) ||
+		!strings.Contains(errOut, `; its machines would fall to group "install"`) || !strings.Contains(errOut, "--allow-fallthrough") {
 		t.Errorf("import-matchbox: exit %d\n%s%s", code, stdout, errOut)
 	}
 	if !strings.HasPrefix(errOut, "provisiond: import-matchbox: refused: ") {

@@ -33,7 +33,7 @@ Flags:
 
 // Apply is `provisiond apply`.
 func Apply(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("apply", &cfg, true, stderr, applyUsage)
 	var files multiFlag
 	fs.Var(&files, "f", "`FILE or DIR` to apply (repeatable)")
@@ -76,7 +76,7 @@ func Apply(args []string, stdout, stderr io.Writer) int {
 }
 
 // sendCatalog POSTs (merge) or PUTs (prune) c to /api/v1/catalog.
-func sendCatalog(c *client, cat *catalog.Catalog, prune, dry bool, ifMatch string) (*catalogChange, http.Header, error) {
+func sendCatalog(c *Client, cat *catalog.Catalog, prune, dry bool, ifMatch string) (*catalogChange, http.Header, error) {
 	body, err := json.Marshal(cat.Document())
 	if err != nil {
 		return nil, nil, err

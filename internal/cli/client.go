@@ -17,8 +17,8 @@ import (
 	"time"
 )
 
-// clientConfig is how the client verbs reach the admin API.
-type clientConfig struct {
+// ClientConfig is how the client verbs reach the admin API.
+type ClientConfig struct {
 	Server    string
 	TokenFile string
 	CAFile    string
@@ -30,7 +30,7 @@ type clientConfig struct {
 
 // clientFlags returns a flag set with the connection flags every client
 // verb takes, -o when output is true, and help that starts with intro.
-func clientFlags(name string, cfg *clientConfig, output bool, stderr io.Writer, intro string) *flag.FlagSet {
+func clientFlags(name string, cfg *ClientConfig, output bool, stderr io.Writer, intro string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Server, "server", "http://127.0.0.1:8081", "admin API `URL`")
@@ -47,24 +47,85 @@ func clientFlags(name string, cfg *clientConfig, output bool, stderr io.Writer, 
 	return fs
 }
 
+// ClientFlags returns a flag set with the connection flags of the client
+// verbs (--server, --token-file, --ca-file, --cert-file, --key-file,
+// --timeout), -o when output is true, errors and help on stderr, and
+// help that starts with intro. A verb outside this package that talks to
+// the admin API starts from it, and parses with ParseClient.
+func ClientFlags(name string, cfg *ClientConfig, output bool, stderr io.Writer, intro string) *flag.FlagSet {
+	return clientFlags(name, cfg, output, stderr, intro)
+}
+
+// ParseClient parses a client verb's arguments: see Parse. Environment
+// variables set the connection flags only.
+func ParseClient(fs *flag.FlagSet, args []string) ([]string, error) { return parseClient(fs, args) }
+
+// NewClient returns a client of the admin API that cfg names; a --server
+// that is not an http(s) URL is a *UsageError.
+func NewClient(cfg ClientConfig) (*Client, error) { return newClient(cfg) }
+
+// URL is the address of path on the admin API.
+func (c *Client) URL(path string) string {
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	return u.String()
+}
+
+// Download GETs path and copies the answer into w, without the client's
+// timeout (a large answer takes as long as it takes), and returns the
+// bytes copied. An answer shorter than the length the server announced is
+// an error; so is a status of 400 or more (an *apiError).
+func (c *Client) Download(path string, w io.Writer) (int64, error) {
+	req, err := http.NewRequest(http.MethodGet, c.URL(path), nil)
+	if err != nil {
+		return 0, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	hc := *c.http
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, &unreachableError{server: c.base.String(), err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		e := &apiError{Status: resp.StatusCode}
+		if json.Unmarshal(data, &e.errorBody) != nil || e.errorBody.Error == "" {
+			e.errorBody.Error = strings.TrimSpace(string(data))
+		}
+		return 0, e
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("the answer from %s stopped after %d bytes: %w", c.base, n, err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return n, fmt.Errorf("%d bytes of %d from %s: the server cut the answer", n, resp.ContentLength, c.base)
+	}
+	return n, nil
+}
+
 // parseClient parses a client verb's arguments: see Parse.
 func parseClient(fs *flag.FlagSet, args []string) ([]string, error) {
 	return Parse(fs, args, ConnectionFromEnv, nil)
 }
 
-// client talks JSON to the admin API.
-type client struct {
+// Client talks JSON to the admin API.
+type Client struct {
 	base  *url.URL
 	token string
 	http  *http.Client
 }
 
-func newClient(cfg clientConfig) (*client, error) {
+func newClient(cfg ClientConfig) (*Client, error) {
 	u, err := url.Parse(strings.TrimSuffix(cfg.Server, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, Usagef("--server %q: want http://host:port or https://host:port", cfg.Server)
 	}
-	c := &client{base: u, http: &http.Client{Timeout: cfg.Timeout}}
+	c := &Client{base: u, http: &http.Client{Timeout: cfg.Timeout}}
 	if cfg.TokenFile != "" {
 		tokens, err := readTokenFile(cfg.TokenFile)
 		if err != nil {
@@ -138,7 +199,7 @@ type response struct {
 
 // do sends a request to path (with query) and returns the answer, an
 // *apiError for a status of 400 or more, or an *unreachableError.
-func (c *client) do(method, path string, query url.Values, body []byte, header http.Header) (*response, error) {
+func (c *Client) do(method, path string, query url.Values, body []byte, header http.Header) (*response, error) {
 	u := *c.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawQuery = query.Encode()

@@ -28,7 +28,7 @@ Flags:
 
 // Describe is `provisiond describe`.
 func Describe(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("describe", &cfg, true, stderr, describeUsage)
 	return Exit(stderr, "describe", func() error {
 		pos, err := parseClient(fs, args)
@@ -65,7 +65,7 @@ func Describe(args []string, stdout, stderr io.Writer) int {
 
 // findMachine finds a machine by registered name, or by mac or uuid among
 // all machines (the API finds only discovered ones by mac).
-func findMachine(c *client, id string) (*machineView, []byte, error) {
+func findMachine(c *Client, id string) (*machineView, []byte, error) {
 	resp, err := c.do(http.MethodGet, "/api/v1/machines/"+url.PathEscape(id), nil, nil, nil)
 	var ae *apiError
 	if err == nil {
@@ -105,7 +105,7 @@ func findMachine(c *client, id string) (*machineView, []byte, error) {
 
 // wouldGet asks select what a machine that has not booted would get; nil
 // when it cannot tell.
-func wouldGet(c *client, m *machineView) *selectResult {
+func wouldGet(c *Client, m *machineView) *selectResult {
 	q := url.Values{}
 	if m.MAC != "" {
 		q.Set("mac", m.MAC)

@@ -25,7 +25,7 @@ Flags:
 
 // Export is `provisiond export`.
 func Export(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("export", &cfg, false, stderr, exportUsage)
 	return Exit(stderr, "export", func() error {
 		pos, err := parseClient(fs, args)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"testing"
 
 	"github.com/provisiond/provisiond/catalog"
@@ -13,5 +14,12 @@ func TestWriteLayoutConfinesNames(t *testing.T) {
 		if err := writeLayout(t.TempDir(), c); err == nil {
 			t.Errorf("template name %q written", name)
 		}
+	}
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

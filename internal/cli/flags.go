@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -79,17 +80,23 @@ func flagError(fs *flag.FlagSet, err error) error {
 		var names []string
 		fs.VisitAll(func(f *flag.Flag) { names = append(names, dashed(f.Name)) })
 		out := "unknown flag " + dashed(name)
-		if s := closest(name, names); s != "" {
+		if fs.Lookup("o") != nil && len(name) >= 3 && closest(name, []string{"output"}) != "" {
+			out += "; did you mean -o?"
+		} else if s := closest(name, names); s != "" {
 			out += "; did you mean " + s + "?"
 		}
 		return Usagef("%s %s", out, help)
 	}
 	// "invalid value "x" for flag -o: ...", "flag needs an argument: -o"
-	msg = strings.Replace(msg, "flag -", "flag --", 1)
-	msg = strings.Replace(msg, "argument: -", "argument: --", 1)
-	msg = strings.Replace(msg, "for -", "for --", 1)
+	msg = flagRef.ReplaceAllStringFunc(msg, func(m string) string {
+		i := strings.LastIndex(m, "-")
+		return m[:i] + dashed(m[i+1:])
+	})
 	return Usagef("%s %s", msg, help)
 }
+
+// flagRef is a flag named in the flag package's messages.
+var flagRef = regexp.MustCompile(`(flag |argument: |for )-[A-Za-z0-9][A-Za-z0-9_-]*`)
 
 func dashed(name string) string {
 	if len(name) == 1 {

@@ -52,7 +52,7 @@ Flags:
 
 // Get is `provisiond get`.
 func Get(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("get", &cfg, true, stderr, getUsage)
 	pool := fs.String("pool", "", "leases of this `pool` only")
 	return Exit(stderr, "get", func() error {
@@ -79,7 +79,7 @@ func Get(args []string, stdout, stderr io.Writer) int {
 }
 
 // getObjects prints kind (one object when name is given) in format.
-func getObjects(c *client, stdout io.Writer, format Output, kind string, name []string, pool string) error {
+func getObjects(c *Client, stdout io.Writer, format Output, kind string, name []string, pool string) error {
 	path, q := "/api/v1/"+kind, url.Values{}
 	if len(name) == 1 {
 		path += "/" + escapePath(name[0])
@@ -230,7 +230,7 @@ Flags:
 
 // Delete is `provisiond delete`.
 func Delete(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("delete", &cfg, false, stderr, deleteUsage)
 	ifMatch := fs.String("if-match", "", "delete only if the object's ETag is still `etag`")
 	return Exit(stderr, "delete", func() error {
@@ -283,7 +283,7 @@ Flags:
 
 // Leases is `provisiond leases`.
 func Leases(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("leases", &cfg, true, stderr, leasesUsage)
 	pool := fs.String("pool", "", "leases of this `pool` only")
 	return Exit(stderr, "leases", func() error {

@@ -32,7 +32,7 @@ Flags:
 
 // ImportMatchbox is `provisiond import-matchbox`.
 func ImportMatchbox(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("import-matchbox", &cfg, false, stderr, importUsage)
 	out := fs.String("out", "", "write the converted catalog to this `directory` instead of the server")
 	dry := fs.Bool("dry-run", false, "validate on the server without changing anything")

@@ -29,7 +29,7 @@ Flags:
 
 // Machines is `provisiond machines`.
 func Machines(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("machines", &cfg, true, stderr, machinesUsage)
 	state := fs.String("state", "", "only machines in this `state`")
 	watch := fs.Bool("watch", false, "poll and print the list again whenever it changes")

@@ -57,7 +57,7 @@ Flags:
 
 // Select is `provisiond select`.
 func Select(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	var ff factFlags
 	fs := clientFlags("select", &cfg, true, stderr, selectUsage)
 	ff.add(fs)
@@ -149,7 +149,7 @@ Flags:
 
 // Render is `provisiond render`.
 func Render(args []string, stdout, stderr io.Writer) int {
-	var cfg clientConfig
+	var cfg ClientConfig
 	var ff factFlags
 	fs := clientFlags("render", &cfg, true, stderr, renderUsage)
 	ff.add(fs)

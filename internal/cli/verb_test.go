@@ -71,7 +71,7 @@ func TestOverviewListsEveryVerb(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	newFS := func() *flag.FlagSet {
-		var cfg clientConfig
+		var cfg ClientConfig
 		fs := clientFlags("get", &cfg, true, io.Discard, "intro\n")
 		fs.String("pool", "", "")
 		return fs
@@ -81,8 +81,9 @@ func TestParseErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--pol", "x"}, "unknown flag --pol; did you mean --pool? (provisiond get --help)"},
-		{[]string{"--output", "json"}, "unknown flag --output (provisiond get --help)"},
-		{[]string{"-o", "xml"}, `invalid value "xml" for flag --o: want table, json or yaml (provisiond get --help)`},
+		{[]string{"--output", "json"}, "unknown flag --output; did you mean -o? (provisiond get --help)"},
+		{[]string{"--frobnicate"}, "unknown flag --frobnicate (provisiond get --help)"},
+		{[]string{"-o", "xml"}, `invalid value "xml" for flag -o: want table, json or yaml (provisiond get --help)`},
 		{[]string{"--timeout", "soon"}, `invalid value "soon" for flag --timeout: parse error (provisiond get --help)`},
 		{[]string{"groups", "--pool"}, "flag needs an argument: --pool (provisiond get --help)"},
 	}
@@ -95,7 +96,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	// Help is printed once, on --help only.
 	var help bytes.Buffer
-	var cfg clientConfig
+	var cfg ClientConfig
 	fs := clientFlags("get", &cfg, true, &help, "the intro\n")
 	if _, err := parseClient(fs, []string{"--nope"}); err == nil || help.Len() != 0 {
 		t.Errorf("an unknown flag printed the help: %q", help.String())
