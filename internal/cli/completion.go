@@ -26,8 +26,8 @@ func verbFlags(v Verb) []string {
 	if v.Run == nil {
 		return nil
 	}
-	var help bytes.Buffer
-	v.Run([]string{"--help"}, io.Discard, &help)
+	var help bytes.Buffer // a verb may print its help on either
+	v.Run([]string{"--help"}, &help, &help)
 	var out []string
 	for _, m := range helpFlag.FindAllStringSubmatch(help.String(), -1) {
 		out = append(out, m[1])

@@ -41,7 +41,8 @@ const overviewTail = `
 The client verbs talk to the admin API at --server (PROVISIOND_SERVER,
 default http://127.0.0.1:8081) with the token in --token-file
 (PROVISIOND_TOKEN_FILE); these connection flags go before or after the
-verb. 'provisiond VERB --help' lists a verb's flags.
+verb. 'provisiond VERB --help' (or 'provisiond help VERB') lists a
+verb's flags.
 
 Every flag can also be set with an environment variable PROVISIOND_<FLAG>,
 upper case with dashes as underscores (--data-dir: PROVISIOND_DATA_DIR).
@@ -92,6 +93,13 @@ func (p *Program) Run(args []string, stdout, stderr io.Writer) int {
 	name, rest := args[0], args[1:]
 	switch name {
 	case "help", "--help", "-help", "-h":
+		if len(rest) == 1 && name == "help" { // provisiond help VERB
+			for _, v := range p.Verbs {
+				if v.Name == rest[0] {
+					return v.Run([]string{"--help"}, stdout, stderr)
+				}
+			}
+		}
 		fmt.Fprint(stdout, p.Overview())
 		return 0
 	case "version", "--version", "-version":

@@ -34,6 +34,7 @@ func TestProgramRun(t *testing.T) {
 		{"global flag before the verb", []string{"--server", "http://x:1", "leases", "--pool", "a"}, 0, []string{"--server", "http://x:1", "--pool", "a"}, ""},
 		{"global flag with =", []string{"--server=http://x:1", "-token-file", "t", "leases"}, 0, []string{"--server=http://x:1", "-token-file", "t"}, ""},
 		{"global flag after the verb", []string{"leases", "--server", "u"}, 0, []string{"--server", "u"}, ""},
+		{"help for a verb", []string{"help", "leases"}, 0, []string{"--help"}, ""},
 		{"typo of a verb", []string{"serv"}, 2, nil, `provisiond: unknown command "serv"; did you mean serve? (provisiond --help)` + "\n"},
 		{"prefix of a verb", []string{"import"}, 2, nil, `provisiond: unknown command "import"; did you mean import-matchbox? (provisiond --help)` + "\n"},
 		{"nothing close", []string{"frobnicate"}, 2, nil, `provisiond: unknown command "frobnicate" (provisiond --help)` + "\n"},
