@@ -33,7 +33,9 @@ type daemon struct {
 
 	loader    *catalogLoader
 	tokens    *server.BootTokens
-	auth      *server.AdminAuth
+	// reloadAuth re-reads the admin API's token file (SIGHUP); nil
+	// without an admin listener.
+	reloadAuth func()
 	bootCert  *certReloader
 	adminCert *certReloader
 
@@ -162,18 +164,19 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if cfg.AdminAddr == "" {
 		return nil
 	}
-	admin, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens)
+	adminAPI, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens)
 	if err != nil {
 		return err
 	}
-	d.auth = admin.Auth()
+	auth := adminAPI.Auth()
+	d.reloadAuth = func() { reloadTokens(cfg.Admin, auth, log) }
 	if tc != nil {
 		if d.adminCert, err = newCertReloader(cfg.Admin.TLSCert, cfg.Admin.TLSKey, "--admin-tls-cert/--admin-tls-key"); err != nil {
 			return err
 		}
 		tc = d.adminCert.use(tc)
 	}
-	_, err = d.listen("admin", cfg.AdminAddr, admin, tc)
+	_, err = d.listen("admin", cfg.AdminAddr, adminAPI, tc)
 	return err
 }
 
@@ -219,7 +222,9 @@ func (d *daemon) Failed() <-chan error { return d.failed }
 // listeners' certificates and --catalog; each keeps its previous value
 // when the new one does not load.
 func (d *daemon) Reload(ctx context.Context) {
-	reloadTokens(d.cfg.Admin, d.auth, d.log)
+	if d.reloadAuth != nil {
+		d.reloadAuth()
+	}
 	reloadBootSecrets(d.cfg.Security, d.tokens, d.log)
 	d.bootCert.reload(d.log)
 	d.adminCert.reload(d.log)
