@@ -154,6 +154,9 @@ func TestVersionText(t *testing.T) {
 	if got := versionText("", bi); !strings.HasPrefix(got, "provisiond (devel)\nrevision: unknown (built without VCS information") {
 		t.Errorf("without VCS info:\n%s", got)
 	}
+	if got := versionText("dev", bi); !strings.HasPrefix(got, "provisiond (devel)\n") {
+		t.Errorf("-ldflags version dev:\n%s", got)
+	}
 	if got := versionText("v9", bi); !strings.HasPrefix(got, "provisiond v9\n") {
 		t.Errorf("-ldflags version:\n%s", got)
 	}

@@ -22,6 +22,9 @@ func (p *Program) version(args []string, stdout io.Writer) error {
 
 func versionText(override string, bi *debug.BuildInfo) string {
 	var b strings.Builder
+	if override == "dev" {
+		override = "" // the Dockerfile's default says nothing the build info does not
+	}
 	v := override
 	if bi == nil {
 		if v == "" {
