@@ -31,13 +31,13 @@ type daemon struct {
 	cfg serveConfig // checked by checkConfig
 	log *slog.Logger
 
-	loader    *catalogLoader
-	tokens    *server.BootTokens
+	loader *catalogLoader
+	tokens *server.BootTokens
 	// reloadAuth re-reads the admin API's token file (SIGHUP); nil
 	// without an admin listener.
 	reloadAuth func()
-	bootCert  *certReloader
-	adminCert *certReloader
+	bootCert   *certReloader
+	adminCert  *certReloader
 
 	servers []*http.Server
 	urls    map[string]string // listener name -> base URL
