@@ -163,23 +163,24 @@ func TestDescribeMachine(t *testing.T) {
 	get(t, "http://"+p.boot+"/ipxe?mac=52:54:00:89:d8:10")
 	get(t, "http://"+p.boot+"/ignition?mac=52:54:00:89:d8:10")
 	get(t, "http://"+p.boot+"/ipxe?mac=52:54:00:00:00:31&role=worker&cabinet=two")
-	describe := func(args ...string) string {
+	// describe waits until the output holds ready: a boot is recorded
+	// once its answer is sent, maybe after the client has read it.
+	describe := func(id, ready string) string {
 		t.Helper()
-		// The inventory is flushed in batches: wait until the events are in.
 		deadline := time.Now().Add(15 * time.Second)
 		for {
-			code, out, errOut := cli(t, p, "", append([]string{"describe", "machine"}, args...)...)
-			if code == 0 && strings.Contains(out, "Events:\n") {
+			code, out, errOut := cli(t, p, "", "describe", "machine", id)
+			if code == 0 && strings.Contains(out, ready) {
 				return out
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("describe machine %s: exit %d\n%s%s", args, code, out, errOut)
+				t.Fatalf("describe machine %s: exit %d, no %q\n%s%s", id, code, ready, out, errOut)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	for _, id := range []string{"node1", "52-54-00-89-D8-10"} {
-		out := describe(id)
+		out := describe(id, "/ignition  200")
 		for _, want := range []string{
 			"Name:        node1 (registered)", "MAC:         52:54:00:89:d8:10", "Labels:      cabinet=one,role=services",
 			"State:       configured", "Group:       services (last served)", "Profile:     etcd3",
@@ -194,7 +195,7 @@ func TestDescribeMachine(t *testing.T) {
 			t.Errorf("events not oldest first:\n%s", out)
 		}
 	}
-	out := describe("52:54:00:00:00:31")
+	out := describe("52:54:00:00:00:31", "/ipxe")
 	for _, want := range []string{"Name:        - (discovered, not registered)", "State:       booting", "Group:       worker-two (last served)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("describe a discovered machine lacks %q:\n%s", want, out)
