@@ -135,11 +135,11 @@ type Secret string
 
 const redacted = "[redacted]"
 
-func (Secret) String() string                 { return redacted }
-func (Secret) GoString() string               { return `"` + redacted + `"` }
-func (Secret) MarshalJSON() ([]byte, error)   { return []byte(`"` + redacted + `"`), nil }
-func (Secret) MarshalText() ([]byte, error)   { return []byte(redacted), nil }
-func (Secret) LogValue() slog.Value           { return slog.StringValue(redacted) }
+func (Secret) String() string                  { return redacted }
+func (Secret) GoString() string                { return `"` + redacted + `"` }
+func (Secret) MarshalJSON() ([]byte, error)    { return []byte(`"` + redacted + `"`), nil }
+func (Secret) MarshalText() ([]byte, error)    { return []byte(redacted), nil }
+func (Secret) LogValue() slog.Value            { return slog.StringValue(redacted) }
 func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(redacted)) }
 
 // Credentials are what a BMC session logs in with.
