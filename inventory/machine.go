@@ -76,8 +76,8 @@ func Key(mac, uuid string) string {
 // apply folds one event into m. A boot-side event that its state does not
 // allow (a report from a machine that is to be reprovisioned) is recorded
 // with the reason, and leaves the state as it was; apply returns the
-// reason. Only a request from the machine itself (an HTTP path) updates
-// LastSeen and LastEndpoint: an operator's command is not a sighting.
+// reason. An operator's command or a BMC operation is not a sighting of
+// the machine: it leaves FirstSeen, LastSeen and LastEndpoint alone.
 func (m *Machine) apply(mac, uuid string, e Event) error {
 	if mac != "" {
 		m.MAC = mac
@@ -85,7 +85,7 @@ func (m *Machine) apply(mac, uuid string, e Event) error {
 	if uuid != "" {
 		m.UUID = uuid
 	}
-	if e.Endpoint != EndpointOperator {
+	if e.sighting() {
 		if m.FirstSeen.IsZero() {
 			m.FirstSeen = e.Time
 		}

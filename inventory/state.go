@@ -80,7 +80,15 @@ const (
 	// EndpointOperator marks an operator's command; its Event.State is
 	// the state asked for.
 	EndpointOperator = "operator"
+	// EndpointBMC prefixes the events of BMC operations ("bmc:cycle"),
+	// which never move the state.
+	EndpointBMC = "bmc:"
 )
+
+// sighting reports whether e is a request from the machine itself.
+func (e *Event) sighting() bool {
+	return e.Endpoint != EndpointOperator && !strings.HasPrefix(e.Endpoint, EndpointBMC)
+}
 
 // OperatorStates are the states an operator may set. Booting and
 // configured are only ever observed.
