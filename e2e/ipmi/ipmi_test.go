@@ -187,8 +187,10 @@ func TestIPMIPowerAndBootDevice(t *testing.T) {
 	bins := need(t, "ipmi_sim", "qemu-system-x86_64")
 	s := startSim(t, bins)
 	c := &bmc.Controller{
-		Timeout:   30 * time.Second,
-		Passwords: bmc.Source{LookupEnv: func(k string) (string, bool) { return map[string]string{"BMC_PW": password, "BAD_PW": "guess"}[k], true }},
+		Timeout: 30 * time.Second,
+		Passwords: bmc.Source{LookupEnv: func(k string) (string, bool) {
+			return map[string]string{"BMC_PW": password, "BAD_PW": "guess"}[k], true
+		}},
 	}
 	cfg := bmc.Config{Type: bmc.IPMI, Address: s.addr, Username: "admin", PasswordEnv: "BMC_PW"}
 	ctx := t.Context()
