@@ -102,6 +102,17 @@ func (r *Recorder) Get(key string) (Machine, bool) {
 	return m.copy(), true
 }
 
+// State returns a machine's state without copying its record ("" for a
+// machine never seen): what the boot path needs for BootDisk.
+func (r *Recorder) State(key string) State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.all[key]; m != nil {
+		return m.State
+	}
+	return ""
+}
+
 // List returns copies of every record, sorted by key.
 func (r *Recorder) List() []Machine {
 	r.mu.Lock()

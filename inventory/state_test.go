@@ -99,7 +99,7 @@ func TestTimeline(t *testing.T) {
 	}
 	r.Record(mac, "", Event{Time: at(10), Endpoint: "/ipxe", Status: 200, Group: "install", Profile: "installer", LocalBoot: true})
 	m, _ := r.Get(mac)
-	if m.State != Installed || !BootDisk(m, true) || BootDisk(m, false) {
+	if m.State != Installed || !BootDisk(m, true) || BootDisk(m, false) || r.State(mac) != Installed || r.State("52:54:00:00:00:99") != "" {
 		t.Fatalf("after install and a disk boot: %+v", m)
 	}
 	if _, err := r.Apply(mac, "", Event{Time: at(20), Endpoint: EndpointOperator, State: Reprovisioning, Cause: "new disk"}); err != nil {
