@@ -3,7 +3,8 @@
 // over LAN, attached to a QEMU virtual machine through QEMU's
 // ipmi-bmc-extern device. The test drives it only through package bmc
 // (power status, on, boot device network once, cycle, off) and asserts
-// that the VM really starts and stops, and with which boot order.
+// that the VM really starts and stops, and with which boot order; and
+// through package lifecycle, which reprovisions an installed machine.
 //
 // The test is behind the e2e build tag and needs the Debian packages
 // openipmi, ipmitool (for the operator's cross-check it prints) and
