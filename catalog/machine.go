@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/provisiond/provisiond/bmc"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/internal/strictjson"
 )
@@ -23,6 +24,10 @@ type Machine struct {
 	UUID   string            `json:"uuid,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
 	Leases map[string]string `json:"leases,omitempty"`
+	// BMC is the machine's baseboard management controller, for power
+	// control and reprovisioning; it names where its password is, never
+	// the password.
+	BMC *bmc.Config `json:"bmc,omitempty"`
 }
 
 // DecodeMachine parses and normalizes a registry entry.
@@ -81,6 +86,11 @@ func (m *Machine) Normalize() error {
 	}
 	if len(m.Leases) > 0 && m.MAC == "" {
 		return fmt.Errorf("%w %q: leases need the machine's mac: leases are keyed by mac", ErrInvalidMachine, m.Name)
+	}
+	if m.BMC != nil {
+		if err := m.BMC.Validate(); err != nil {
+			return fmt.Errorf("%w %q: %w", ErrInvalidMachine, m.Name, err)
+		}
 	}
 	return nil
 }

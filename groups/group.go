@@ -24,6 +24,10 @@ type Group struct {
 	// of one etcd cluster, so that the catalog load can warn about member
 	// counts that buy no fault tolerance.
 	EtcdCluster bool `json:"etcd_cluster,omitempty"`
+	// InstallOnce: a machine of this group that is installed (see
+	// inventory.BootDisk) is answered a script that boots its local disk
+	// instead of the profile, until it is marked for reprovisioning.
+	InstallOnce bool `json:"install_once,omitempty"`
 }
 
 // ErrInvalid is returned (wrapped) for a group that is not well formed.

@@ -49,12 +49,19 @@ var decodeTests = []struct {
 		want: &Group{ID: "etcd", Profile: "services", Selector: map[string]string{"role": "services"}, EtcdCluster: true},
 	},
 	{
+		name: "install once",
+		json: `{"id":"install","profile":"flatcar-install","selector":{"role":"worker"},"install_once":true}`,
+		want: &Group{ID: "install", Profile: "flatcar-install", Selector: map[string]string{"role": "worker"}, InstallOnce: true},
+	},
+	{
 		name: "trailing whitespace",
 		json: "{\"id\":\"a\",\"profile\":\"p\"}\n\t ",
 		want: &Group{ID: "a", Profile: "p", Selector: map[string]string{}},
 	},
 
 	{name: "unknown field", json: `{"id":"a","profile":"p","selectors":{"role":"x"}}`, wantErr: `"selectors"`},
+	{name: "install once not a bool", json: `{"id":"a","profile":"p","install_once":"yes"}`, wantErr: "install_once"},
+	{name: "install once misspelled", json: `{"id":"a","profile":"p","install-once":true}`, wantErr: `"install-once"`},
 	{name: "number selector value", json: `{"id":"a","profile":"p","selector":{"role":1}}`, wantErr: `selector "role"`},
 	{name: "bool selector value", json: `{"id":"a","profile":"p","selector":{"etcd":true}}`, wantErr: `selector "etcd"`},
 	{name: "object selector value", json: `{"id":"a","profile":"p","selector":{"os":{"name":"flatcar"}}}`, wantErr: `selector "os"`},

@@ -59,6 +59,35 @@ func (m *Machine) AppendJSON(b []byte) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
+	if len(m.Changes) > 0 {
+		b = append(b, `,"changes":[`...)
+		for i := range m.Changes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = m.Changes[i].appendJSON(b); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+func (c *Change) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"time":`...)
+	b, err := appendTime(b, c.Time)
+	if err != nil {
+		return nil, err
+	}
+	if c.From != "" {
+		b = append(b, `,"from":`...)
+		b = appendString(b, string(c.From))
+	}
+	b = append(b, `,"to":`...)
+	b = appendString(b, string(c.To))
+	b = append(b, `,"cause":`...)
+	b = appendString(b, c.Cause)
 	return append(b, '}'), nil
 }
 
@@ -84,6 +113,17 @@ func (e *Event) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(e.Status), 10)
+	if e.LocalBoot {
+		b = append(b, `,"local_boot":true`...)
+	}
+	if e.State != "" {
+		b = append(b, `,"state":`...)
+		b = appendString(b, string(e.State))
+	}
+	if e.Cause != "" {
+		b = append(b, `,"cause":`...)
+		b = appendString(b, e.Cause)
+	}
 	return append(b, '}'), nil
 }
 

@@ -19,6 +19,10 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{Key: "k", FirstSeen: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{Key: "k", FirstSeen: time.Date(7, 2, 3, 4, 5, 6, 7, time.UTC), LastSeen: time.Date(2026, 12, 31, 23, 59, 59, 120000000, time.UTC)},
 		{Key: "k", FirstSeen: time.Date(2026, 1, 1, 0, 0, 0, 999999999, time.UTC), LastSeen: time.Now().UTC()},
+		{Key: "52:54:00:00:00:02", State: Installed,
+			Events:  []Event{{Time: now, Endpoint: "/ipxe", Status: 200, LocalBoot: true}, {Time: now, Endpoint: EndpointOperator, Status: 200, State: Reprovisioning, Cause: "disk \"swapped\""}},
+			Changes: []Change{{Time: now, To: Booting, Cause: "/ipxe"}, {Time: now.Add(time.Minute), From: Booting, To: Installed, Cause: "/installed"}, {To: Failed, Cause: "<&>"}}},
+		{Key: "k", Changes: []Change{{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}},
 	}
 	for _, m := range machines {
 		want, wantErr := json.Marshal(m)

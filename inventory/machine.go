@@ -1,30 +1,20 @@
 package inventory
 
 import (
-	"strings"
+	"strconv"
 	"time"
 )
-
-// State is where a machine stands in its boot, derived from its events.
-type State string
-
-// The states.
-const (
-	// Discovered: the machine asked, and no group matched it.
-	Discovered State = "discovered"
-	// Booting: the machine fetched its boot script (/ipxe or /grub).
-	Booting State = "booting"
-	// Configured: the machine fetched its Ignition, cloud-config or generic
-	// config.
-	Configured State = "configured"
-)
-
-func (s State) String() string { return string(s) }
 
 // MaxEvents bounds the events kept per machine; older ones are dropped.
 const MaxEvents = 16
 
-// Event is one request from a machine.
+// MaxChanges bounds the state changes kept per machine (its timeline);
+// older ones are dropped. A change is rarer than a request, so the
+// timeline reaches back much further than the events do.
+const MaxChanges = 32
+
+// Event is one request from a machine, or one operator's command about it
+// (Endpoint "operator").
 type Event struct {
 	Time     time.Time `json:"time"`
 	Endpoint string    `json:"endpoint"`
@@ -32,6 +22,25 @@ type Event struct {
 	Profile  string    `json:"profile,omitempty"`
 	Remote   string    `json:"remote,omitempty"`
 	Status   int       `json:"status"`
+	// LocalBoot says that the answer was a script that boots the local
+	// disk (the group or profile installs once and the machine is
+	// installed), not the group's profile.
+	LocalBoot bool `json:"local_boot,omitempty"`
+	// State is the state an operator's event asks for; on a recorded
+	// event, the state the event moved the machine to ("" if it did not).
+	State State `json:"state,omitempty"`
+	// Cause says why, in a few words: the operator's reason, or why a
+	// report was refused.
+	Cause string `json:"cause,omitempty"`
+}
+
+// Change is one entry of a machine's timeline: when its state changed,
+// from what, to what, and why.
+type Change struct {
+	Time  time.Time `json:"time"`
+	From  State     `json:"from,omitempty"`
+	To    State     `json:"to"`
+	Cause string    `json:"cause"`
 }
 
 // Machine is what provisiond knows of a machine from its requests.
@@ -47,6 +56,9 @@ type Machine struct {
 	Profile      string    `json:"profile,omitempty"`
 	State        State     `json:"state"`
 	Events       []Event   `json:"events,omitempty"`
+	// Changes is the state timeline, oldest first (records written before
+	// the lifecycle have none).
+	Changes []Change `json:"changes,omitempty"`
 }
 
 // Key returns the inventory key of a machine, "" when it has neither mac
@@ -61,58 +73,72 @@ func Key(mac, uuid string) string {
 	return ""
 }
 
-// apply folds one event into m.
-func (m *Machine) apply(mac, uuid string, e Event) {
-	if m.FirstSeen.IsZero() {
-		m.FirstSeen = e.Time
-	}
+// apply folds one event into m. A boot-side event that its state does not
+// allow (a report from a machine that is to be reprovisioned) is recorded
+// with the reason, and leaves the state as it was; apply returns the
+// reason. An operator's command or a BMC operation is not a sighting of
+// the machine: it leaves FirstSeen, LastSeen and LastEndpoint alone.
+func (m *Machine) apply(mac, uuid string, e Event) error {
 	if mac != "" {
 		m.MAC = mac
 	}
 	if uuid != "" {
 		m.UUID = uuid
 	}
-	m.LastSeen = e.Time
-	m.LastEndpoint = e.Endpoint
-	if e.Group != "" {
-		m.Group, m.Profile = e.Group, e.Profile
+	if e.sighting() {
+		if m.FirstSeen.IsZero() {
+			m.FirstSeen = e.Time
+		}
+		m.LastSeen = e.Time
+		m.LastEndpoint = e.Endpoint
+		if e.Group != "" {
+			m.Group, m.Profile = e.Group, e.Profile
+		}
 	}
-	m.State = next(m.State, e)
+	to, err := Next(m.State, e)
+	if err != nil {
+		if e.Cause == "" {
+			e.Cause = err.Error()
+		}
+		e.State = ""
+	} else {
+		e.State = ""
+		if to != m.State {
+			e.State = to
+			m.change(e, to)
+		}
+	}
 	if len(m.Events) >= MaxEvents {
 		copy(m.Events, m.Events[1:])
 		m.Events = m.Events[:MaxEvents-1]
 	}
 	m.Events = append(m.Events, e)
+	return err
 }
 
-// next derives the state after event e.
-func next(s State, e Event) State {
-	if !strings.HasPrefix(e.Endpoint, "/") {
-		// Not an HTTP boot endpoint: DHCP and TFTP ("dhcp:offer",
-		// "tftp:ipxe.efi") say a machine is on the wire, never what it
-		// was given; a TFTP miss (404) is not "matched no group".
-		if s == "" {
-			return Discovered
+// change moves m to state to and adds the change to its timeline.
+func (m *Machine) change(e Event, to State) {
+	from := m.State
+	m.State = to
+	if from == "" && to == Discovered {
+		// a machine's first sighting is its first_seen, not a change
+		return
+	}
+	cause := e.Cause
+	switch {
+	case e.Endpoint == EndpointOperator && cause == "":
+		cause = "operator"
+	case e.Endpoint == EndpointOperator:
+		cause = "operator: " + cause
+	case cause == "":
+		cause = e.Endpoint
+		if e.Status != 0 && e.Status != 200 {
+			cause += " " + strconv.Itoa(e.Status)
 		}
-		return s
 	}
-	if e.Group == "" && e.Status == 404 {
-		return Discovered
+	if len(m.Changes) >= MaxChanges {
+		copy(m.Changes, m.Changes[1:])
+		m.Changes = m.Changes[:MaxChanges-1]
 	}
-	if e.Status >= 300 {
-		if s == "" {
-			return Discovered
-		}
-		return s
-	}
-	switch e.Endpoint {
-	case "/ipxe", "/grub":
-		return Booting
-	case "/ignition", "/cloud", "/generic":
-		return Configured
-	}
-	if s == "" {
-		return Discovered
-	}
-	return s
+	m.Changes = append(m.Changes, Change{Time: e.Time, From: from, To: to, Cause: cause})
 }

@@ -2,6 +2,8 @@ package inventory
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sort"
@@ -35,6 +37,10 @@ func NewRecorder(s Saver, existing []Machine, logger *slog.Logger) *Recorder {
 	r := &Recorder{saver: s, Logger: logger, all: make(map[string]*Machine, len(existing)), dirty: map[string]bool{}}
 	for i := range existing {
 		m := existing[i]
+		if !m.State.Valid() {
+			// written before the lifecycle, or by a newer version
+			m.State = derive(m)
+		}
 		r.all[m.Key] = &m
 	}
 	return r
@@ -57,6 +63,34 @@ func (r *Recorder) Record(mac, uuid string, e Event) {
 	r.mu.Unlock()
 }
 
+// Apply folds an event into the machine's record, as Record does, and
+// returns the record after it, or the error of Next when the event may
+// not move the machine (the event is recorded all the same, with the
+// reason as its cause). It is for reports and operators' commands, whose
+// callers want the answer. Apply creates the record of a machine never
+// seen: an operator may mark a registered machine that already runs its
+// OS installed before it ever boots from provisiond.
+func (r *Recorder) Apply(mac, uuid string, e Event) (Machine, error) {
+	key := Key(mac, uuid)
+	if key == "" {
+		return Machine{}, fmt.Errorf("%w: neither mac nor uuid", ErrUnknown)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.all[key]
+	if m == nil {
+		m = &Machine{Key: key}
+		r.all[key] = m
+	}
+	err := m.apply(mac, uuid, e)
+	r.dirty[key] = true
+	return m.copy(), err
+}
+
+// ErrUnknown is returned (wrapped) by Apply for an event that names no
+// machine (neither mac nor uuid).
+var ErrUnknown = errors.New("no machine named")
+
 // Get returns a copy of one machine's record.
 func (r *Recorder) Get(key string) (Machine, bool) {
 	r.mu.Lock()
@@ -66,6 +100,17 @@ func (r *Recorder) Get(key string) (Machine, bool) {
 		return Machine{}, false
 	}
 	return m.copy(), true
+}
+
+// State returns a machine's state without copying its record ("" for a
+// machine never seen): what the boot path needs for BootDisk.
+func (r *Recorder) State(key string) State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.all[key]; m != nil {
+		return m.State
+	}
+	return ""
 }
 
 // List returns copies of every record, sorted by key.
@@ -84,7 +129,10 @@ func (r *Recorder) List() []Machine {
 func (r *Recorder) CountByState() map[State]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := map[State]int{Discovered: 0, Booting: 0, Configured: 0}
+	n := make(map[State]int, len(States))
+	for _, s := range States {
+		n[s] = 0
+	}
 	for _, m := range r.all {
 		n[m.State]++
 	}
@@ -94,6 +142,7 @@ func (r *Recorder) CountByState() map[State]int {
 func (m *Machine) copy() Machine {
 	c := *m
 	c.Events = append([]Event(nil), m.Events...)
+	c.Changes = append([]Change(nil), m.Changes...)
 	return c
 }
 

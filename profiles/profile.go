@@ -20,6 +20,10 @@ type Profile struct {
 	IgnitionID string `json:"ignition_id,omitempty"`
 	CloudID    string `json:"cloud_id,omitempty"`
 	GenericID  string `json:"generic_id,omitempty"`
+	// InstallOnce: the profile is an installer; a machine that is
+	// installed (see inventory.BootDisk) is answered a script that boots
+	// its local disk instead, until it is marked for reprovisioning.
+	InstallOnce bool `json:"install_once,omitempty"`
 }
 
 // Boot is a profile's network-boot fields. Each string is a template
