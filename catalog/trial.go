@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"strings"
@@ -80,11 +79,11 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 	if err := s.trialLimits(); err != nil {
 		errs = append(errs, err)
 		if isLimit(err) {
-			return warnings, errors.Join(errs...)
+			return warnings, joinProblems(errs...)
 		}
 	}
 	ws, err := s.staticButane()
-	return append(warnings, ws...), errors.Join(append(errs, err)...)
+	return append(warnings, ws...), joinProblems(append(errs, err)...)
 }
 
 // staticButane translates every Butane template that contains no template
@@ -116,7 +115,7 @@ func (s *Snapshot) staticButane() (warnings []string, err error) {
 			errs = append(errs, s.translateErrors(src, "", nil, nil, []byte(text), err))
 		}
 	}
-	return warnings, errors.Join(errs...)
+	return warnings, joinProblems(errs...)
 }
 
 // firstMachines maps each group to the first registered machine (by name)

@@ -95,7 +95,43 @@ func (s *Snapshot) translateErrors(src, group string, t *profiles.Template, data
 		}
 		errs = append(errs, e)
 	}
-	return errors.Join(errs...)
+	return joinProblems(errs...)
+}
+
+// problemList is several mistakes found together: each is reported, one
+// a line.
+type problemList []error
+
+func (l problemList) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+func (l problemList) Unwrap() []error { return l }
+
+// joinProblems is nil for no error, the error itself for one, and a
+// problemList of them all (flattened) for more.
+func joinProblems(errs ...error) error {
+	var l problemList
+	for _, e := range errs {
+		switch x := e.(type) {
+		case nil:
+		case problemList:
+			l = append(l, x...)
+		default:
+			l = append(l, e)
+		}
+	}
+	switch len(l) {
+	case 0:
+		return nil
+	case 1:
+		return l[0]
+	}
+	return l
 }
 
 func excerpt(line string) string {

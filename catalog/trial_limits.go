@@ -64,7 +64,7 @@ func (s *Snapshot) trialLimits() error {
 			bootShape := dataShape(bootData)
 			for _, t := range append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...) {
 				if err := check(s.Catalog.source("profiles/"+p.ID), t.Name, false, t, bootData, bootShape, g.ID); err != nil {
-					return errors.Join(append(errs, err)...)
+					return joinProblems(append(errs, err)...)
 				}
 			}
 		}
@@ -74,16 +74,16 @@ func (s *Snapshot) trialLimits() error {
 		}
 		if p.CloudID != "" {
 			if err := check(s.Catalog.source("cloud/"+p.CloudID), p.CloudID, true, s.tmpl[profiles.KindCloud][p.CloudID], data, shape, g.ID); err != nil {
-				return errors.Join(append(errs, err)...)
+				return joinProblems(append(errs, err)...)
 			}
 		}
 		if p.GenericID != "" {
 			if err := check(s.Catalog.source("generic/"+p.GenericID), p.GenericID, true, s.tmpl[profiles.KindGeneric][p.GenericID], data, shape, g.ID); err != nil {
-				return errors.Join(append(errs, err)...)
+				return joinProblems(append(errs, err)...)
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return joinProblems(errs...)
 }
 
 // translate translates rendered Butane to Ignition, within the render
