@@ -190,9 +190,12 @@ func MissingAssets(c *Catalog, assetsDir string) []Problem {
 					at := lineColOf(string(raw), i)
 					pr.Line, pr.Col = at[0], at[1]
 				}
-				if haveDir {
+				switch {
+				case haveDir:
 					pr.Message = fmt.Sprintf("%s names %s, which the assets directory %s lacks: machines booting this profile would get 404", f.name, ref, assetsDir)
-				} else {
+				case assetsDir == "":
+					pr.Message = fmt.Sprintf("%s names %s, but no assets directory is served (--assets-dir): machines booting this profile would get 404", f.name, ref)
+				default:
 					pr.Message = fmt.Sprintf("%s names %s, but there is no assets directory %s: machines booting this profile would get 404", f.name, ref, assetsDir)
 				}
 				if strings.Contains(ref, "flatcar") {
