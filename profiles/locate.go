@@ -140,7 +140,7 @@ func locateOffsets(marked []byte, at []Position) []origin {
 		if b == markStart {
 			if j := bytes.IndexByte(marked[i:], markEnd); j > 1 {
 				m := string(marked[i+1 : i+j])
-				if off, err := strconv.Atoi(m[:len(m)-1]); err == nil {
+				if off, err := strconv.Atoi(m[:len(m)-1]); err == nil && off >= 0 {
 					seg, since = origin{off, m[len(m)-1] == 't'}, 0
 					i += j
 					continue
@@ -174,9 +174,7 @@ func onlyLine(at []Position, line int) bool {
 
 // positionAt is the line and column (from 1) of offset off in text.
 func positionAt(text string, off int) Position {
-	if off > len(text) {
-		off = len(text)
-	}
+	off = max(0, min(off, len(text)))
 	line := 1 + strings.Count(text[:off], "\n")
 	return Position{Line: line, Col: off - strings.LastIndexByte(text[:off], '\n')}
 }

@@ -159,3 +159,31 @@ func TestParseExecError(t *testing.T) {
 		t.Error("an error without a place parsed")
 	}
 }
+
+// FuzzLocate: any template and any data (markers in the data included)
+// map every place to a place inside the source, without a panic.
+func FuzzLocate(f *testing.F) {
+	f.Add(locateSrc, "x\ny", 3, 4)
+	f.Add("a: {{ .v }}\n{{ range .l }}- {{ . }}\n{{ end }}", "\x1e5t\x1f\n\x1e-7a\x1f", 2, 1)
+	f.Add("{{ define \"t\" }}x{{ .v }}\n{{ end }}{{ template \"t\" . }}{{ template \"t\" . }}", "\x1e99999999999t\x1f", 1, 0)
+	f.Fuzz(func(t *testing.T, src, v string, line, col int) {
+		tmpl, err := Compile("t", src, nil)
+		if err != nil {
+			return
+		}
+		data := map[string]any{"v": v, "l": []any{v, "b"}, "keys": []any{v}, "unit": v}
+		if _, err := tmpl.Execute(data, 1<<16); err != nil {
+			return
+		}
+		got, err := tmpl.Locate(data, 0, []Position{{line, col}, {1, 1}})
+		if err != nil {
+			return
+		}
+		lines := strings.Count(src, "\n") + 1
+		for _, p := range got {
+			if p.Line < 1 || p.Line > lines || p.Col < 1 {
+				t.Fatalf("place %+v outside the source of %d lines", p, lines)
+			}
+		}
+	})
+}
