@@ -98,6 +98,27 @@ func (s *Snapshot) translateErrors(src, group string, t *profiles.Template, data
 	return joinProblems(errs...)
 }
 
+// atRequest describes a translation that failed at request time (of
+// template t, named ref, rendered with data for group) as the trial
+// renders do at load: at the template's line and column, Butane's place
+// in the output beside it. It wraps err, not ErrInvalid: the request's
+// data may be at fault rather than the catalog.
+func (s *Snapshot) atRequest(ref, group string, t *profiles.Template, data any, out []byte, err error) error {
+	var be *profiles.ButaneError
+	if !errors.As(err, &be) {
+		return fmt.Errorf("%s: %w", ref, err)
+	}
+	return &requestError{msg: s.translateErrors(ref, group, t, data, out, err).Error(), err: err}
+}
+
+type requestError struct {
+	msg string
+	err error
+}
+
+func (e *requestError) Error() string { return e.msg }
+func (e *requestError) Unwrap() error { return e.err }
+
 // problemList is several mistakes found together: each is reported, one
 // a line.
 type problemList []error

@@ -172,3 +172,32 @@ func TestErrorInsideValue(t *testing.T) {
 		t.Errorf("got %+v: %v", se, err)
 	}
 }
+
+// TestRequestErrorAtSourceLine: a translation that fails only with a
+// request's data is reported, at request time, at the template's line,
+// with the rendered line beside it, and is not a catalog error.
+func TestRequestErrorAtSourceLine(t *testing.T) {
+	files := base()
+	files["ignition/i.yaml"] = "variant: flatcar\nversion: 1.0.0\n# a comment\nstorage:\n  files:\n{{- if .request.query.path }}\n    - path: {{ .request.query.path }}\n{{- end }}\n"
+	_, _, err := compileFiles(t, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadDir(writeDir(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := Compile(c, ipam.NewTable(nil), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Resolve(map[string]string{"mac": "52:54:00:00:00:09", "role": "a", "path": "relative"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.Config(profiles.KindIgnition, m, s.Input(m, "path=relative", "http://x", nil))
+	want := `ignition/i.yaml:7:16: path not absolute (at $.storage.files.0.path) (Butane, line 6 col 13 of the output rendered for group a: "- path: relative")`
+	if err == nil || err.Error() != want || !errors.Is(err, profiles.ErrIgnition) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}
