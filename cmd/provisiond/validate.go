@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"os"
 
 	"github.com/provisiond/provisiond/catalog"
 )
@@ -13,8 +14,9 @@ import (
 const validateUsage = `Usage: provisiond validate DIR [--assets-dir DIR]
 
 Loads, checks and trial-renders the catalog directory DIR exactly as
-'provisiond serve --catalog DIR' does when it starts, with no server and no
-data directory. Prints each error as FILE:LINE:COL: message, then each
+'provisiond serve --catalog DIR' does when it starts (with the default
+render limits), with no server and no data directory. DIR and --assets-dir
+default to PROVISIOND_CATALOG and PROVISIOND_ASSETS_DIR, as for serve. Prints each error as FILE:LINE:COL: message, then each
 warning as FILE:LINE:COL: warning: message, among them the kernels and
 initrds that profiles name under /assets/ and the assets directory lacks.
 
@@ -44,6 +46,12 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 			break
 		}
 		pos, rest = append(pos, rest[0]), rest[1:]
+	}
+	if len(pos) == 0 && os.Getenv("PROVISIOND_CATALOG") != "" {
+		pos = []string{os.Getenv("PROVISIOND_CATALOG")}
+	}
+	if *assetsDir == "" {
+		*assetsDir = os.Getenv("PROVISIOND_ASSETS_DIR")
 	}
 	if len(pos) != 1 {
 		fmt.Fprintf(stderr, "provisiond: validate: want one catalog directory, got %d arguments (see provisiond validate --help)\n", len(pos))

@@ -99,3 +99,24 @@ func TestValidateVerb(t *testing.T) {
 		t.Errorf("--help: exit %d, %q", code, out)
 	}
 }
+
+// TestValidateEnv: DIR and --assets-dir come from PROVISIOND_CATALOG and
+// PROVISIOND_ASSETS_DIR, as serve's do.
+func TestValidateEnv(t *testing.T) {
+	dir := copyCatalog(t, "laptop")
+	assets := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(assets, "flatcar", "current"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"flatcar_production_pxe.vmlinuz", "flatcar_production_pxe_image.cpio.gz"} {
+		if err := os.WriteFile(filepath.Join(assets, "flatcar", "current", f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(binary, "validate")
+	cmd.Env = append(os.Environ(), "PROVISIOND_CATALOG="+dir, "PROVISIOND_ASSETS_DIR="+assets)
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != dir+" is valid (0 warnings)\n" {
+		t.Fatalf("%v: %s", err, out)
+	}
+}
