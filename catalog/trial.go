@@ -53,7 +53,7 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 		src := s.Catalog.source("ignition/" + p.IgnitionID)
 		out, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout)
 		if err != nil {
-			w, problem := renderFailure(src, p.IgnitionID, true, g.ID, data, err)
+			w, problem := renderFailure(src, p.IgnitionID, true, g.ID, t, err)
 			if isLimit(err) {
 				return warnings, problem
 			}

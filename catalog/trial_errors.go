@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -165,15 +166,17 @@ func excerpt(line string) string {
 
 // renderFailure sorts a failed trial render of template t (named name, in
 // file src; boot fields have no place of their own in src) with data for
-// group: a render that exceeds a limit, or that asks for a top-level key
-// that the group does not provide, is an error; any other failure may be
-// for want of request data and is a warning.
+// group: a render that exceeds a limit, or that asks for a key that the
+// group does not provide, is an error; any other failure may be for want of
+// request data and is a warning.
 //
-// Only keys under .request may wait for request time: every other
-// top-level key comes from the group (metadata, selector) or from
-// provisiond (.machine, .server, and .ip for groups with a pool), so a
-// render that misses one fails for every machine of the group.
-func renderFailure(src, name string, inFile bool, group string, data map[string]any, err error) (warning string, problem error) {
+// Only keys under .request may wait for request time. Every other key comes
+// from the group (metadata, selector) or from provisiond (.machine,
+// .server, and .ip for groups with a pool), so a render that misses one
+// fails for every machine of the group. The exceptions are .machine.labels,
+// which differ from machine to machine, and fields of a dot that a range or
+// with rebound, or of a variable: what they stand for is not known here.
+func renderFailure(src, name string, inFile bool, group string, t *profiles.Template, err error) (warning string, problem error) {
 	place := src
 	if !inFile {
 		place = src + ": " + name
@@ -188,16 +191,43 @@ func renderFailure(src, name string, inFile bool, group string, data map[string]
 	if inFile {
 		place = fmt.Sprintf("%s:%d:%d", src, e.Line, e.Col)
 	}
-	top := profiles.TopLevelKey(e.Field)
-	if _, provided := data[top]; e.MissingKey != "" && top == e.MissingKey && !provided {
-		se := &SourceError{File: src, Group: group, Err: err,
-			Message: fmt.Sprintf("template %s uses .%s, which group %s does not provide (not in its metadata or selector); only keys under .request may wait for the request", name, top, group)}
+	if msg := missingKeyMessage(name, group, t, e); msg != "" {
+		se := &SourceError{File: src, Group: group, Err: err, Message: msg}
 		if inFile {
 			se.Line, se.Col = e.Line, e.Col
 		}
 		return "", se
 	}
 	return fmt.Sprintf("%s: not checked for group %s at load, it needs request data: %s", place, group, e.Message), nil
+}
+
+// missingKeyMessage describes a render error e of template t for group
+// as a load error, or returns "" when the key may come with the request
+// (see renderFailure).
+func missingKeyMessage(name, group string, t *profiles.Template, e profiles.ExecError) string {
+	if e.MissingKey == "" || t == nil {
+		return ""
+	}
+	f := e.Field
+	switch {
+	case strings.HasPrefix(f, "$."):
+		f = f[1:]
+	case strings.HasPrefix(f, "."):
+		if root, found := t.DotIsRoot(e.Position); !root || !found {
+			return ""
+		}
+	default:
+		return ""
+	}
+	path := strings.Split(f[1:], ".")
+	i := slices.Index(path, e.MissingKey)
+	switch {
+	case i < 0 || path[0] == "request" || path[0] == "machine" && len(path) > 1 && path[1] == "labels":
+		return ""
+	case i == 0:
+		return fmt.Sprintf("template %s uses .%s, which group %s does not provide (not in its metadata or selector); only keys under .request may wait for the request", name, path[0], group)
+	}
+	return fmt.Sprintf("template %s uses %s, but for group %s .%s has no key %q", name, f, group, strings.Join(path[:i], "."), e.MissingKey)
 }
 
 // butaneWarning finds Butane's place in a warning ("warning at

@@ -201,3 +201,44 @@ func TestRequestErrorAtSourceLine(t *testing.T) {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }
+
+// TestMissingKeyScope: a key missing under a field of the data's root is
+// a load error (a typo under .ip or .machine fails for every machine);
+// under .request or .machine.labels, or relative to a dot that a range,
+// with or template call rebound, it is a warning.
+func TestMissingKeyScope(t *testing.T) {
+	tests := []struct {
+		name, action string
+		want         string // "" for a warning only
+	}{
+		{"typo under .ip", "{{ .ip.adress }}", `ignition/i.yaml:3:9: template i.yaml uses .ip.adress, but for group `},
+		{"typo under .machine", "{{ .machine.nmae }}", `template i.yaml uses .machine.nmae, but for group `},
+		{"$ from anywhere", "{{ range .l }}{{ $.cabnet }}{{ end }}", "template i.yaml uses .cabnet, which group"},
+		{"machine label", "{{ .machine.labels.rack }}", ""},
+		{"with the query", "{{ with .request.query }}{{ .hostname }}{{ end }}", ""},
+		{"range element", "{{ range .m }}{{ .x }}{{ end }}", ""},
+		{"defined template", `{{ define "t" }}{{ .cabnet }}{{ end }}{{ template "t" . }}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			files := base()
+			files["groups/a.json"] = `{"id":"a","profile":"p","selector":{"role":"a"},"pool":"net2","metadata":{"l":["x"],"m":[{"y":1}]}}`
+			files["groups/b.json"] = `{"id":"b","profile":"p","selector":{"role":"b"},"pool":"net","metadata":{"l":["x"],"m":[{"y":1}]}}`
+			files["pools/net2.json"] = `{"name":"net2","cidr":"10.1.0.0/24","start":"10.1.0.10","end":"10.1.0.20","gateway":"10.1.0.1"}`
+			files["ignition/i.yaml"] = "variant: flatcar\nversion: 1.0.0\n# " + tc.action + "\n"
+			_, warnings, err := compileFiles(t, files)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if w := strings.Join(warnings, "\n"); !strings.Contains(w, "i.yaml:3:") || !strings.Contains(w, "needs request data") {
+					t.Errorf("no warning at i.yaml:3: %q", warnings)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -40,7 +40,7 @@ func (s *Snapshot) trialLimits() error {
 		}
 		checked[key] = true
 		if _, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout); err != nil {
-			_, problem := renderFailure(src, name, inFile, group, data, err)
+			_, problem := renderFailure(src, name, inFile, group, t, err)
 			if problem != nil && !isLimit(err) {
 				// A missing key: reported once per template, and the
 				// check goes on to find a limit that would end the load.

@@ -187,3 +187,27 @@ func FuzzLocate(f *testing.F) {
 		}
 	})
 }
+
+func TestDotIsRoot(t *testing.T) {
+	src := "{{ .a }}\n{{ range .l }}{{ .b }}{{ else }}{{ .c }}{{ end }}\n{{ with .w }}{{ .d }}{{ end }}{{ if .i }}{{ .e.f }}{{ end }}\n{{ define \"t\" }}{{ .g }}{{ end }}"
+	tmpl, err := Compile("t0", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		needle      string // the field, after what precedes it
+		root, found bool
+	}{
+		{"{{ .a", true, true}, {"range .l", true, true}, {"{{ .b", false, true}, {"{{ .c", true, true},
+		{"with .w", true, true}, {"{{ .d", false, true}, {"{{ .e.f", true, true}, {"{{ .g", false, false},
+	} {
+		i := strings.Index(src, tc.needle) + strings.Index(tc.needle, ".")
+		if tc.needle == "{{ .e.f" {
+			i += 2 // a chain is placed at its second field
+		}
+		root, found := tmpl.DotIsRoot(positionAt(src, i))
+		if root != tc.root || found != tc.found {
+			t.Errorf("%s: root %v found %v, want %v %v", tc.needle, root, found, tc.root, tc.found)
+		}
+	}
+}
