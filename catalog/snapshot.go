@@ -346,15 +346,17 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 		return out, nil, nil
 	}
 	s.stats.Misses.Add(1)
-	out, err := t.ExecuteTimeout(profiles.Data(in), s.maxOutput, s.renderTimeout)
+	data := profiles.Data(in)
+	out, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s/%s: %w", kind, name, err)
 	}
 	var warnings []profiles.Warning
 	if kind == profiles.KindIgnition {
-		out, warnings, err = s.translate(out)
+		rendered := out
+		out, warnings, err = s.translate(rendered)
 		if err != nil {
-			return nil, warnings, fmt.Errorf("%s/%s: %w", kind, name, err)
+			return nil, warnings, s.atRequest(string(kind)+"/"+name, m.Group.ID, t, data, rendered, err)
 		}
 	}
 	s.cache.put(key, out)

@@ -13,13 +13,16 @@ import (
 // trialServerURL stands in for the request's server in trial renders.
 const trialServerURL = "http://provisiond.invalid:8080"
 
-// trialRenders renders every group's Butane template once at load, with the
-// data the group itself provides (metadata, selector, the registered
+// trialRenders renders every group's Butane template once at load, with
+// the data the group itself provides (metadata, selector, the registered
 // machine that selects it, the first address of its pool) so that a Butane
-// config that cannot translate is refused now, with its line and column,
-// instead of failing at boot time. A render that fails for want of
-// request-only data (a key only the booting machine's query provides) is a
-// warning: it may well work for the real request.
+// config that cannot translate is refused now, at its line and column in
+// the template (see SourceError), instead of failing at boot time. A
+// top-level key that the group does not provide is an error too (see
+// renderFailure); a render that fails for want of request data (a key
+// under .request) is a warning: it may well work for the real request.
+// Each template's mistakes are reported for the first group they show
+// in; the mistakes of every template are returned together.
 //
 // A translation costs about 1.5 ms, so a catalog of 100,000 per-machine
 // groups would take minutes to check group by group. Groups whose data
@@ -32,9 +35,11 @@ const trialServerURL = "http://provisiond.invalid:8080"
 func (s *Snapshot) trialRenders() (warnings []string, err error) {
 	first := s.firstMachines()
 	checked := map[trialKey]bool{}
+	failed := map[string]bool{}
+	var errs []error
 	for _, g := range s.Index.Groups() {
 		p := s.Catalog.Profiles[g.Profile]
-		if p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) {
+		if p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) || failed[p.IgnitionID] {
 			continue
 		}
 		t := s.tmpl[profiles.KindIgnition][p.IgnitionID]
@@ -48,25 +53,37 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 		src := s.Catalog.source("ignition/" + p.IgnitionID)
 		out, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout)
 		if err != nil {
+			w, problem := renderFailure(src, p.IgnitionID, true, g.ID, t, err)
 			if isLimit(err) {
-				return warnings, fmt.Errorf("%w: %s (for group %s): %w", ErrInvalid, src, g.ID, err)
+				return warnings, problem
 			}
-			warnings = append(warnings, fmt.Sprintf("%s: not checked for group %s at load, it needs request data: %v", src, g.ID, firstLine(err.Error())))
+			if w != "" {
+				warnings = append(warnings, w)
+			}
+			if problem != nil {
+				errs = append(errs, problem)
+				failed[p.IgnitionID] = true
+			}
 			continue
 		}
 		_, ws, err := s.translate(out)
-		for _, w := range ws {
-			warnings = append(warnings, fmt.Sprintf("%s (for group %s): %s", src, g.ID, w))
-		}
+		warnings = append(warnings, s.translateWarnings(src, g.ID, t, data, ws)...)
 		if err != nil {
-			return warnings, fmt.Errorf("%w: %s (rendered for group %s): %w", ErrInvalid, src, g.ID, err)
+			if isLimit(err) {
+				return warnings, fmt.Errorf("%w: %s (rendered for group %s): %w", ErrInvalid, src, g.ID, err)
+			}
+			errs = append(errs, s.translateErrors(src, g.ID, t, data, out, err))
+			failed[p.IgnitionID] = true
 		}
 	}
 	if err := s.trialLimits(); err != nil {
-		return warnings, err
+		errs = append(errs, err)
+		if isLimit(err) {
+			return warnings, joinProblems(errs...)
+		}
 	}
 	ws, err := s.staticButane()
-	return append(warnings, ws...), err
+	return append(warnings, ws...), joinProblems(append(errs, err)...)
 }
 
 // staticButane translates every Butane template that contains no template
@@ -82,6 +99,7 @@ func (s *Snapshot) staticButane() (warnings []string, err error) {
 			used[p.IgnitionID] = true
 		}
 	}
+	var errs []error
 	for _, name := range sortedKeys(s.Catalog.Templates[profiles.KindIgnition]) {
 		text := s.Catalog.Templates[profiles.KindIgnition][name]
 		if used[name] || profiles.IsRawIgnition(name) || strings.Contains(text, "{{") {
@@ -89,14 +107,15 @@ func (s *Snapshot) staticButane() (warnings []string, err error) {
 		}
 		src := s.Catalog.source("ignition/" + name)
 		_, ws, err := s.translate([]byte(text))
-		for _, w := range ws {
-			warnings = append(warnings, fmt.Sprintf("%s: %s", src, w))
-		}
+		warnings = append(warnings, s.translateWarnings(src, "", nil, nil, ws)...)
 		if err != nil {
-			return warnings, fmt.Errorf("%w: %s: %w", ErrInvalid, src, err)
+			if isLimit(err) {
+				return warnings, fmt.Errorf("%w: %s: %w", ErrInvalid, src, err)
+			}
+			errs = append(errs, s.translateErrors(src, "", nil, nil, []byte(text), err))
 		}
 	}
-	return warnings, nil
+	return warnings, joinProblems(errs...)
 }
 
 // firstMachines maps each group to the first registered machine (by name)

@@ -17,26 +17,40 @@ func isLimit(err error) bool {
 // trialLimits renders each group's boot fields and cloud-config and
 // generic templates once with the data the group provides (Butane
 // templates are rendered by trialRenders) and refuses the catalog when a
-// render exceeds the output or time limit: a template that loops or
-// allocates without bound is refused when it is written, not discovered at
-// every boot. Other render errors are ignored here: such a template may
-// need request data, and fails at request time with 500.
+// render exceeds the output or time limit, or asks for a top-level key the
+// group does not provide (see renderFailure): a template that loops or
+// allocates without bound, or names a key no machine of the group will
+// have, is refused when it is written, not discovered at every boot.
+// Other render errors are ignored here: such a template may need request
+// data, and fails at request time with 500.
 func (s *Snapshot) trialLimits() error {
 	first := s.firstMachines()
 	checked := map[trialKey]bool{}
+	failed := map[string]bool{}
+	var errs []error
 	// Shapes are computed once per group, not once per template: at
 	// 100,000 groups that is most of the cost of a load.
-	check := func(src string, t *profiles.Template, data map[string]any, shape uint64, group string) error {
+	check := func(src, name string, inFile bool, t *profiles.Template, data map[string]any, shape uint64, group string) error {
 		if t == nil {
 			return nil
 		}
-		key := trialKey{src, shape}
+		key := trialKey{src + "\x00" + name, shape}
 		if checked[key] {
 			return nil
 		}
 		checked[key] = true
-		if _, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout); err != nil && isLimit(err) {
-			return fmt.Errorf("%w: %s (for group %s): %w", ErrInvalid, src, group, err)
+		if _, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout); err != nil {
+			_, problem := renderFailure(src, name, inFile, group, t, err)
+			if problem != nil && !isLimit(err) {
+				// A missing key: reported once per template, and the
+				// check goes on to find a limit that would end the load.
+				if !failed[key.template] {
+					failed[key.template] = true
+					errs = append(errs, problem)
+				}
+				return nil
+			}
+			return problem
 		}
 		return nil
 	}
@@ -49,8 +63,8 @@ func (s *Snapshot) trialLimits() error {
 			bootData := profiles.BootData(in)
 			bootShape := dataShape(bootData)
 			for _, t := range append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...) {
-				if err := check(s.Catalog.source("profiles/"+p.ID)+": "+t.Name, t, bootData, bootShape, g.ID); err != nil {
-					return err
+				if err := check(s.Catalog.source("profiles/"+p.ID), t.Name, false, t, bootData, bootShape, g.ID); err != nil {
+					return joinProblems(append(errs, err)...)
 				}
 			}
 		}
@@ -59,17 +73,17 @@ func (s *Snapshot) trialLimits() error {
 			shape = dataShape(data)
 		}
 		if p.CloudID != "" {
-			if err := check(s.Catalog.source("cloud/"+p.CloudID), s.tmpl[profiles.KindCloud][p.CloudID], data, shape, g.ID); err != nil {
-				return err
+			if err := check(s.Catalog.source("cloud/"+p.CloudID), p.CloudID, true, s.tmpl[profiles.KindCloud][p.CloudID], data, shape, g.ID); err != nil {
+				return joinProblems(append(errs, err)...)
 			}
 		}
 		if p.GenericID != "" {
-			if err := check(s.Catalog.source("generic/"+p.GenericID), s.tmpl[profiles.KindGeneric][p.GenericID], data, shape, g.ID); err != nil {
-				return err
+			if err := check(s.Catalog.source("generic/"+p.GenericID), p.GenericID, true, s.tmpl[profiles.KindGeneric][p.GenericID], data, shape, g.ID); err != nil {
+				return joinProblems(append(errs, err)...)
 			}
 		}
 	}
-	return nil
+	return joinProblems(errs...)
 }
 
 // translate translates rendered Butane to Ignition, within the render

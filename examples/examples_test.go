@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,16 +43,20 @@ type role struct {
 var layouts = []struct {
 	dir   string
 	roles []role
+	// from and edit, when set, make the catalog a copy of examples/from
+	// changed by edit (dir then names only the golden files).
+	from string
+	edit func(t *testing.T, dir string)
 }{
-	{"laptop", []role{{"laptop", "mac=52-54-00-00-00-01", nil}}},
+	{"laptop", []role{{"laptop", "mac=52-54-00-00-00-01", nil}}, "", nil},
 	{"small-cluster", []role{
 		{"node1", "mac=52-54-00-89-d8-10", []string{"node1=http://10.0.0.101:2380,node2=http://10.0.0.102:2380,node3=http://10.0.0.103:2380"}},
 		{"node3", "mac=52-54-00-89-d8-12", nil},
-	}},
+	}, "", nil},
 	{"dev-cluster", []role{
 		{"etcd", "mac=52-54-00-89-d8-10", nil},
 		{"worker", "mac=52-54-00-00-00-21", nil},
-	}},
+	}, "", nil},
 	{"production", []role{
 		{"services-node1", "mac=52-54-00-89-d8-10", []string{
 			"Address=10.0.0.101/24", "Gateway=10.0.0.1", "DNS=10.0.0.1", "MACAddress=52:54:00:89:d8:10",
@@ -63,11 +69,23 @@ var layouts = []struct {
 		}},
 		{"worker", "mac=52-54-00-00-00-31&role=worker&cabinet=one", []string{"10.0.0.101:2379,10.0.0.102:2379,10.0.0.103:2379"}},
 		{"worker-cabinet-two", "mac=52-54-00-00-00-32&role=worker&cabinet=two", []string{"10.0.0.101:2379,10.0.0.102:2379,10.0.0.103:2379", "spinning"}},
-	}},
+	}, "", nil},
 	{"swarm", []role{
 		{"manager1", "mac=52-54-00-89-d8-10", []string{"10.0.0.101", "10.0.0.102", "10.0.0.103"}},
 		{"manager2", "mac=52-54-00-89-d8-11", nil},
 		{"worker", "mac=52-54-00-00-00-41&role=worker", nil},
+	}, "", nil},
+	// The swarm with its optional Vault turned on in the group metadata.
+	{"swarm-vault", []role{
+		{"manager1", "mac=52-54-00-89-d8-10", []string{
+			"== /etc/vault/vault.hcl", `storage "etcd" {`, `etcd_api   = "v3"`, `api_addr     = "http://10.0.0.101:8200"`,
+			"hashicorp/vault:1.15.6 server", "Description=Vault server, its storage in the managers' etcd",
+		}},
+		{"manager2", "mac=52-54-00-89-d8-11", []string{`cluster_addr = "http://10.0.0.102:8201"`}},
+		{"worker", "mac=52-54-00-00-00-41&role=worker", nil},
+	}, "swarm", func(t *testing.T, dir string) {
+		replaceIn(t, filepath.Join(dir, "groups", "manager.json"), `"update_group": "stable"`, `"update_group": "stable",
+    "vault": true`)
 	}},
 }
 
@@ -117,7 +135,12 @@ func fetch(t *testing.T, url string) (int, string) {
 func TestExamples(t *testing.T) {
 	for _, l := range layouts {
 		t.Run(l.dir, func(t *testing.T) {
-			hs := serve(t, l.dir)
+			dir := l.dir
+			if l.edit != nil {
+				dir = copyCatalog(t, l.from)
+				l.edit(t, dir)
+			}
+			hs := serve(t, dir)
 			host := strings.TrimPrefix(hs.URL, "http://")
 			for _, r := range l.roles {
 				t.Run(r.name, func(t *testing.T) {
@@ -234,4 +257,43 @@ func ignitionFiles(t *testing.T, raw string) string {
 		fmt.Fprintf(&b, "== %s\n%s\n", f.Path, content)
 	}
 	return b.String()
+}
+
+// copyCatalog copies the example catalog name to a temporary directory.
+func copyCatalog(t *testing.T, name string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(name, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(name, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// replaceIn replaces old, which must be there, with new in a file.
+func replaceIn(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s has no %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -27,7 +27,12 @@ func TestExamplesWithBootTokens(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer store.Close()
-			c, err := catalog.LoadDir(l.dir)
+			dir := l.dir
+			if l.edit != nil {
+				dir = copyCatalog(t, l.from)
+				l.edit(t, dir)
+			}
+			c, err := catalog.LoadDir(dir)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,33 +28,34 @@ type Warning string
 
 // ButaneToIgnition translates a rendered Butane config (any variant and
 // version the pinned butane knows, flatcar and fcos included) to Ignition
-// JSON and checks the result with the Ignition parser. Errors carry the
-// line and column Butane reports; warnings are returned for logging.
+// JSON and checks the result with the Ignition parser. A config that does
+// not translate is a *ButaneError carrying each problem with the line and
+// column Butane reports in src; warnings are returned for logging, and a
+// finding that is an error is never also a warning.
 func ButaneToIgnition(src []byte) ([]byte, []Warning, error) {
 	out, rep, err := butane.TranslateBytes(src, translateOptions)
-	warnings := reportWarnings(rep)
 	if err != nil && !hasVariant(src) {
-		return nil, warnings, fmt.Errorf("%w: butane: %v: this looks like a Container Linux Config (no variant and version), which matchbox before v0.10 accepted; provisiond needs Butane: add \"variant: flatcar\" and \"version: 1.0.0\" and convert it (see the Butane docs)", ErrIgnition, err)
-	}
-	if err != nil {
-		if rep.IsFatal() {
-			return nil, warnings, fmt.Errorf("%w: butane: %s", ErrIgnition, fatalEntries(rep))
-		}
-		return nil, warnings, fmt.Errorf("%w: butane: %v", ErrIgnition, err)
-	}
-	if rep.IsFatal() {
-		return nil, warnings, fmt.Errorf("%w: butane: %s", ErrIgnition, fatalEntries(rep))
+		return nil, nil, &ButaneError{Problems: []ButaneProblem{{Message: err.Error() + ": this looks like a Container Linux Config (no variant and version), which matchbox before v0.10 accepted; provisiond needs Butane: add \"variant: flatcar\" and \"version: 1.0.0\" and convert it (see the Butane docs)"}}}
 	}
 	// An unused key is a typo ("filez:") whose content would silently not
-	// reach the machine: refuse it, like unknown fields in catalog JSON.
-	var unused []string
+	// reach the machine: it is refused, like unknown fields in catalog
+	// JSON, and so reported as an error only.
+	var problems []ButaneProblem
+	var warnings []Warning
 	for _, e := range rep.Entries {
-		if strings.HasPrefix(e.Message, "unused key") {
-			unused = append(unused, strings.TrimSpace(e.String()))
+		p := problemOf(e)
+		if e.Kind == report.Error || strings.HasPrefix(e.Message, "unused key") {
+			p.Kind = "error"
+			problems = append(problems, p)
+			continue
 		}
+		warnings = append(warnings, Warning(strings.TrimSpace(e.String())))
 	}
-	if len(unused) > 0 {
-		return nil, warnings, fmt.Errorf("%w: butane: %s", ErrIgnition, strings.Join(unused, "; "))
+	if err != nil && len(problems) == 0 {
+		problems = append(problems, yamlProblem(err))
+	}
+	if len(problems) > 0 {
+		return nil, warnings, &ButaneError{Problems: problems}
 	}
 	more, err := CheckIgnition(out)
 	return out, append(warnings, more...), err
@@ -93,7 +93,13 @@ func CheckIgnition(raw []byte) ([]Warning, error) {
 	warnings := reportWarnings(rep)
 	if err != nil {
 		if rep.IsFatal() {
-			return warnings, fmt.Errorf("%w: spec %s: %v: %s", ErrIgnition, v, err, fatalEntries(rep))
+			var b strings.Builder
+			for _, e := range rep.Entries {
+				if e.Kind == report.Error {
+					b.WriteString("; " + strings.TrimSpace(e.String()))
+				}
+			}
+			return warnings, fmt.Errorf("%w: spec %s: %v%s", ErrIgnition, v, err, b.String())
 		}
 		return warnings, fmt.Errorf("%w: spec %s: %v", ErrIgnition, v, err)
 	}
@@ -113,23 +119,6 @@ var exactParsers = map[string]func([]byte) (report.Report, error){
 	"3.4.0": func(b []byte) (report.Report, error) { _, r, err := v3_4.Parse(b); return r, err },
 	"3.5.0": func(b []byte) (report.Report, error) { _, r, err := v3_5.Parse(b); return r, err },
 	"3.6.0": func(b []byte) (report.Report, error) { _, r, err := v3_6.Parse(b); return r, err },
-}
-
-func fatalEntries(r report.Report) string {
-	var b bytes.Buffer
-	for _, e := range r.Entries {
-		if e.Kind != report.Error {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(strings.TrimSpace(e.String()))
-	}
-	if b.Len() == 0 {
-		return strings.TrimSpace(r.String())
-	}
-	return b.String()
 }
 
 func reportWarnings(r report.Report) []Warning {

@@ -56,6 +56,9 @@ type Template struct {
 	// mayLoop is set when the template has a range or a template call:
 	// only such a template can run long enough to need a render timeout.
 	mayLoop bool
+	// text is the source, kept to map rendered places back to it (see
+	// Locate).
+	text string
 }
 
 // Compile parses text as a template named name, with the template functions
@@ -73,7 +76,7 @@ func Compile(name, text string, members MembersFunc) (*Template, error) {
 	if err := checkRecursion(t); err != nil {
 		return nil, fmt.Errorf("template: %s: %w", name, err)
 	}
-	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members"), mayLoop: mayLoop(t)}, nil
+	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members"), mayLoop: mayLoop(t), text: text}, nil
 }
 
 // Execute renders the template with data. Output beyond max bytes (0 means

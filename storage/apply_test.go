@@ -15,6 +15,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/storage"
 	"github.com/provisiond/provisiond/storage/bolt"
 )
@@ -296,6 +297,9 @@ func TestApplyWarnsOrphanLeases(t *testing.T) {
 	c := newCatalog(t, "w1 "+macW1+" role=worker", "w2 "+macW2+" role=worker")
 	delete(c.Pools, "lan")
 	c.Groups["workers"].Pool = ""
+	// Without a pool the workers have no .ip: their boot arguments must
+	// not ask for it (the catalog would be refused for that).
+	c.Profiles["worker"] = &profiles.Profile{ID: "worker", Boot: profiles.Boot{Kernel: "/assets/vmlinuz"}}
 	_, warnings, err := storage.Apply(t.Context(), e.store, e.table, c, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
