@@ -165,29 +165,31 @@ func (s *Store) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam
 		l, err = allocate(tx, pool, mac, time.Now().Unix())
 		return err
 	})
-	return l, unavailable(err)
+	return l, s.fail(err)
 }
 
 // Leases implements storage.Store.
 func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
 	var out []ipam.Lease
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bLeases).ForEachBucket(func(pool []byte) error {
-			addrB, _, _ := poolBuckets(tx, string(pool), false)
-			if addrB == nil {
-				return nil
-			}
-			return addrB.ForEach(func(k, v []byte) error {
-				var l ipam.Lease
-				if err := json.Unmarshal(v, &l); err != nil {
-					return fmt.Errorf("stored lease %s: %w", pool, err)
+	err := guard(s.path, func() error {
+		return s.db.View(func(tx *bbolt.Tx) error {
+			return tx.Bucket(bLeases).ForEachBucket(func(pool []byte) error {
+				addrB, _, _ := poolBuckets(tx, string(pool), false)
+				if addrB == nil {
+					return nil
 				}
-				out = append(out, l)
-				return nil
+				return addrB.ForEach(func(k, v []byte) error {
+					var l ipam.Lease
+					if err := json.Unmarshal(v, &l); err != nil {
+						return damaged(s.path, fileSize(s.path), "stored lease %s/%x does not decode: %v", pool, k, err)
+					}
+					out = append(out, l)
+					return nil
+				})
 			})
 		})
 	})
-	return out, unavailable(err)
+	return out, s.fail(err)
 }
 
 // Release implements storage.Store.
@@ -210,7 +212,7 @@ func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam
 		}
 		return macB.Delete([]byte(l.MAC))
 	})
-	return l, unavailable(err)
+	return l, s.fail(err)
 }
 
 // applyOp applies one catalog lease operation inside tx.
