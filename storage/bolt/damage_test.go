@@ -2,9 +2,11 @@ package bolt
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -330,5 +332,32 @@ func editDB(t *testing.T, dir string, fn func(*bbolt.Tx) error) {
 	defer db.Close()
 	if err := db.Update(fn); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// decodeLease's direct parse gives what encoding/json gives, for every
+// shape json.Marshal writes and for the odd ones it falls back on.
+func TestDecodeLease(t *testing.T) {
+	for _, l := range []ipam.Lease{
+		{Pool: "rack1", Address: netip.MustParseAddr("10.9.0.17"), MAC: "52:54:00:00:00:01", Created: 1764547200},
+		{Pool: "v6", Address: netip.MustParseAddr("fd00::17"), MAC: "52:54:00:00:00:02", Pinned: true},
+		{Pool: "a<b>\"c\\", Address: netip.MustParseAddr("192.168.1.1"), MAC: "x", Created: -5},
+	} {
+		data, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got ipam.Lease
+		if err := decodeLease(data, &got); err != nil || got != l {
+			t.Errorf("decodeLease(%s) = %+v, %v; want %+v", data, got, err, l)
+		}
+	}
+	for _, bad := range []string{``, `{`, `{"pool":"p","address":"nope","mac":"m","pinned":false,"created":1}`, `null`, `{"pool":"p","address":"10.0.0.1","mac":"m","pinned":false,"created":1x}`} {
+		var got, want ipam.Lease
+		errGot := decodeLease([]byte(bad), &got)
+		errWant := json.Unmarshal([]byte(bad), &want)
+		if (errGot == nil) != (errWant == nil) || got != want {
+			t.Errorf("decodeLease(%q) = %+v, %v; encoding/json: %+v, %v", bad, got, errGot, want, errWant)
+		}
 	}
 }

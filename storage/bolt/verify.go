@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 
@@ -54,8 +53,7 @@ func checkLeases(tx *bbolt.Tx, problem func(string) bool) (LeaseCount, error) {
 				return say("pool %s: lease key %x is not an address", pool, k)
 			}
 			key := netip.AddrFrom16([16]byte(k)).Unmap()
-			l = ipam.Lease{}
-			if err := json.Unmarshal(v, &l); err != nil {
+			if err := decodeLease(v, &l); err != nil {
 				return say("pool %s: address %s: the lease record does not decode: %v", pool, key, err)
 			}
 			switch {
@@ -86,7 +84,7 @@ func checkLeases(tx *bbolt.Tx, problem func(string) bool) (LeaseCount, error) {
 				owner := "no lease record"
 				if v := addrB.Get(k); v != nil {
 					var o ipam.Lease
-					if json.Unmarshal(v, &o) == nil {
+					if decodeLease(v, &o) == nil {
 						owner = "the lease record names mac " + o.MAC
 					}
 				}
@@ -95,7 +93,7 @@ func checkLeases(tx *bbolt.Tx, problem func(string) bool) (LeaseCount, error) {
 				other := "no lease record"
 				if v := addrB.Get(k); v != nil {
 					var o ipam.Lease
-					if json.Unmarshal(v, &o) == nil {
+					if decodeLease(v, &o) == nil {
 						other = "whose lease record names mac " + o.MAC
 					}
 				}
