@@ -26,6 +26,7 @@ Usage:
   provisiond render ENDPOINT --mac MAC     what ipxe, grub, ignition, cloud, generic or metadata answers
   provisiond import-matchbox DIR           convert a matchbox data directory, reporting every change
   provisiond export DIR                    write the server's catalog as a catalog directory
+  provisiond db check|backup ...           check or back up the database (provisiond db help)
   provisiond version                       print the version
   provisiond help                          this text
 
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdImport(args[1:], stdout, stderr)
 	case "export":
 		return cmdExport(args[1:], stdout, stderr)
+	case "db":
+		return cmdDB(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "provisiond %s\n", version)
 		return 0
