@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -119,4 +120,60 @@ func CheckReleases(old, next *catalog.Catalog, plan []LeaseOp, leases []ipam.Lea
 		return a.Address.Less(b.Address)
 	})
 	return e
+}
+
+type releaseGuardKey struct{}
+
+// GuardReleases marks ctx's catalog change as one that Guarded checks
+// with CheckReleases; allow is the operator's explicit consent (the serve
+// flag --allow-release for the --catalog load at start, the admin API's
+// allow_release=true for one write), which lets it through. A change
+// whose ctx is not marked is not checked: an admin API DELETE of one
+// machine is already explicit.
+func GuardReleases(ctx context.Context, allow bool) context.Context {
+	return context.WithValue(ctx, releaseGuardKey{}, allow)
+}
+
+// releaseGuard reports whether ctx's change is to be checked: marked by
+// GuardReleases, without consent.
+func releaseGuard(ctx context.Context) bool {
+	allow, marked := ctx.Value(releaseGuardKey{}).(bool)
+	return marked && !allow
+}
+
+// Guarded wraps a Store so that a ReplaceCatalog whose ctx GuardReleases
+// marked without consent is checked by CheckReleases first. The check reads the store only when it can refuse:
+// the stored catalog when the new one has no groups, the leases when the
+// plan releases any. Every other method passes through.
+type Guarded struct {
+	Store
+}
+
+// ReplaceCatalog implements Store.
+func (g *Guarded) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []LeaseOp) error {
+	if releaseGuard(ctx) {
+		var old *catalog.Catalog
+		if len(c.Groups) == 0 {
+			var err error
+			if old, err = g.Store.LoadCatalog(ctx); err != nil {
+				return fmt.Errorf("reading the stored catalog: %w", err)
+			}
+		} else {
+			old = catalog.New() // has groups: only releases can be refused
+		}
+		var leases []ipam.Lease
+		for _, op := range ops {
+			if op.Kind == OpRelease {
+				var err error
+				if leases, err = g.Store.Leases(ctx); err != nil {
+					return fmt.Errorf("reading leases: %w", err)
+				}
+				break
+			}
+		}
+		if err := CheckReleases(old, c, ops, leases, false); err != nil {
+			return err
+		}
+	}
+	return g.Store.ReplaceCatalog(ctx, c, ops)
 }

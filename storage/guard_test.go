@@ -9,6 +9,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/storage"
+	"github.com/provisiond/provisiond/storage/bolt"
 )
 
 func TestCheckReleases(t *testing.T) {
@@ -78,5 +79,49 @@ func TestCheckReleases(t *testing.T) {
 	// Nothing stored yet: nothing to release.
 	if err := storage.CheckReleases(nil, empty, nil, nil, false); err != nil {
 		t.Errorf("first load refused: %v", err)
+	}
+}
+
+// Guarded on a real bbolt store, as serve wires it: a marked change that
+// would release is refused and leaves store and leases as they were;
+// with consent it goes through.
+func TestGuardedStore(t *testing.T) {
+	s, err := bolt.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cs := &storage.Catalogs{Store: &storage.Guarded{Store: s}, Leases: ipam.NewTable(nil)}
+	base := []string{"w1 " + macW1 + " role=worker", "w2 " + macW2 + " role=worker", "w3 " + macW3 + " role=worker @lan=10.0.0.15"}
+	guard := storage.GuardReleases(t.Context(), false)
+	if _, _, err := cs.Replace(guard, newCatalog(t, base...)); err != nil {
+		t.Fatal(err)
+	}
+	leases, _ := s.Leases(t.Context())
+	if len(leases) != 3 {
+		t.Fatalf("%d leases after the first load, want 3", len(leases))
+	}
+	without := newCatalog(t, base[:2]...)
+	_, _, err = cs.Replace(guard, without)
+	if !errors.Is(err, storage.ErrWouldRelease) || !strings.Contains(err.Error(), "w3 lan/10.0.0.15 ("+macW3+" pinned)") {
+		t.Fatalf("removing w3: %v", err)
+	}
+	if _, _, err := cs.Replace(guard, catalog.New()); err == nil || !strings.Contains(err.Error(), "no groups") {
+		t.Fatalf("emptied catalog: %v", err)
+	}
+	if got, _ := s.Leases(t.Context()); len(got) != 3 {
+		t.Errorf("refused changes left %d leases, want 3", len(got))
+	}
+	if stored, _ := s.LoadCatalog(t.Context()); len(stored.Machines) != 3 || len(stored.Groups) != 2 {
+		t.Errorf("refused changes changed the stored catalog: %d machines, %d groups", len(stored.Machines), len(stored.Groups))
+	}
+	if _, ok := cs.Leases.Lookup("lan", macW3); !ok {
+		t.Error("the lease table lost w3's lease")
+	}
+	if _, _, err := cs.Replace(storage.GuardReleases(t.Context(), true), without); err != nil {
+		t.Fatalf("with consent: %v", err)
+	}
+	if got, _ := s.Leases(t.Context()); len(got) != 2 {
+		t.Errorf("%d leases after the consented release, want 2", len(got))
 	}
 }

@@ -37,6 +37,7 @@ type serveConfig struct {
 	AdminAddr         string
 	DataDir           string
 	Catalog           string
+	AllowRelease      bool
 	AssetsDir         string
 	LogFormat         string
 	LogLevel          string
@@ -56,6 +57,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:8081", "`address` of the admin API listener; empty disables it. An address that is not loopback needs --admin-token-file or --admin-client-ca")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "`directory` of the embedded database ("+bolt.FileName+"); unused with --store etcd")
 	fs.StringVar(&cfg.Catalog, "catalog", "", "matchbox-layout catalog `directory` (profiles/, groups/, ignition/, cloud/, generic/, pools/, machines/),\nloaded into the store at start and again on SIGHUP; without it the stored catalog is served")
+	fs.BoolVar(&cfg.AllowRelease, "allow-release", false, "let the --catalog load at start drop every group or release leases of machines it no longer registers (refused without it; SIGHUP reloads are always refused)")
 	fs.StringVar(&cfg.AssetsDir, "assets-dir", "", "`directory` served under /assets/ (default: the catalog's assets/ when it exists)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -200,7 +202,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		}
 	}}
 	cacheStats := &catalog.CacheStats{}
-	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
+	// Guarded: a --catalog load that would release registered machines'
+	// leases or drop every group is refused unless the operator consents.
+	catalogs := &storage.Catalogs{Store: &storage.Guarded{Store: timed}, Leases: table, Options: catalog.Options{Stats: cacheStats,
 		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
 
 	known, err := store.Machines(ctx)
@@ -261,7 +265,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	})
 	metricsSrv.Store(srv)
 	catalogs.Swap = srv.Swap
-	loader := &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log}
+	loader := &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease}
 	if _, err := loader.initial(ctx); err != nil {
 		return err
 	}
@@ -384,6 +388,9 @@ type catalogLoader struct {
 	// lastLoaded is the directory's content at the last load, stored the
 	// catalog in the store before the first one (see reportOverwrites).
 	lastLoaded, stored *catalog.Catalog
+	// allowRelease is --allow-release: the load at start may release
+	// (storage.CheckReleases); reloads never may.
+	allowRelease bool
 }
 
 func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) {
@@ -397,7 +404,7 @@ func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) 
 		return snap, nil
 	}
 	l.stored, _ = l.catalogs.Store.LoadCatalog(ctx) // for reportOverwrites
-	snap, err := l.load(ctx)
+	snap, err := l.load(storage.GuardReleases(ctx, l.allowRelease))
 	l.stored = nil // only the first load compares with it: do not keep a second catalog alive
 	if err != nil {
 		return nil, fmt.Errorf("--catalog %s: %w", l.dir, err)
@@ -425,7 +432,7 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 }
 
 func (l *catalogLoader) reload(ctx context.Context) {
-	if _, err := l.load(ctx); err != nil {
+	if _, err := l.load(storage.GuardReleases(ctx, false)); err != nil {
 		l.log.Error("catalog reload refused; still serving the previous catalog", "dir", l.dir, "err", err)
 	}
 }
