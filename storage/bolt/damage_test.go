@@ -260,10 +260,13 @@ func TestOpenAlteredLeaseRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 10.9.0.17 becomes 10.9.0.18, which another machine holds.
-	var victim ipam.Lease
+	var victim, holder ipam.Lease
 	for _, l := range leases {
-		if l.Address.String() == "10.9.0.17" {
+		switch l.Address.String() {
+		case "10.9.0.17":
 			victim = l
+		case "10.9.0.18":
+			holder = l
 		}
 	}
 	old := []byte(`"address":"10.9.0.17"`)
@@ -274,7 +277,7 @@ func TestOpenAlteredLeaseRecord(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	refused(t, dir, "pool rack1", "10.9.0.17", "10.9.0.18", victim.MAC)
+	refused(t, dir, "pool rack1", "address 10.9.0.17: the lease record says address 10.9.0.18 (mac "+victim.MAC+"), an address whose own record gives it to mac "+holder.MAC)
 }
 
 // Two machines' entries of the mac index swapped: each mac maps to the

@@ -56,18 +56,28 @@ func checkLeases(tx *bbolt.Tx, problem func(string) bool) (LeaseCount, error) {
 			if err := decodeLease(v, &l); err != nil {
 				return say("pool %s: address %s: the lease record does not decode: %v", pool, key, err)
 			}
-			switch {
-			case !bytes.Equal(addrKey(l.Address), k):
-				return say("pool %s: address %s: the lease record says address %s (mac %s)", pool, key, l.Address, l.MAC)
-			case l.Pool != string(pool):
-				return say("pool %s: address %s: the lease record says pool %q (mac %s)", pool, key, l.Pool, l.MAC)
-			case l.MAC == "":
+			if l.MAC == "" {
 				return say("pool %s: address %s: the lease record names no mac", pool, key)
 			}
 			if prev, dup := held[l.MAC]; dup {
 				return say("pool %s: mac %s holds two addresses, %s and %s", pool, l.MAC, prev, key)
 			}
+			// Filed under key, whatever the record says: the mac pass
+			// compares the index with where the record is.
 			held[l.MAC] = key
+			switch {
+			case !bytes.Equal(addrKey(l.Address), k):
+				other := ""
+				if v := addrB.Get(addrKey(l.Address)); v != nil {
+					var o ipam.Lease
+					if decodeLease(v, &o) == nil {
+						other = fmt.Sprintf(", an address whose own record gives it to mac %s", o.MAC)
+					}
+				}
+				return say("pool %s: address %s: the lease record says address %s (mac %s)%s", pool, key, l.Address, l.MAC, other)
+			case l.Pool != string(pool):
+				return say("pool %s: address %s: the lease record says pool %q (mac %s)", pool, key, l.Pool, l.MAC)
+			}
 			return nil
 		})
 		if err != nil {
