@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -140,4 +141,25 @@ func benchLeased(b *testing.B, n int) *Store {
 		b.Fatal(err)
 	}
 	return s
+}
+
+// BenchmarkStartup is what start-up asks of the store at 100,000 leases:
+// Open (preflight, the lease check) and Leases, then Close.
+func BenchmarkStartup(b *testing.B) {
+	s := benchLeased(b, 100_000)
+	dir := filepath.Dir(s.Path())
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Leases(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
 }
