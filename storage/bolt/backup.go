@@ -82,8 +82,9 @@ type Report struct {
 const maxProblems = 100
 
 // Check checks the database of a data directory without changing it:
-// bbolt's own consistency check of every page, then every lease
-// (checkLeases), every catalog object and every inventory record. It opens
+// every lease (checkLeases), every catalog object and every inventory
+// record, then, when those are sound, bbolt's own consistency check of
+// every page. It opens
 // the file read-only, so it works on a copy or on the data directory of a
 // stopped server; a running server holds the file locked (use the admin
 // API's backup, then check the copy). The error is for a file that cannot
@@ -118,20 +119,16 @@ func CheckFile(path string) (*Report, error) {
 			rep.Problems = append(rep.Problems, p)
 			return len(rep.Problems) < maxProblems
 		}
+		// First the reads this goroutine makes, where guard catches a
+		// fault on a wild page reference; bbolt's own check runs in a
+		// goroutine of its own, where a fault would kill the process, so
+		// it runs only over a tree that these reads walked whole.
 		err = db.View(func(tx *bbolt.Tx) error {
-			for err := range tx.Check() {
-				if !problem("bbolt: " + err.Error()) {
-					break
-				}
-			}
-			if len(rep.Problems) > 0 {
-				return nil // checkLeases would read the broken pages
-			}
 			n, err := checkLeases(tx, problem)
 			rep.Leases, rep.Pools = n.Leases, n.Pools
 			return err
 		})
-		if err != nil || len(rep.Problems) > 0 {
+		if err != nil {
 			return err
 		}
 		c, err := s.LoadCatalog(context.Background())
@@ -148,7 +145,19 @@ func CheckFile(path string) (*Report, error) {
 			problem(err.Error())
 		}
 		rep.Machines = len(ms)
-		return nil
+		if len(rep.Problems) > 0 {
+			return nil // damaged already; bbolt's check could meet a wild page
+		}
+		return db.View(func(tx *bbolt.Tx) error {
+			// Drain the channel whole: the check's goroutine reads the
+			// transaction until it closes it.
+			for err := range tx.Check() {
+				if len(rep.Problems) < maxProblems {
+					problem("bbolt: " + err.Error())
+				}
+			}
+			return nil
+		})
 	})
 	if db != nil {
 		db.Close()
