@@ -50,6 +50,25 @@ func TestCatalogGuard(t *testing.T) {
 	if code, body := get(t, "http://"+p.boot+"/ipxe?mac=52:54:00:07:00:01"); code != 200 || !strings.Contains(body, "ip=10.7.0.21") {
 		t.Errorf("n1 after the refused reload: %d %s", code, body)
 	}
+	// SIGHUP with the directory's content moved away (a deploy half
+	// done): refused as not a catalog directory.
+	aside := t.TempDir()
+	for _, sub := range []string{"profiles", "groups", "machines", "pools"} {
+		if err := os.Rename(filepath.Join(cat, sub), filepath.Join(aside, sub)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	m = p.waitFor(t, "catalog reload refused; still serving the previous catalog")
+	if e, _ := m["err"].(string); !strings.Contains(e, cat+": not a catalog directory") {
+		t.Errorf("reload of an emptied directory: %q", e)
+	}
+	for _, sub := range []string{"profiles", "groups", "machines", "pools"} {
+		os.Rename(filepath.Join(aside, sub), filepath.Join(cat, sub))
+	}
+	if code, body := get(t, "http://"+p.boot+"/ipxe?mac=52:54:00:07:00:02"); code != 200 || !strings.Contains(body, "ip=10.7.0.20") {
+		t.Errorf("n2 after the refused reloads: %d %s", code, body)
+	}
 	p.stop(t)
 
 	parent := filepath.Dir(cat)
