@@ -312,8 +312,13 @@ func fastLease(v []byte, l *ipam.Lease) bool {
 		}
 		v = v[len(key):]
 		end := bytes.IndexByte(v, '"')
-		if end < 0 || bytes.IndexByte(v[:end], '\\') >= 0 {
+		if end < 0 {
 			return "", false
+		}
+		for _, c := range v[:end] {
+			if c < 0x20 || c >= 0x80 || c == '\\' { // escapes, control bytes, UTF-8: encoding/json's
+				return "", false
+			}
 		}
 		s := string(v[:end])
 		v = v[end+1:]
@@ -343,7 +348,12 @@ func fastLease(v []byte, l *ipam.Lease) bool {
 	if !bytes.HasPrefix(v, []byte(`,"created":`)) || len(v) < len(`,"created":`)+2 || v[len(v)-1] != '}' {
 		return false
 	}
-	created, err := strconv.ParseInt(string(v[len(`,"created":`):len(v)-1]), 10, 64)
+	num := v[len(`,"created":`) : len(v)-1]
+	digits := bytes.TrimPrefix(num, []byte("-"))
+	if len(digits) == 0 || len(digits) > 1 && digits[0] == '0' || bytes.ContainsFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) {
+		return false // not a JSON integer as json.Marshal writes it
+	}
+	created, err := strconv.ParseInt(string(num), 10, 64)
 	if err != nil {
 		return false
 	}
