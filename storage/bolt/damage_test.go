@@ -14,7 +14,10 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
 )
 
 // damagePool is the pool of the damage tests' data dirs.
@@ -362,5 +365,42 @@ func TestDecodeLease(t *testing.T) {
 		if (errGot == nil) != (errWant == nil) || got != want {
 			t.Errorf("decodeLease(%q) = %+v, %v; encoding/json: %+v, %v", bad, got, errGot, want, errWant)
 		}
+	}
+}
+
+// An undecodable catalog object or inventory record is an error naming
+// the file and the record, never a crash or a silently shorter catalog.
+func TestUndecodableRecords(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	c := catalog.New()
+	c.Groups["g"] = &groups.Group{ID: "g", Profile: "p"}
+	c.Profiles["p"] = &profiles.Profile{ID: "p", Boot: profiles.Boot{Kernel: "/k"}}
+	if err := s.ReplaceCatalog(t.Context(), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	editDB(t, dir, func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bCatalog).Bucket([]byte("groups")).Put([]byte("g"), []byte(`{"id":"g","profile":`)); err != nil {
+			return err
+		}
+		return tx.Bucket(bInventory).Put([]byte("52:54:00:00:00:01"), []byte(`{"key":`))
+	})
+	s = mustOpen(t, dir) // leases are sound: Open succeeds
+	defer s.Close()
+	path := filepath.Join(dir, FileName)
+	if _, err := s.LoadCatalog(t.Context()); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "stored groups/g does not decode") {
+		t.Errorf("LoadCatalog: %v", err)
+	}
+	if _, err := s.Machines(t.Context()); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "stored inventory/52:54:00:00:00:01 does not decode") {
+		t.Errorf("Machines: %v", err)
+	}
+	rep, err := Check(dir)
+	if err == nil {
+		t.Fatal("Check of a dir in use succeeded") // the store above holds it
+	}
+	s.Close()
+	if rep, err = Check(dir); err != nil || len(rep.Problems) != 2 {
+		t.Errorf("Check: %+v, %v; want the two records", rep, err)
 	}
 }
