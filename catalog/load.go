@@ -21,7 +21,8 @@ const MaxFileSize = 8 << 20
 
 // LoadDir reads a matchbox-layout directory (profiles/, groups/, ignition/,
 // cloud/, generic/, and provisiond's pools/ and machines/). Missing
-// subdirectories are empty. Every error names the file, and for JSON syntax
+// subdirectories are empty, but a directory with none of profiles/,
+// groups/, machines/ and pools/ is refused (ErrNotCatalogDir). Every error names the file, and for JSON syntax
 // errors the line and column. The result is not validated: call Validate.
 func LoadDir(dir string) (*Catalog, error) {
 	st, err := os.Stat(dir)
@@ -30,6 +31,9 @@ func LoadDir(dir string) (*Catalog, error) {
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("catalog: %s is not a directory", dir)
+	}
+	if err := checkLayout(dir); err != nil {
+		return nil, err
 	}
 	c := New()
 	err = eachFile(dir, "profiles", ".json", func(path, name string, data []byte) error {

@@ -22,6 +22,15 @@ var ErrNoMatch = errors.New("no matching group")
 // template of the asked kind.
 var ErrNoTemplate = errors.New("profile has no template of this kind")
 
+// ErrNotRegistered is returned by Resolve when the group a request
+// matches draws from a pool limited to registered machines
+// (ipam.Pool.RegisteredOnly) and the request names no registered machine.
+// It is also ErrNoMatch: the group is not the machine's, and Resolve does
+// not fall through to a lower group either, since a machine that claims a
+// role it was not given must get nothing rather than another role's
+// config. Transports answer it 403.
+var ErrNotRegistered = errors.New("the group is for registered machines only")
+
 // ErrNeedMAC is returned when a group with a pool matches a request that
 // carries no mac: leases are keyed by mac.
 var ErrNeedMAC = errors.New("a mac is required")
@@ -197,7 +206,9 @@ type Match struct {
 
 // Resolve finds the registered machine a request names (by mac, else by
 // uuid), merges its labels over the query's, and picks the group. It
-// returns ErrNoMatch when no group matches.
+// returns ErrNoMatch when no group matches, and ErrNotRegistered (also
+// ErrNoMatch) when an unregistered machine matches a group whose pool is
+// limited to registered machines.
 func (s *Snapshot) Resolve(query groups.Labels) (*Match, error) {
 	m := s.Machine(query["mac"], query["uuid"])
 	facts := query
@@ -207,6 +218,17 @@ func (s *Snapshot) Resolve(query groups.Labels) (*Match, error) {
 	g := s.Index.Select(facts)
 	if g == nil {
 		return &Match{Machine: m, Query: query, Facts: facts, MAC: facts["mac"], UUID: facts["uuid"]}, ErrNoMatch
+	}
+	if m == nil && g.Pool != "" {
+		if p := s.Catalog.Pools[g.Pool]; p != nil && p.RegisteredOnly {
+			who := "mac " + facts["mac"]
+			if facts["mac"] == "" {
+				who = "uuid " + facts["uuid"]
+			}
+			return &Match{Query: query, Facts: facts, MAC: facts["mac"], UUID: facts["uuid"]},
+				fmt.Errorf("%w (%w): group %q draws from pool %q, which is limited to registered machines, and %s is not registered (machines/)",
+					ErrNotRegistered, ErrNoMatch, g.ID, g.Pool, who)
+		}
 	}
 	return &Match{
 		Group:   g,

@@ -25,6 +25,12 @@ type Pool struct {
 	Gateway  string   `json:"gateway,omitempty"`
 	DNS      []string `json:"dns,omitempty"`
 	Reserved []string `json:"reserved,omitempty"`
+	// RegisteredOnly limits the pool to registered machines (the catalog's
+	// machines/): a machine that is not registered gets no address from
+	// it, and no group that draws from it matches the machine, whatever
+	// labels its query claims. For pools whose addresses are trusted,
+	// such as the etcd members' of a services group.
+	RegisteredOnly bool `json:"registered_only,omitempty"`
 
 	prefix   netip.Prefix
 	start    netip.Addr

@@ -20,6 +20,9 @@ type catalogLoader struct {
 	// lastLoaded is the directory's content at the last load, stored the
 	// catalog in the store before the first one (see reportOverwrites).
 	lastLoaded, stored *catalog.Catalog
+	// allowRelease is --allow-release: the load at start may release
+	// (storage.CheckReleases); reloads never may.
+	allowRelease bool
 }
 
 func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) {
@@ -37,7 +40,7 @@ func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) 
 		return snap, nil
 	}
 	l.stored, _ = l.catalogs.Store.LoadCatalog(ctx) // for reportOverwrites
-	snap, err := l.load(ctx)
+	snap, err := l.load(storage.GuardReleases(ctx, l.allowRelease))
 	l.stored = nil // only the first load compares with it: do not keep a second catalog alive
 	if err != nil {
 		return nil, fmt.Errorf("--catalog %s: %w", l.dir, err)
@@ -68,7 +71,7 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 }
 
 func (l *catalogLoader) reload(ctx context.Context) {
-	if _, err := l.load(ctx); err != nil {
+	if _, err := l.load(storage.GuardReleases(ctx, false)); err != nil {
 		l.log.Error("catalog reload refused; still serving the previous catalog", "dir", l.dir, "err", err)
 	}
 }

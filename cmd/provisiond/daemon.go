@@ -82,7 +82,9 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		}
 	}}
 	cacheStats := &catalog.CacheStats{}
-	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
+	// Guarded: a --catalog load that would release registered machines'
+	// leases or drop every group is refused unless the operator consents.
+	catalogs := &storage.Catalogs{Store: &storage.Guarded{Store: timed}, Leases: table, Options: catalog.Options{Stats: cacheStats,
 		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
 
 	known, err := store.Machines(ctx)
@@ -141,7 +143,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	})
 	metricsSrv.Store(srv)
 	catalogs.Swap = srv.Swap
-	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log}
+	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease}
 	if _, err := d.loader.initial(ctx); err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ var verbs = []cmdline.Verb{
 	{Name: "render", Args: "ENDPOINT --mac MAC", Summary: "what ipxe, grub, ignition, cloud, generic or metadata answers", Run: cmdline.Render},
 	{Name: "import-matchbox", Args: "DIR", Summary: "convert a matchbox data directory, reporting every change", Run: cmdline.ImportMatchbox},
 	{Name: "export", Args: "DIR", Summary: "write the server's catalog as a catalog directory", Run: cmdline.Export},
+	{Name: "db", Args: "check|backup", Summary: "check or back up the database (offline, or a running server's)", Run: cmdDB},
 	{Name: "validate", Args: "DIR", Summary: "check a catalog directory offline, as serve would load it", Run: cmdValidate},
 }
 

@@ -26,6 +26,7 @@ type serveConfig struct {
 	AdminAddr         string
 	DataDir           string
 	Catalog           string
+	AllowRelease      bool
 	AssetsDir         string
 	LogFormat         string
 	LogLevel          string
@@ -45,6 +46,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:8081", "`address` of the admin API listener; empty disables it. An address that is not loopback needs --admin-token-file or --admin-client-ca")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "`directory` of the embedded database ("+bolt.FileName+"); unused with --store etcd")
 	fs.StringVar(&cfg.Catalog, "catalog", "", "matchbox-layout catalog `directory` (profiles/, groups/, ignition/, cloud/, generic/, pools/, machines/),\nloaded into the store at start and again on SIGHUP; without it the stored catalog is served")
+	fs.BoolVar(&cfg.AllowRelease, "allow-release", false, "let the --catalog load at start drop every group or release leases of machines it no longer registers (refused without it; SIGHUP reloads are always refused)")
 	fs.StringVar(&cfg.AssetsDir, "assets-dir", "", "`directory` served under /assets/ (default: the catalog's assets/ when it exists)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
