@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -64,6 +65,9 @@ type Console struct {
 	pages    map[string]pageTemplate
 	sessions *sessions
 	router   chi.Router
+	// closed ends the live views (Close).
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns the console handler. Mount it at cfg.Prefix + "/" on the
@@ -109,6 +113,7 @@ func New(cfg Config) (*Console, error) {
 		log:      cfg.Logger,
 		pages:    pages,
 		sessions: newSessions(cfg.SessionTTL, cfg.SessionIdle, cfg.MaxSessions, cfg.Now),
+		closed:   make(chan struct{}),
 	}
 	c.router = c.routes()
 	return c, nil
@@ -116,6 +121,14 @@ func New(cfg Config) (*Console, error) {
 
 // ServeHTTP implements http.Handler.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.router.ServeHTTP(w, r) }
+
+// Close ends every live view (the event streams), so that the admin
+// listener's graceful Shutdown, which waits for requests in flight, is not
+// held up by browsers watching: register it with the listener's
+// http.Server.RegisterOnShutdown. Pages are still served after Close.
+func (c *Console) Close() {
+	c.closeOnce.Do(func() { close(c.closed) })
+}
 
 // Prefix returns the path the console is mounted at.
 func (c *Console) Prefix() string { return c.cfg.Prefix }

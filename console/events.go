@@ -93,6 +93,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-c.closed:
+			return
 		case <-tick.C:
 		}
 		if ses.id != "" && !c.sessions.alive(ses.id) {

@@ -275,12 +275,12 @@ func groupOrder(gs []*groups.Group) []string {
 
 // profileRow is a profile, the groups naming it and their machines.
 type profileRow struct {
-	ID, Name, Kernel                  string
-	Initrd, Args                      []string
-	Ignition, Cloud, Generic          string
-	Groups                            []string
-	Machines                          []machineRow
-	More                              int
+	ID, Name, Kernel         string
+	Initrd, Args             []string
+	Ignition, Cloud, Generic string
+	Groups                   []string
+	Machines                 []machineRow
+	More                     int
 }
 
 func (c *Console) profiles(w http.ResponseWriter, r *http.Request) {

@@ -146,7 +146,7 @@ func (f machineFilter) match(m *machineRow) bool {
 
 // poolRow is a pool with its addresses counted.
 type poolRow struct {
-	Name, CIDR, First, Last, Gateway string
+	Name, CIDR, First, Last, Gateway   string
 	Size, Pinned, Auto, Reserved, Free int
 	// Bar are the bar's segments, in thousandths of its width.
 	Bar []barSegment
