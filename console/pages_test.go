@@ -62,7 +62,7 @@ func TestMachinesPage(t *testing.T) {
 	}{
 		{"", []string{
 			"node1 52:54:00:89:d8:10 configured services services 10.0.0.101",
-			"node2 52:54:00:89:d8:11 unseen services (would match) services 10.0.0.102",
+			"node2 52:54:00:89:d8:11 unseen services services 10.0.0.102 never",
 			"node3 ",
 			"unregistered 52:54:00:aa:00:01 configured worker worker",
 			"unregistered 52:54:00:aa:00:02 booting worker-cabinet-two worker",
@@ -90,14 +90,17 @@ func TestMachinesPage(t *testing.T) {
 			}
 		})
 	}
-	text, _ := get(t, r, c, "/console/machines")
+	text, html := get(t, r, c, "/console/machines")
+	if n := strings.Count(html, `<i class="predicted" title="never booted: the group it would match now">services</i>`); n != 2 {
+		t.Errorf("%d groups shown as predicted, want node2's and node3's", n)
+	}
 	for _, want := range []string{"discovered 1", "booting 1", "configured 2", "unseen 2", "6 of 6 machines", "token:"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the machines page does not say %q:\n%s", want, text)
 		}
 	}
 	// The live list starts with the latest events, newest first.
-	live := rows(t, strings.Replace(func() string { _, h := get(t, r, c, "/console/machines"); return h }(), `class="live"`, `id="livetable" class="live"`, 1), "livetable")
+	live := rows(t, strings.Replace(html, `class="live"`, `id="livetable" class="live"`, 1), "livetable")
 	if len(live) != 6 || !strings.Contains(live[0], "52:54:00:ff:00:01 /ipxe 404") {
 		t.Errorf("live list %q", live)
 	}

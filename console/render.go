@@ -36,7 +36,7 @@ var funcs = template.FuncMap{
 		if t.IsZero() {
 			return "never"
 		}
-		return t.UTC().Format("2006-01-02 15:04:05Z")
+		return t.UTC().Format("2006-01-02 15:04:05")
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"statusClass": func(code int) string {

@@ -95,6 +95,9 @@ func newRig(t testing.TB, cfg Config) *rig {
 	mux.Handle(con.Prefix()+"/", con)
 	admin := httptest.NewServer(mux)
 	t.Cleanup(admin.Close)
+	// Cleanups run last first: end the live views, as provisiond's
+	// shutdown does, so that Close does not wait for a browser's stream.
+	t.Cleanup(con.Close)
 	return &rig{Boot: boot, Admin: admin, Console: con, Hub: hub, Rec: rec, Life: life, Leases: table}
 }
 
