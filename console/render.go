@@ -38,6 +38,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05")
 	},
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"hms":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"statusClass": func(code int) string {
 		switch {

@@ -8,7 +8,8 @@
     row.querySelectorAll('[data-f]').forEach(function (el) {
       switch (el.dataset.f) {
         case 'clock': el.textContent = e.clock; el.setAttribute('datetime', e.time); break;
-        case 'clockfull': el.textContent = e.time.slice(0, 19).replace('T', ' '); el.setAttribute('datetime', e.time); break;
+        case 'datetime': el.setAttribute('datetime', e.time); break;
+        case 'date': el.textContent = e.time.slice(0, 10) + ' '; break;
         case 'machine': el.textContent = e.mac || e.key; el.href = e.href; break;
         case 'status': el.textContent = String(e.status); el.classList.add(e.status >= 500 ? 'bad' : e.status >= 400 ? 'warn' : 'ok'); break;
         default: el.textContent = e[el.dataset.f] || '';
