@@ -75,7 +75,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 
 	buf := make([]byte, 0, 4096)
-	batch := make([]Event, 0, c.cfg.LiveBatch)
+	batch := make([]Event, 0, c.cfg.LiveBatch) // a ring once full
 	send := func(b []byte) bool {
 		rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := w.Write(b); err != nil {
@@ -101,27 +101,33 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 			send([]byte("event: expired\ndata: signed out\n\n"))
 			return
 		}
-		// Take what is queued now; keep the newest LiveBatch.
-		batch = batch[:0]
+		// Take what is queued now; keep the newest LiveBatch, in a ring.
+		taken := 0
 		skipped := sub.TakeDropped()
 	drain:
 		for range cap(sub.c) {
 			select {
 			case e := <-sub.C():
-				if len(batch) == cap(batch) {
-					copy(batch, batch[1:])
-					batch = batch[:len(batch)-1]
+				if taken < cap(batch) {
+					batch = append(batch, e)
+				} else {
+					batch[taken%cap(batch)] = e
 					skipped++
 				}
-				batch = append(batch, e)
+				taken++
 			default:
 				break drain
 			}
 		}
 		buf = buf[:0]
-		for i := range batch {
-			buf = appendEvent(buf, &batch[i], c.cfg.Prefix)
+		start := 0
+		if taken > cap(batch) {
+			start = taken % cap(batch) // the oldest kept
 		}
+		for i := range batch {
+			buf = appendEvent(buf, &batch[(start+i)%len(batch)], c.cfg.Prefix)
+		}
+		batch = batch[:0]
 		if skipped > 0 {
 			buf = fmt.Appendf(buf, "event: skipped\ndata: %d\n\n", skipped)
 		}

@@ -136,12 +136,20 @@ func TestEventsStreamBoundsWhatItSends(t *testing.T) {
 	for i := range n {
 		r.Hub.Publish(Event{Time: time.Now().UTC(), MAC: "52:54:00:00:00:01", Endpoint: "/ipxe", Status: 200 + i})
 	}
-	boots, skipped := 0, 0
+	boots, skipped, last := 0, 0, 0
 	for boots+skipped < n {
 		name, data := s.next(t)
 		switch name {
 		case "boot":
 			boots++
+			var e liveEvent
+			if err := json.Unmarshal([]byte(data), &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Status <= last {
+				t.Errorf("event %d after %d: out of order", e.Status, last)
+			}
+			last = e.Status
 		case "skipped":
 			k, err := strconv.Atoi(data)
 			if err != nil {

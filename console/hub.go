@@ -35,9 +35,12 @@ type Hub struct {
 
 	// subs is replaced, never modified, so Publish reads it without a
 	// lock; mu serializes Subscribe and Close.
-	subs    atomic.Pointer[[]*Subscription]
-	mu      sync.Mutex
-	dropped atomic.Uint64
+	subs atomic.Pointer[[]*Subscription]
+	mu   sync.Mutex
+	// closedDropped is what the closed subscriptions dropped; Dropped
+	// adds the open ones', so Publish writes only to the subscription it
+	// drops for, never to a counter every publisher shares.
+	closedDropped atomic.Uint64
 }
 
 // Hub defaults.
@@ -67,11 +70,14 @@ func NewHub(queue, maxSubs int) *Hub {
 
 // Subscription is one live view's queue of events.
 type Subscription struct {
-	hub     *Hub
-	c       chan Event
-	mac     string
-	uuid    string
+	hub  *Hub
+	c    chan Event
+	mac  string
+	uuid string
+	// dropped counts every event dropped for this subscriber; taken is
+	// what TakeDropped has reported of it (touched by the reader only).
 	dropped atomic.Uint64
+	taken   uint64
 	once    sync.Once
 }
 
@@ -100,8 +106,13 @@ func (h *Hub) Subscribe(mac, uuid string) (*Subscription, error) {
 func (s *Subscription) C() <-chan Event { return s.c }
 
 // TakeDropped returns the events dropped for this subscriber since the
-// last call, and resets the count.
-func (s *Subscription) TakeDropped() uint64 { return s.dropped.Swap(0) }
+// last call. Only the subscription's reader may call it.
+func (s *Subscription) TakeDropped() uint64 {
+	d := s.dropped.Load()
+	n := d - s.taken
+	s.taken = d
+	return n
+}
 
 // Close detaches the subscription. It is safe to call more than once.
 func (s *Subscription) Close() {
@@ -117,6 +128,7 @@ func (s *Subscription) Close() {
 			}
 		}
 		h.subs.Store(&next)
+		h.closedDropped.Add(s.dropped.Load())
 	})
 }
 
@@ -142,7 +154,6 @@ func (h *Hub) Publish(e Event) {
 		case s.c <- e:
 		default:
 			s.dropped.Add(1)
-			h.dropped.Add(1)
 		}
 	}
 }
@@ -161,7 +172,13 @@ func (h *Hub) Dropped() uint64 {
 	if h == nil {
 		return 0
 	}
-	return h.dropped.Load()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.closedDropped.Load()
+	for _, s := range *h.subs.Load() {
+		n += s.dropped.Load()
+	}
+	return n
 }
 
 // Recorder takes boot events for the machine inventory: the interface the

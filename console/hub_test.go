@@ -175,3 +175,42 @@ func TestHubConcurrent(t *testing.T) {
 		t.Errorf("%d subscribers left", h.Subscribers())
 	}
 }
+
+// BenchmarkPublish is the boot path's share of the live views: one
+// Publish with no subscriber, with subscribers that keep up, and with
+// subscribers whose queues are full (every event dropped for them).
+func BenchmarkPublish(b *testing.B) {
+	e := Event{Time: time.Now(), MAC: "52:54:00:00:00:01", Endpoint: "/ipxe", Group: "worker", Profile: "worker", Status: 200}
+	for _, tc := range []struct {
+		name  string
+		n     int
+		drain bool
+	}{{"subscribers=0", 0, false}, {"reading=16", 16, true}, {"stuck=1", 1, false}, {"stuck=64", 64, false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := NewHub(256, 64)
+			stop := make(chan struct{})
+			defer close(stop)
+			for range tc.n {
+				s, _ := h.Subscribe("", "")
+				defer s.Close()
+				if tc.drain {
+					go func() {
+						for {
+							select {
+							case <-s.C():
+							case <-stop:
+								return
+							}
+						}
+					}()
+				}
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					h.Publish(e)
+				}
+			})
+		})
+	}
+}
