@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/internal/catalogen"
@@ -132,7 +133,7 @@ func BenchmarkBootWithLiveViews(b *testing.B) {
 				b.Cleanup(s.Close)
 			}
 			for hub.Subscribers() != tc.streams+tc.stuck {
-				// the streams subscribe when their request arrives
+				time.Sleep(time.Millisecond) // the streams subscribe when their request arrives
 			}
 			dropped := hub.Dropped()
 			var next atomic.Int64
