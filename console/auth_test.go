@@ -2,6 +2,8 @@ package console
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -334,5 +336,48 @@ func TestSafeNext(t *testing.T) {
 		if got := c.safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestClientCertificate: a request whose client certificate the listener
+// verified is signed in without the form, and gets a session for its
+// form tokens.
+func TestClientCertificate(t *testing.T) {
+	r := newRig(t, Config{})
+	req := httptest.NewRequest(http.MethodGet, "/console/machines", nil)
+	req.TLS = &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{Subject: pkix.Name{CommonName: "alice"}}}}}
+	w := httptest.NewRecorder()
+	r.Console.ServeHTTP(w, req)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<span id="who" title="Signed in as">cert:alice</span>`) {
+		t.Fatalf("with a client certificate: %d\n%s", w.Code, w.Body)
+	}
+	var ses *http.Cookie
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == sessionCookie {
+			ses = ck
+		}
+	}
+	if ses == nil || !ses.Secure || !ses.HttpOnly {
+		t.Fatalf("session cookie %+v", ses)
+	}
+	// Its form works with the session's token, and only with it.
+	form := url.Values{"csrf": {hidden(t, w.Body.String(), "csrf")}, "action": {"reprovision"}}
+	for _, tc := range []struct {
+		csrf string
+		want int
+	}{{"forged", http.StatusForbidden}, {form.Get("csrf"), http.StatusSeeOther}} {
+		form.Set("csrf", tc.csrf)
+		post := httptest.NewRequest(http.MethodPost, "/console/machines/node1/action", strings.NewReader(form.Encode()))
+		post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		post.TLS = req.TLS
+		post.AddCookie(ses)
+		w = httptest.NewRecorder()
+		r.Console.ServeHTTP(w, post)
+		if w.Code != tc.want {
+			t.Errorf("csrf %q: %d, want %d", tc.csrf, w.Code, tc.want)
+		}
+	}
+	if done := r.Life.Done(); len(done) != 1 || !strings.HasSuffix(done[0], "by cert:alice") {
+		t.Errorf("done %v", done)
 	}
 }
