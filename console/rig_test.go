@@ -1,0 +1,308 @@
+package console
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/server"
+	"github.com/provisiond/provisiond/storage"
+	"github.com/provisiond/provisiond/storage/bolt"
+)
+
+// testToken is the rig's admin token.
+const testToken = "console-test-token-0123456789abcdef"
+
+// rig is the console served as provisiond will serve it, from real
+// pieces: a bbolt store in a temporary directory, the production example
+// catalog applied to it, the real boot server recording to a real
+// inventory recorder through the hub, and the console mounted under
+// /console/ on a second listener, like the admin listener. Both listen on
+// 127.0.0.1.
+//
+// When provisiond serve mounts the console itself, this is the one
+// function to replace: start provisiond and point Boot and Admin at its
+// listeners.
+type rig struct {
+	Boot    *httptest.Server
+	Admin   *httptest.Server
+	Console *Console
+	Hub     *Hub
+	Rec     *inventory.Recorder
+	Life    *fakeLifecycle
+	Leases  *ipam.Table
+}
+
+func newRig(t testing.TB, cfg Config) *rig {
+	t.Helper()
+	ctx := context.Background()
+	store, err := bolt.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	table := ipam.NewTable(nil)
+	rec := inventory.NewRecorder(store, nil, log)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { rec.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	hub := NewHub(0, 0)
+	srv := server.New(server.Config{Logger: log, Allocator: store, Leases: table, Recorder: hub.Tee(rec)})
+	catalogs := &storage.Catalogs{Store: store, Leases: table, Swap: srv.Swap}
+	c, err := catalog.LoadDir("../examples/production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := catalogs.Replace(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	boot := httptest.NewServer(srv)
+	t.Cleanup(boot.Close)
+
+	life := &fakeLifecycle{}
+	cfg.Logger = log
+	cfg.Auth = tokenAuth{tokens: []string{testToken}}
+	cfg.Catalogs, cfg.Inventory, cfg.Leases, cfg.Hub = catalogs, rec, table, hub
+	cfg.Previewer = &snapshotPreviewer{catalogs: catalogs, leases: table, serverURL: boot.URL}
+	cfg.Lifecycle = life
+	con, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(con.Prefix()+"/", con)
+	admin := httptest.NewServer(mux)
+	t.Cleanup(admin.Close)
+	// Cleanups run last first: end the live views, as provisiond's
+	// shutdown does, so that Close does not wait for a browser's stream.
+	t.Cleanup(con.Close)
+	return &rig{Boot: boot, Admin: admin, Console: con, Hub: hub, Rec: rec, Life: life, Leases: table}
+}
+
+// boot makes one boot request, as a machine's firmware does.
+func (r *rig) boot(t testing.TB, endpoint string, q url.Values) int {
+	t.Helper()
+	resp, err := http.Get(r.Boot.URL + endpoint + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// The production example's machines.
+const (
+	node1MAC  = "52:54:00:89:d8:10"
+	worker1   = "52:54:00:aa:00:01"
+	worker2   = "52:54:00:aa:00:02"
+	strangerM = "52:54:00:ff:00:01"
+)
+
+// bootFleet boots the services node node1 and two workers through the
+// real boot endpoints, and lets one unknown machine ask.
+func (r *rig) bootFleet(t testing.TB) {
+	t.Helper()
+	for _, s := range []struct {
+		endpoint string
+		q        url.Values
+		want     int
+	}{
+		{"/ipxe", url.Values{"mac": {node1MAC}}, 200},
+		{"/ignition", url.Values{"mac": {node1MAC}}, 200},
+		{"/ipxe", url.Values{"mac": {worker1}, "role": {"worker"}}, 200},
+		{"/ignition", url.Values{"mac": {worker1}, "role": {"worker"}}, 200},
+		{"/ipxe", url.Values{"mac": {worker2}, "role": {"worker"}, "cabinet": {"two"}}, 200},
+		{"/ipxe", url.Values{"mac": {strangerM}}, 404},
+	} {
+		if got := r.boot(t, s.endpoint, s.q); got != s.want {
+			t.Fatalf("%s?%s: %d, want %d", s.endpoint, s.q.Encode(), got, s.want)
+		}
+	}
+}
+
+// tokenAuth accepts its tokens, and verified client certificates, as the
+// admin API's authenticator does.
+type tokenAuth struct{ tokens []string }
+
+func (a tokenAuth) Authenticate(r *http.Request) (string, bool) {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		return "cert:" + r.TLS.VerifiedChains[0][0].Subject.CommonName, true
+	}
+	return "", false
+}
+
+func (a tokenAuth) CheckToken(token string) (string, bool) {
+	sum := sha256.Sum256([]byte(token))
+	ok := 0
+	for _, t := range a.tokens {
+		want := sha256.Sum256([]byte(t))
+		ok |= subtle.ConstantTimeCompare(sum[:], want[:])
+	}
+	return "token:" + hex.EncodeToString(sum[:4]), ok == 1
+}
+
+// fakeLifecycle offers one action and records what was done.
+type fakeLifecycle struct {
+	mu   sync.Mutex
+	done []string
+}
+
+func (f *fakeLifecycle) Actions(key string) []Action {
+	return []Action{{Name: "reprovision", Label: "Reprovision", Danger: true}}
+}
+
+func (f *fakeLifecycle) Do(ctx context.Context, key, action, who string) (string, error) {
+	if action != "reprovision" {
+		return "", fmt.Errorf("no action %q", action)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.done = append(f.done, key+" "+action+" by "+who)
+	return key + " will network-boot on its next power cycle", nil
+}
+
+func (f *fakeLifecycle) Done() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.done...)
+}
+
+// snapshotPreviewer previews from the served snapshot the way the admin
+// API's /api/v1/render does, until the resolve package's preview is wired
+// in its place.
+type snapshotPreviewer struct {
+	catalogs  *storage.Catalogs
+	leases    *ipam.Table
+	serverURL string
+}
+
+func (p *snapshotPreviewer) Preview(ctx context.Context, mac, uuid string) (*Preview, error) {
+	snap := p.catalogs.Current()
+	if snap == nil {
+		return nil, errors.New("catalog not loaded yet")
+	}
+	q := groups.Labels{}
+	raw := url.Values{}
+	if mac != "" {
+		q["mac"], raw["mac"] = mac, []string{mac}
+	}
+	if uuid != "" {
+		q["uuid"], raw["uuid"] = uuid, []string{uuid}
+	}
+	m, err := snap.Resolve(q)
+	if err != nil {
+		return nil, fmt.Errorf("no group matches a request with only this machine's mac and uuid: %w", err)
+	}
+	out := &Preview{Group: m.Group.ID, Profile: m.Profile.ID, LeaseState: "none"}
+	var ip map[string]any
+	if pool := snap.Pool(m); pool != nil {
+		out.Pool = pool.Name
+		if l, ok := p.leases.Lookup(pool.Name, m.MAC); ok {
+			out.LeaseState, out.Address = "existing", l.Address.String()
+			if l.Pinned {
+				out.LeaseState = "pinned"
+			}
+			ip = snap.IPData(pool, l.Address)
+		} else {
+			taken := map[netip.Addr]bool{}
+			for _, l := range p.leases.All() {
+				if l.Pool == pool.Name {
+					taken[l.Address] = true
+				}
+			}
+			a, err := pool.FirstFree(func(a netip.Addr) bool { return taken[a] })
+			if err != nil {
+				out.LeaseState = "exhausted"
+				return out, nil
+			}
+			out.LeaseState, out.Address = "preview", a.String()
+			ip = snap.IPData(pool, a)
+		}
+	}
+	in := snap.Input(m, raw.Encode(), p.serverURL, ip)
+	boot, err := snap.Boot(m, in)
+	if err != nil {
+		return nil, err
+	}
+	out.IPXE = string(profiles.IPXEScript(boot))
+	for _, kind := range profiles.Kinds {
+		if _, err := catalog.TemplateName(m.Profile, kind); err != nil {
+			continue
+		}
+		out.ConfigKind = string(kind)
+		cfg, ws, err := snap.Config(kind, m, in)
+		if err != nil {
+			out.ConfigErr = err.Error()
+		}
+		out.Config = string(cfg)
+		for _, w := range ws {
+			out.Warnings = append(out.Warnings, string(w))
+		}
+		break
+	}
+	return out, nil
+}
+
+// client is a browser-like HTTP client: it keeps cookies and does not
+// follow redirects, so tests see every 303.
+func client(t testing.TB) *http.Client {
+	t.Helper()
+	return &http.Client{
+		Jar:           newJar(t),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}
+}
+
+// body reads a response's body, closing it.
+func body(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// hidden returns the value of the hidden input named name in page.
+func hidden(t testing.TB, page, name string) string {
+	t.Helper()
+	marker := `name="` + name + `" value="`
+	i := strings.Index(page, marker)
+	if i < 0 {
+		t.Fatalf("no hidden %s in the page:\n%s", name, page)
+	}
+	rest := page[i+len(marker):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+func newJar(t testing.TB) http.CookieJar {
+	j, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
