@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/invalid"
 	"github.com/provisiond/provisiond/internal/strictjson"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
@@ -51,15 +52,11 @@ func (c *Catalog) Document() Document {
 	return d
 }
 
-// DocumentError is a Document decoding error with the path of the field
-// it is about ("groups[2].selector.role").
-type DocumentError struct {
-	Field string
-	Err   error
-}
-
-func (e *DocumentError) Error() string { return e.Field + ": " + e.Err.Error() }
-func (e *DocumentError) Unwrap() error { return e.Err }
+// DocumentError is a Document decoding error with the path of the object
+// it is about ("groups[2]"), which its message starts with. It is an
+// invalid.FieldError: invalid.FieldOf joins it with the field of the
+// object's own error ("groups[2].selector.role").
+type DocumentError = invalid.FieldError
 
 // DecodeDocument parses a Document strictly (unknown fields are errors at
 // every level), decoding each object with its own decoder, so objects are

@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -145,7 +146,7 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 		compile := func(field, text string) (*profiles.Template, error) {
 			t, err := profiles.Compile(id+" boot."+field, text, s.Members)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: boot.%s: %w", ErrInvalid, src, field, err)
+				return nil, invalid.Field("boot."+field, fmt.Errorf("%w: %s: boot.%s: %w", ErrInvalid, src, field, err))
 			}
 			return t, nil
 		}

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
 	"sort"
 )
 
@@ -57,7 +58,7 @@ func NewIndex(gs []*Group) (*Index, error) {
 	seen := make(map[selKey]string, len(gs))
 	for _, g := range gs {
 		if _, dup := ix.byID[g.ID]; dup {
-			return nil, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, g.ID)
+			return nil, invalid.Conflict("groups/"+g.ID, "groups/"+g.ID, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, g.ID))
 		}
 		ix.byID[g.ID] = g
 		e := &entry{g: g, sel: g.SelectorString()}

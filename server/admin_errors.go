@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
-	"strings"
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/invalid"
 	"github.com/provisiond/provisiond/internal/strictjson"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
@@ -41,93 +40,54 @@ type ErrorBody struct {
 	Field string `json:"field,omitempty"`
 }
 
-// conflictPhrases mark the catalog validation errors that are conflicts
-// between two objects (409) rather than one invalid object (422).
-var conflictPhrases = []string{"identical selectors", "both register", "both pin", "pools overlap", "duplicate group id"}
-
 // toAPI maps an error to what an admin client is told. It is the one place
-// where the admin API chooses statuses for errors:
+// where the admin API chooses statuses for errors, by the error's type or
+// sentinel, never by its message; the field is the path of the
+// invalid.FieldErrors in its chain:
 //   - 400: the body or query cannot be read (malformed JSON, bad mac);
-//   - 409: the write conflicts with another object or a held lease;
+//   - 409: the write conflicts with another object (*invalid.ConflictError)
+//     or a held lease (storage.ErrConflict);
 //   - 412: a precondition (If-Match, If-None-Match) failed;
-//   - 422: the content is invalid (unknown field, missing reference,
-//     template or Butane error);
-//   - 503: a pool is exhausted or the store unavailable.
+//   - 413: the body is too large;
+//   - 422: the content is invalid (unknown field, wrong type, missing
+//     reference, template or Butane error);
+//   - otherwise the boot endpoints' mapping, toHTTP (404, 503, 500).
 func toAPI(err error) *apiError {
 	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	code, msg := apiStatus(err)
+	return &apiError{Code: code, Msg: msg, Field: invalid.FieldOf(err), Err: err}
+}
+
+// apiStatus is toAPI's choice of status and client message.
+func apiStatus(err error) (int, string) {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var mbe *http.MaxBytesError
-	var de *catalog.DocumentError
-	msg := err.Error()
+	var conflict *invalid.ConflictError
 	switch {
-	case errors.As(err, &ae):
-		return ae
-	case errors.As(err, &de):
-		inner := *toAPI(de.Err)
-		inner.Msg = de.Field + ": " + inner.Msg
-		if inner.Field != "" {
-			inner.Field = de.Field + "." + inner.Field
-		} else {
-			inner.Field = de.Field
-		}
-		inner.Err = err
-		return &inner
 	case errors.As(err, &mbe):
-		return &apiError{Code: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("body larger than %d bytes", mbe.Limit), Err: err}
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", mbe.Limit)
 	case errors.Is(err, io.EOF):
-		return &apiError{Code: http.StatusBadRequest, Msg: "empty body: want a JSON object", Err: err}
+		return http.StatusBadRequest, "empty body: want a JSON object"
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, strictjson.ErrTrailing):
-		return &apiError{Code: http.StatusBadRequest, Msg: "malformed JSON: " + msg, Err: err}
-	case errors.As(err, &typ):
-		return &apiError{Code: http.StatusUnprocessableEntity, Msg: msg, Field: typ.Field, Err: err}
-	case strings.HasPrefix(msg, "json: unknown field"):
-		return &apiError{Code: http.StatusUnprocessableEntity, Msg: msg, Field: fieldOf(msg), Err: err}
-	case errors.Is(err, storage.ErrConflict):
-		return &apiError{Code: http.StatusConflict, Msg: msg, Field: fieldOf(msg), Err: err}
-	case errors.Is(err, catalog.ErrInvalid):
-		code := http.StatusUnprocessableEntity
-		for _, p := range conflictPhrases {
-			if strings.Contains(msg, p) {
-				code = http.StatusConflict
-			}
-		}
-		return &apiError{Code: code, Msg: msg, Field: fieldOf(msg), Err: err}
-	case errors.Is(err, groups.ErrInvalid), errors.Is(err, profiles.ErrInvalid),
+		return http.StatusBadRequest, "malformed JSON: " + err.Error()
+	case errors.As(err, &typ), errors.Is(err, strictjson.ErrUnknownField):
+		return http.StatusUnprocessableEntity, err.Error()
+	case errors.Is(err, storage.ErrConflict), errors.As(err, &conflict):
+		return http.StatusConflict, err.Error()
+	case errors.Is(err, catalog.ErrInvalid), errors.Is(err, groups.ErrInvalid), errors.Is(err, profiles.ErrInvalid),
 		errors.Is(err, ipam.ErrInvalid), errors.Is(err, catalog.ErrInvalidMachine):
-		return &apiError{Code: http.StatusUnprocessableEntity, Msg: msg, Field: fieldOf(msg), Err: err}
+		return http.StatusUnprocessableEntity, err.Error()
 	case errors.Is(err, groups.ErrBadMAC), errors.Is(err, groups.ErrBadUUID), errors.Is(err, groups.ErrBadLabels):
-		return &apiError{Code: http.StatusBadRequest, Msg: msg, Err: err}
+		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, storage.ErrNotFound):
-		return &apiError{Code: http.StatusNotFound, Msg: msg, Err: err}
+		return http.StatusNotFound, err.Error()
 	}
 	he := toHTTP(err)
-	return &apiError{Code: he.Code, Msg: he.Msg, Err: err}
-}
-
-// fieldPatterns find the field an error message is about, in the wordings
-// of the decoders and of catalog validation.
-var fieldPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`unknown field "([^"]+)"`),
-	regexp.MustCompile(`(selector) "([^"]+)": value`),
-	regexp.MustCompile(`(?:^|: )(selector (?:mac|uuid)|leases\.[^:\s]+|labels|mac|uuid|cidr|start|end|gateway|dns\[\d+\]|reserved\[\d+\]|ignition_id|cloud_id|generic_id|boot\.[a-z]+(?:\[\d+\])?)(?::| )`),
-	regexp.MustCompile(`(?:^|: )(profile|pool) "[^"]*": no such`),
-	regexp.MustCompile(`\b(id|name|profile) is required`),
-	regexp.MustCompile(`\b(id|name) "[^"]*" does not match`),
-}
-
-func fieldOf(msg string) string {
-	for i, re := range fieldPatterns {
-		m := re.FindStringSubmatch(msg)
-		if m == nil {
-			continue
-		}
-		if i == 1 {
-			return "selector." + m[2]
-		}
-		return strings.ReplaceAll(m[1], " ", ".")
-	}
-	return ""
+	return he.Code, he.Msg
 }
 
 // writeAPIError answers err as {"error": ..., "field": ...} and records the
