@@ -14,6 +14,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/resolve"
 )
 
 // Inventory lists what the boot path recorded of each machine.
@@ -79,6 +80,8 @@ type Admin struct {
 	log     *slog.Logger
 	router  chi.Router
 	metrics *adminMetrics
+	// resolver previews: it has no Allocator.
+	resolver *resolve.Resolver
 }
 
 // NewAdmin returns the admin API handler.
@@ -98,7 +101,8 @@ func NewAdmin(cfg AdminConfig) *Admin {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &Admin{cfg: cfg, log: cfg.Logger, metrics: newAdminMetrics(cfg.Registry)}
+	a := &Admin{cfg: cfg, log: cfg.Logger, metrics: newAdminMetrics(cfg.Registry),
+		resolver: &resolve.Resolver{Leases: cfg.Leases}}
 	a.router = a.routes()
 	return a
 }

@@ -85,6 +85,8 @@ func apiStatus(err error) (int, string) {
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, storage.ErrNotFound):
 		return http.StatusNotFound, err.Error()
+	case errors.Is(err, catalog.ErrNoMatch):
+		return http.StatusNotFound, "no group matches these facts (GET /api/v1/select explains why)"
 	}
 	he := toHTTP(err)
 	return he.Code, he.Msg

@@ -14,6 +14,7 @@ import (
 	"github.com/provisiond/provisiond/internal/strictjson"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/resolve"
 	"github.com/provisiond/provisiond/storage"
 )
 
@@ -61,6 +62,9 @@ func TestToAPIStatusByKind(t *testing.T) {
 		{"no match", wrap(catalog.ErrNoMatch), 404, ""},
 		{"no template", wrap(catalog.ErrNoTemplate), 404, ""},
 		{"needs a mac", wrap(catalog.ErrNeedMAC), 400, ""},
+		{"pool needs a mac", invalid.Field("mac", &resolve.PoolError{Group: "g", Pool: "p", State: resolve.LeaseNeedsMAC, Err: catalog.ErrNeedMAC}), 400, "mac"},
+		{"preview of a full pool", &resolve.PoolError{Pool: "p", State: resolve.LeaseExhausted, Err: ipam.ErrExhausted}, 503, ""},
+		{"no snapshot yet", resolve.ErrNotReady, 503, ""},
 		{"pool exhausted", wrap(ipam.ErrExhausted), 503, ""},
 		{"renders busy", wrap(profiles.ErrRenderBusy), 503, ""},
 		{"store unavailable", wrap(storage.ErrUnavailable), 503, ""},

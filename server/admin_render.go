@@ -9,13 +9,12 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/provisiond/provisiond/catalog"
-	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
 )
 
 // render answers GET /api/v1/render/{endpoint}?mac=...: the exact body the
 // boot endpoint would answer for this query, without recording a boot
-// and without creating a lease (see previewRequest). Headers say what was
+// and without creating a lease (see preview). Headers say what was
 // chosen: X-Provisiond-Group, X-Provisiond-Profile, X-Provisiond-Lease
 // (none, existing, pinned, preview) and X-Provisiond-Address.
 // .server.url is X-Provisiond-Server-URL when sent, else the boot
@@ -28,37 +27,21 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, r, &apiError{Code: http.StatusNotFound, Field: "endpoint", Msg: "unknown endpoint " + endpoint + ": want ipxe, grub, ignition, cloud, generic or metadata"})
 		return
 	}
-	p, err := a.previewRequest(r)
+	p, err := a.preview(r)
 	if err != nil {
 		writeAPIError(w, r, err)
 		return
 	}
-	if p.matchErr != nil {
-		writeAPIError(w, r, errNoMatch(p))
-		return
-	}
-	switch p.leaseState {
-	case leaseNeedsMAC:
-		writeAPIError(w, r, &apiError{Code: http.StatusBadRequest, Field: "mac", Msg: "group " + p.match.Group.ID + " draws addresses from pool " + p.pool.Name + ": the request needs a mac"})
-		return
-	case leaseExhausted:
-		writeAPIError(w, r, &apiError{Code: http.StatusServiceUnavailable, Msg: "pool " + p.pool.Name + " is exhausted: a boot would be refused", Err: ipam.ErrExhausted})
-		return
-	}
-	serverURL := r.Header.Get("X-Provisiond-Server-URL")
-	if serverURL == "" {
-		serverURL = a.cfg.BootURL
-	}
-	in := p.snap.Input(p.match, r.URL.RawQuery, serverURL, p.ip)
+	in := p.Input
 	if endpoint == "ipxe" || endpoint == "grub" {
-		in.BootToken = a.cfg.BootTokens.Issue(p.match.Query["mac"])
+		in.BootToken = a.cfg.BootTokens.Issue(p.Facts.MAC.String())
 	}
 	h := w.Header()
-	h.Set("X-Provisiond-Group", p.match.Group.ID)
-	h.Set("X-Provisiond-Profile", p.match.Profile.ID)
-	h.Set("X-Provisiond-Lease", p.leaseState)
-	if p.address.IsValid() {
-		h.Set("X-Provisiond-Address", p.address.String())
+	h.Set("X-Provisiond-Group", p.Match.Group.ID)
+	h.Set("X-Provisiond-Profile", p.Match.Profile.ID)
+	h.Set("X-Provisiond-Lease", p.LeaseState.String())
+	if p.Lease.Address.IsValid() {
+		h.Set("X-Provisiond-Address", p.Lease.Address.String())
 	}
 	h.Set("Cache-Control", "no-store")
 	var out []byte
@@ -66,7 +49,7 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request) {
 	switch endpoint {
 	case "ipxe", "grub":
 		var boot profiles.Boot
-		if boot, err = p.snap.Boot(p.match, in); err == nil {
+		if boot, err = p.Snapshot.Boot(p.Match, in); err == nil {
 			out = profiles.IPXEScript(boot)
 			if endpoint == "grub" {
 				out = profiles.GRUBConfig(boot)
@@ -75,7 +58,7 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request) {
 	case "ignition", "cloud", "generic":
 		kind := profiles.Kind(endpoint)
 		var warnings []profiles.Warning
-		out, warnings, err = p.snap.Config(kind, p.match, in)
+		out, warnings, err = p.Snapshot.Config(kind, p.Match, in)
 		for _, warn := range warnings {
 			h.Add("X-Provisiond-Warning", strings.ReplaceAll(string(warn), "\n", " "))
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/resolve"
 	"github.com/provisiond/provisiond/storage"
 )
 
@@ -32,6 +33,7 @@ func TestToHTTPStatusByKind(t *testing.T) {
 		{"pool exhausted", wrap(ipam.ErrExhausted), 503},
 		{"renders busy", wrap(profiles.ErrRenderBusy), 503},
 		{"store unavailable", wrap(storage.ErrUnavailable), 503},
+		{"no snapshot yet", resolve.ErrNotReady, 503},
 		{"anything else", errors.New("no matching group"), 500},
 	}
 	for _, tc := range tests {

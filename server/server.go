@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/resolve"
 )
 
 // Allocator gives a machine its lease in a pool. Allocate returns the
@@ -71,6 +73,8 @@ type Server struct {
 	ready   atomic.Bool
 	metrics *metrics
 	router  chi.Router
+	// resolver is the one resolution path (package resolve).
+	resolver *resolve.Resolver
 }
 
 // New returns a server. It answers 503 on the boot endpoints until a
@@ -89,9 +93,28 @@ func New(cfg Config) *Server {
 		cfg.Leases = ipam.NewTable(nil)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	var alloc resolve.Allocator
+	if cfg.Allocator != nil {
+		alloc = timedAllocator{cfg.Allocator, s.metrics.storeOp.WithLabelValues("allocate")}
+	}
+	s.resolver = &resolve.Resolver{Allocator: alloc, Leases: cfg.Leases, Logger: cfg.Logger}
 	s.registerCollectors(cfg.Registry)
 	s.router = s.routes()
 	return s
+}
+
+// timedAllocator times the boot path's allocations into
+// provisiond_store_operation_duration_seconds{op="allocate"}.
+type timedAllocator struct {
+	Allocator
+	obs prometheus.Observer
+}
+
+func (t timedAllocator) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
+	start := time.Now()
+	l, err := t.Allocator.Allocate(ctx, pool, mac)
+	t.obs.Observe(time.Since(start).Seconds())
+	return l, err
 }
 
 // Swap makes snap the snapshot every following request is served from.
