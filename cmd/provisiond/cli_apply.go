@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/provisiond/provisiond/admin"
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
-	"github.com/provisiond/provisiond/server"
 )
 
 const applyUsage = `Usage: provisiond apply -f FILE|DIR [-f ...] [--prune] [--dry-run] [flags]
@@ -84,7 +84,7 @@ func cmdApply(args []string, stdout, stderr io.Writer) int {
 }
 
 // sendCatalog POSTs (merge) or PUTs (prune) c to /api/v1/catalog.
-func sendCatalog(c *client, cat *catalog.Catalog, prune, dry bool, ifMatch string) (*server.CatalogChange, http.Header, error) {
+func sendCatalog(c *client, cat *catalog.Catalog, prune, dry bool, ifMatch string) (*admin.CatalogChange, http.Header, error) {
 	body, err := json.Marshal(cat.Document())
 	if err != nil {
 		return nil, nil, err
@@ -103,14 +103,14 @@ func sendCatalog(c *client, cat *catalog.Catalog, prune, dry bool, ifMatch strin
 	if err != nil {
 		return nil, nil, err
 	}
-	var res server.CatalogChange
+	var res admin.CatalogChange
 	if err := json.Unmarshal(resp.Body, &res); err != nil {
 		return nil, nil, err
 	}
 	return &res, resp.Header, nil
 }
 
-func printChanges(w io.Writer, res *server.CatalogChange) {
+func printChanges(w io.Writer, res *admin.CatalogChange) {
 	suffix := ""
 	if res.DryRun {
 		suffix = " (dry run)"

@@ -11,10 +11,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/provisiond/provisiond/admin"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
-	"github.com/provisiond/provisiond/server"
 )
 
 // kinds maps the names a user may type to the API collection.
@@ -143,7 +143,7 @@ func printTable(w io.Writer, kind string, list []byte) error {
 			row(p.Name, p.CIDR, p.Start+"-"+p.End, dash(p.Gateway), dash(strings.Join(p.Reserved, ",")))
 		}
 	case "machines":
-		var ms []server.MachineView
+		var ms []admin.MachineView
 		if err := json.Unmarshal(list, &ms); err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func printTable(w io.Writer, kind string, list []byte) error {
 			row(name, dash(m.MAC), state, seen(m.LastSeen), dash(m.Group), dash(addresses(m.Leases)))
 		}
 	case "leases":
-		var ls []server.LeaseView
+		var ls []admin.LeaseView
 		if err := json.Unmarshal(list, &ls); err != nil {
 			return err
 		}
@@ -169,7 +169,7 @@ func printTable(w io.Writer, kind string, list []byte) error {
 			row(l.Pool, l.Address.String(), l.MAC, dash(l.Machine), fmt.Sprint(l.Pinned), time.Unix(l.Created, 0).UTC().Format(time.RFC3339))
 		}
 	case "templates":
-		var ts []server.TemplateInfo
+		var ts []admin.TemplateInfo
 		if err := json.Unmarshal(list, &ts); err != nil {
 			return err
 		}

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/provisiond/provisiond/admin"
 	"github.com/provisiond/provisiond/groups"
-	"github.com/provisiond/provisiond/server"
 )
 
 // factFlags are the flags that name a machine: --mac, --uuid and labels,
@@ -85,7 +85,7 @@ func cmdSelect(args []string, stdout, stderr io.Writer) int {
 		if cfg.Output != "table" {
 			return printStructured(stdout, cfg.Output, resp.Body)
 		}
-		var res server.SelectResult
+		var res admin.SelectResult
 		if err := json.Unmarshal(resp.Body, &res); err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func cmdSelect(args []string, stdout, stderr io.Writer) int {
 	})
 }
 
-func printSelect(w io.Writer, res *server.SelectResult, all bool) {
+func printSelect(w io.Writer, res *admin.SelectResult, all bool) {
 	machine := "not registered"
 	if res.Machine != "" {
 		machine = "registered as " + res.Machine

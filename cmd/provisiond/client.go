@@ -17,7 +17,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/provisiond/provisiond/server"
+	"github.com/provisiond/provisiond/admin"
+	"github.com/provisiond/provisiond/internal/tokenfile"
 )
 
 // clientConfig is how the client verbs reach the admin API.
@@ -86,7 +87,7 @@ func newClient(cfg clientConfig) (*client, error) {
 	}
 	c := &client{base: u, http: &http.Client{Timeout: cfg.Timeout}}
 	if cfg.TokenFile != "" {
-		tokens, err := server.ReadTokenFile(cfg.TokenFile)
+		tokens, err := tokenfile.Read(cfg.TokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("--token-file: %w", err)
 		}
@@ -119,7 +120,7 @@ func newClient(cfg clientConfig) (*client, error) {
 // apiError is an error answer of the admin API.
 type apiError struct {
 	Status int
-	server.ErrorBody
+	admin.ErrorBody
 }
 
 func (e *apiError) Error() string {

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/provisiond/provisiond/admin"
 	"github.com/provisiond/provisiond/assets"
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/inventory"
@@ -281,7 +282,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	var bootURL string
-	var auth *server.AdminAuth
+	var auth *admin.Auth
 	start := func(name, addr string, h http.Handler, tc *tls.Config) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -318,12 +319,12 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	if cfg.AdminAddr != "" {
-		admin, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, tokens)
+		adm, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, tokens)
 		if err != nil {
 			shutdown(servers, cfg.ShutdownTimeout)
 			return err
 		}
-		auth = admin.Auth()
+		auth = adm.Auth()
 		if tc != nil {
 			if adminCert, err = newCertReloader(cfg.Admin.TLSCert, cfg.Admin.TLSKey, "--admin-tls-cert/--admin-tls-key"); err != nil {
 				shutdown(servers, cfg.ShutdownTimeout)
@@ -331,7 +332,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 			}
 			tc = adminCert.use(tc)
 		}
-		if err := start("admin", cfg.AdminAddr, admin, tc); err != nil {
+		if err := start("admin", cfg.AdminAddr, adm, tc); err != nil {
 			shutdown(servers, cfg.ShutdownTimeout)
 			return err
 		}

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"encoding/json"
@@ -19,7 +19,7 @@ import (
 // (none, existing, pinned, preview) and X-Provisiond-Address.
 // .server.url is X-Provisiond-Server-URL when sent, else the boot
 // listener's URL.
-func (a *Admin) render(w http.ResponseWriter, r *http.Request) {
+func (a *API) render(w http.ResponseWriter, r *http.Request) {
 	endpoint := chi.URLParam(r, "endpoint")
 	switch endpoint {
 	case "ipxe", "grub", "ignition", "cloud", "generic", "metadata":
@@ -33,7 +33,7 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := p.Input
-	if endpoint == "ipxe" || endpoint == "grub" {
+	if (endpoint == "ipxe" || endpoint == "grub") && a.cfg.BootTokens != nil {
 		in.BootToken = a.cfg.BootTokens.Issue(p.Facts.MAC.String())
 	}
 	h := w.Header()

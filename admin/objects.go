@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"bytes"
@@ -191,7 +191,7 @@ func etagListMatches(list, etag string) bool {
 	return false
 }
 
-func (a *Admin) listObjects(k *objectKind) http.HandlerFunc {
+func (a *API) listObjects(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		out := []any{}
 		if snap := a.cfg.Catalogs.Current(); snap != nil {
@@ -204,7 +204,7 @@ func (a *Admin) listObjects(k *objectKind) http.HandlerFunc {
 	}
 }
 
-func (a *Admin) getObject(k *objectKind) http.HandlerFunc {
+func (a *API) getObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, k.idField)
 		if snap := a.cfg.Catalogs.Current(); snap != nil {
@@ -220,7 +220,7 @@ func (a *Admin) getObject(k *objectKind) http.HandlerFunc {
 
 // putObject creates or replaces one object: 201 when created, 200 when
 // replaced, with the stored (normalized) object and its ETag.
-func (a *Admin) putObject(k *objectKind) http.HandlerFunc {
+func (a *API) putObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, k.idField)
 		if err := checkName(k.idField, id); err != nil {
@@ -266,7 +266,7 @@ func (a *Admin) putObject(k *objectKind) http.HandlerFunc {
 // deleteObject deletes one object: 204, or 404 when it does not exist, or
 // 409 when the catalog would no longer validate without it (a profile a
 // group still uses, a pool a group or pin names).
-func (a *Admin) deleteObject(k *objectKind) http.HandlerFunc {
+func (a *API) deleteObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, k.idField)
 		ref := k.plural + "/" + id

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 	"github.com/provisiond/provisiond/internal/strictjson"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/resolve"
 	"github.com/provisiond/provisiond/storage"
 )
 
@@ -51,7 +52,10 @@ type ErrorBody struct {
 //   - 413: the body is too large;
 //   - 422: the content is invalid (unknown field, wrong type, missing
 //     reference, template or Butane error);
-//   - otherwise the boot endpoints' mapping, toHTTP (404, 503, 500).
+//   - 404: no such object, no matching group, no template of the kind;
+//   - 503: a pool is exhausted, renders are busy, the store unavailable
+//     or the catalog not loaded yet;
+//   - 500: anything else (the client is told to see the log).
 func toAPI(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -87,9 +91,20 @@ func apiStatus(err error) (int, string) {
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, catalog.ErrNoMatch):
 		return http.StatusNotFound, "no group matches these facts (GET /api/v1/select explains why)"
+	case errors.Is(err, catalog.ErrNeedMAC):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, catalog.ErrNoTemplate):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, ipam.ErrExhausted):
+		return http.StatusServiceUnavailable, err.Error()
+	case errors.Is(err, profiles.ErrRenderBusy):
+		return http.StatusServiceUnavailable, "too many slow renders still running, try again"
+	case errors.Is(err, resolve.ErrNotReady):
+		return http.StatusServiceUnavailable, "catalog not loaded yet"
+	case errors.Is(err, storage.ErrUnavailable):
+		return http.StatusServiceUnavailable, "store unavailable (no quorum?): cannot write now, try again"
 	}
-	he := toHTTP(err)
-	return he.Code, he.Msg
+	return http.StatusInternalServerError, "internal error, see the server log"
 }
 
 // writeAPIError answers err as {"error": ..., "field": ...} and records the

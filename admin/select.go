@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // machine has no lease in its group's pool, the lease is the lowest
 // address free in the lease table now, which is the one a boot would be
 // given unless another machine takes it first.
-func (a *Admin) preview(r *http.Request) (resolve.Result, error) {
+func (a *API) preview(r *http.Request) (resolve.Result, error) {
 	f, err := resolve.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return resolve.Result{}, err
@@ -69,7 +69,7 @@ type Candidate struct {
 const maxCandidates = 200
 
 // selectMachine answers GET /api/v1/select?mac=...&uuid=...&label=value.
-func (a *Admin) selectMachine(w http.ResponseWriter, r *http.Request) {
+func (a *API) selectMachine(w http.ResponseWriter, r *http.Request) {
 	p, err := a.preview(r)
 	if p.Match == nil {
 		writeAPIError(w, r, err)

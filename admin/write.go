@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ const maxWarningHeaders = 20
 // real write only). On failure update answers the error and returns false;
 // a refused delete is a 409, since the catalog would no longer hold
 // together without the object.
-func (a *Admin) update(w http.ResponseWriter, r *http.Request, op, ref string, fn func(*catalog.Catalog) error) (*catalog.Snapshot, bool) {
+func (a *API) update(w http.ResponseWriter, r *http.Request, op, ref string, fn func(*catalog.Catalog) error) (*catalog.Snapshot, bool) {
 	dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run"))
 	var snap *catalog.Snapshot
 	var warnings []string
