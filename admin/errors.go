@@ -58,12 +58,50 @@ type ErrorBody struct {
 //   - 500: anything else (the client is told to see the log).
 func toAPI(err error) *apiError {
 	var ae *apiError
-	if errors.As(err, &ae) {
+	var re *renderError
+	var de *deleteError
+	switch {
+	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &de):
+		inner := toAPI(de.err)
+		if errors.Is(de.err, catalog.ErrInvalid) {
+			// The catalog without the object is invalid: others
+			// need it. The field named is theirs, not the client's.
+			return &apiError{Code: http.StatusConflict, Msg: de.ref + " is still needed: " + inner.Msg, Err: err}
+		}
+		c := *inner
+		c.Err = err
+		return &c
+	case errors.As(err, &re):
+		inner := toAPI(re.err)
+		if inner.Code == http.StatusInternalServerError {
+			// A boot would get a 500 and the cause in the log; the
+			// operator asking here gets the cause.
+			return &apiError{Code: http.StatusUnprocessableEntity, Msg: "rendering failed: " + re.err.Error(), Err: err}
+		}
+		c := *inner
+		c.Err = err
+		return &c
 	}
 	code, msg := apiStatus(err)
 	return &apiError{Code: code, Msg: msg, Field: invalid.FieldOf(err), Err: err}
 }
+
+// renderError is a failure to render what /api/v1/render previews.
+type renderError struct{ err error }
+
+func (e *renderError) Error() string { return e.err.Error() }
+func (e *renderError) Unwrap() error { return e.err }
+
+// deleteError is a refused delete of ref.
+type deleteError struct {
+	ref string
+	err error
+}
+
+func (e *deleteError) Error() string { return e.err.Error() }
+func (e *deleteError) Unwrap() error { return e.err }
 
 // apiStatus is toAPI's choice of status and client message.
 func apiStatus(err error) (int, string) {

@@ -69,6 +69,10 @@ func TestToAPIStatusByKind(t *testing.T) {
 		{"renders busy", wrap(profiles.ErrRenderBusy), 503, ""},
 		{"store unavailable", wrap(storage.ErrUnavailable), 503, ""},
 		{"anything else", errors.New(text), 500, ""},
+		{"a render that fails", &renderError{errors.New(text)}, 422, ""},
+		{"a render without template", &renderError{wrap(catalog.ErrNoTemplate)}, 404, ""},
+		{"a delete others need", &deleteError{"profiles/p", invalid.Field("profile", wrap(catalog.ErrInvalid))}, 409, ""},
+		{"a delete of nothing", &deleteError{"profiles/p", wrap(storage.ErrNotFound)}, 404, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

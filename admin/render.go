@@ -2,13 +2,11 @@ package admin
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/profiles"
 )
 
@@ -76,13 +74,7 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		ae := toAPI(err)
-		if ae.Code == http.StatusInternalServerError && !errors.Is(err, catalog.ErrNoTemplate) {
-			// A boot would get a 500 and the cause in the log; the
-			// operator asking here gets the cause.
-			ae = &apiError{Code: http.StatusUnprocessableEntity, Msg: "rendering failed: " + err.Error(), Err: err}
-		}
-		writeAPIError(w, r, ae)
+		writeAPIError(w, r, &renderError{err})
 		return
 	}
 	h.Set("Content-Type", contentType)

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,9 +38,8 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, op, ref string, fn 
 	setWarnings(w, warnings)
 	if err != nil {
 		ae := toAPI(err)
-		if op == "delete" && errors.Is(err, catalog.ErrInvalid) {
-			// The field named is another object's: not the client's.
-			ae = &apiError{Code: http.StatusConflict, Msg: ref + " is still needed: " + ae.Msg, Err: err}
+		if op == "delete" {
+			ae = toAPI(&deleteError{ref, err})
 		}
 		a.log.Info("admin change refused", "op", op, "ref", ref, "who", identityFrom(r.Context()), "status", ae.Code, "err", err)
 		a.metrics.changes.WithLabelValues(op, "refused").Inc()
