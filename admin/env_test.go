@@ -51,8 +51,8 @@ func newAdminEnv(t testing.TB, dir string, auth *Auth) *adminEnv {
 	t.Cleanup(func() { e.store.Close() })
 	e.table = ipam.NewTable(nil)
 	e.rec = inventory.NewRecorder(e.store, nil, log)
-	e.srv = server.New(server.Config{Logger: log, Allocator: e.store, Leases: e.table, Recorder: e.rec, Registry: e.reg, CacheStats: e.stats, Machines: e.rec})
-	timed := &storage.Timed{Store: e.store, Observe: e.srv.ObserveStoreOp}
+	timed := &storage.Timed{Store: e.store, Observe: storage.NewMetrics(e.reg).Observe}
+	e.srv = server.New(server.Config{Logger: log, Allocator: timed, Leases: e.table, Recorder: e.rec, Registry: e.reg, CacheStats: e.stats, Machines: e.rec})
 	e.cats = &storage.Catalogs{Store: timed, Leases: e.table, Swap: e.srv.Swap, Options: catalog.Options{Stats: e.stats}}
 	if dir != "" {
 		c, err := catalog.LoadDir(dir)

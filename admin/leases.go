@@ -2,8 +2,10 @@ package admin
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/go-chi/chi/v5"
@@ -55,7 +57,7 @@ func (a *API) releaseLease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if snap := a.cfg.Catalogs.Current(); snap != nil {
-		for _, name := range keys(snap.Catalog.Machines) {
+		for _, name := range slices.Sorted(maps.Keys(snap.Catalog.Machines)) {
 			m := snap.Catalog.Machines[name]
 			if pin, ok := m.Leases[pool]; ok && pin == addr.String() {
 				writeAPIError(w, r, &apiError{Code: http.StatusConflict, Field: "leases." + pool,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/profiles"
 )
 
@@ -45,14 +46,10 @@ func (a *API) render(w http.ResponseWriter, r *http.Request) {
 	var out []byte
 	contentType := "text/plain; charset=utf-8"
 	switch endpoint {
-	case "ipxe", "grub":
-		var boot profiles.Boot
-		if boot, err = p.Snapshot.Boot(p.Match, in); err == nil {
-			out = profiles.IPXEScript(boot)
-			if endpoint == "grub" {
-				out = profiles.GRUBConfig(boot)
-			}
-		}
+	case "ipxe":
+		out, err = p.Snapshot.BootScript(p.Match, in, catalog.LayoutIPXE)
+	case "grub":
+		out, err = p.Snapshot.BootScript(p.Match, in, catalog.LayoutGRUB)
 	case "ignition", "cloud", "generic":
 		kind := profiles.Kind(endpoint)
 		var warnings []profiles.Warning

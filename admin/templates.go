@@ -3,7 +3,9 @@ package admin
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -42,7 +44,7 @@ func (a *API) listTemplates(w http.ResponseWriter, r *http.Request) {
 	out := []TemplateInfo{}
 	if snap := a.cfg.Catalogs.Current(); snap != nil {
 		for _, k := range kinds {
-			for _, name := range keys(snap.Catalog.Templates[k]) {
+			for _, name := range slices.Sorted(maps.Keys(snap.Catalog.Templates[k])) {
 				text := snap.Catalog.Templates[k][name]
 				out = append(out, TemplateInfo{Kind: k, Name: name, Size: len(text), ETag: etagOf(text)})
 			}

@@ -3,6 +3,8 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/internal/invalid"
@@ -31,16 +33,16 @@ func (c *Catalog) Document() Document {
 		Machines:  []*Machine{},
 		Templates: map[profiles.Kind]map[string]string{},
 	}
-	for _, id := range sortedKeys(c.Profiles) {
+	for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
 		d.Profiles = append(d.Profiles, c.Profiles[id])
 	}
-	for _, id := range sortedKeys(c.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		d.Groups = append(d.Groups, c.Groups[id])
 	}
-	for _, id := range sortedKeys(c.Pools) {
+	for _, id := range slices.Sorted(maps.Keys(c.Pools)) {
 		d.Pools = append(d.Pools, c.Pools[id])
 	}
-	for _, id := range sortedKeys(c.Machines) {
+	for _, id := range slices.Sorted(maps.Keys(c.Machines)) {
 		d.Machines = append(d.Machines, c.Machines[id])
 	}
 	for _, k := range profiles.Kinds {

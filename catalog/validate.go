@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/provisiond/provisiond/internal/invalid"
+	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/profiles"
@@ -35,7 +37,7 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 		return invalid.Conflict(a, b, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...)))
 	}
 	warnings = append(warnings, c.Notes...)
-	for _, id := range sortedKeys(c.Profiles) {
+	for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
 		p := c.Profiles[id]
 		for _, ref := range []struct {
 			kind profiles.Kind
@@ -54,7 +56,7 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 			}
 		}
 	}
-	for _, id := range sortedKeys(c.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		g := c.Groups[id]
 		if _, ok := c.Profiles[g.Profile]; !ok {
 			return warnings, nil, fail("profile", "%s: profile %q: no such profile (profiles/%s.json)", c.source("groups/"+id), g.Profile, g.Profile)
@@ -75,7 +77,7 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 		return warnings, nil, err
 	}
 	warnings = append(warnings, c.etcdWarnings(ix)...)
-	poolNames := sortedKeys(c.Pools)
+	poolNames := slices.Sorted(maps.Keys(c.Pools))
 	for i, a := range poolNames {
 		for _, b := range poolNames[i+1:] {
 			if c.Pools[a].Overlaps(c.Pools[b]) {
@@ -85,7 +87,7 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 	}
 	byMAC, byUUID := map[string]string{}, map[string]string{}
 	pins := map[string]string{} // pool/address -> machine
-	for _, name := range sortedKeys(c.Machines) {
+	for _, name := range slices.Sorted(maps.Keys(c.Machines)) {
 		m := c.Machines[name]
 		src := c.source("machines/" + name)
 		if m.MAC != "" {
@@ -100,7 +102,7 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 			}
 			byUUID[m.UUID] = name
 		}
-		for _, pool := range sortedKeys(m.Leases) {
+		for _, pool := range slices.Sorted(maps.Keys(m.Leases)) {
 			addr := m.Leases[pool]
 			p, ok := c.Pools[pool]
 			if !ok {
@@ -145,7 +147,7 @@ func pinnable(prefix netip.Prefix, a netip.Addr) error {
 // index builds the group index, naming the files of identical selectors.
 func (c *Catalog) index() (*groups.Index, error) {
 	gs := make([]*groups.Group, 0, len(c.Groups))
-	for _, id := range sortedKeys(c.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		gs = append(gs, c.Groups[id])
 	}
 	ix, err := groups.NewIndex(gs)
@@ -164,7 +166,7 @@ func (c *Catalog) index() (*groups.Index, error) {
 // 4 members tolerate 1 failure like 3, and need one more for quorum.
 func (c *Catalog) etcdWarnings(ix *groups.Index) []string {
 	var warnings []string
-	for _, id := range sortedKeys(c.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		g := c.Groups[id]
 		if !g.EtcdCluster {
 			continue

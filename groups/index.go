@@ -3,6 +3,8 @@ package groups
 import (
 	"fmt"
 	"github.com/provisiond/provisiond/internal/invalid"
+	"maps"
+	"slices"
 	"sort"
 )
 
@@ -153,12 +155,7 @@ func (ix *Index) Explain(l Labels) []Candidate {
 	out := make([]Candidate, 0, len(ix.all))
 	for _, e := range ix.all {
 		c := Candidate{Group: e.g, Matches: true}
-		keys := make([]string, 0, len(e.g.Selector))
-		for k := range e.g.Selector {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(e.g.Selector)) {
 			if lv, ok := l[k]; !ok || lv != e.g.Selector[k] {
 				c.Matches = false
 				c.Missing = append(c.Missing, k+"="+e.g.Selector[k])

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -85,9 +84,8 @@ func serverURL(r *http.Request) string {
 }
 
 // bootScript serves /ipxe and /grub: the profile's boot fields rendered as
-// templates and laid out by format.
-func (s *Server) bootScript(format func(profiles.Boot) []byte) http.HandlerFunc {
-	name := fmt.Sprintf("%p", format) // names the layout in the snapshot's cache
+// templates and laid out by layout.
+func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := s.resolve(r)
 		if err != nil {
@@ -95,7 +93,7 @@ func (s *Server) bootScript(format func(profiles.Boot) []byte) http.HandlerFunc 
 			return
 		}
 		req.Input.BootToken = s.cfg.BootTokens.Issue(req.Facts.MAC.String())
-		script, err := req.Snapshot.BootScript(req.Match, req.Input, name, format)
+		script, err := req.Snapshot.BootScript(req.Match, req.Input, layout)
 		if err != nil {
 			s.record(r, req.Match, http.StatusInternalServerError)
 			writeError(w, r, err)

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,7 +18,8 @@ import (
 // Allocator gives a machine its lease in a pool. Allocate returns the
 // machine's existing lease, or a new one that is durable when it returns;
 // ipam.ErrExhausted when the pool is full, storage.ErrUnavailable when the
-// store cannot take writes.
+// store cannot take writes. Pass a *storage.Timed to have allocations
+// timed with the store's other operations.
 type Allocator interface {
 	Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error)
 }
@@ -93,28 +93,10 @@ func New(cfg Config) *Server {
 		cfg.Leases = ipam.NewTable(nil)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
-	var alloc resolve.Allocator
-	if cfg.Allocator != nil {
-		alloc = timedAllocator{cfg.Allocator, s.metrics.storeOp.WithLabelValues("allocate")}
-	}
-	s.resolver = &resolve.Resolver{Allocator: alloc, Leases: cfg.Leases, Logger: cfg.Logger}
+	s.resolver = &resolve.Resolver{Allocator: cfg.Allocator, Leases: cfg.Leases, Logger: cfg.Logger}
 	s.registerCollectors(cfg.Registry)
 	s.router = s.routes()
 	return s
-}
-
-// timedAllocator times the boot path's allocations into
-// provisiond_store_operation_duration_seconds{op="allocate"}.
-type timedAllocator struct {
-	Allocator
-	obs prometheus.Observer
-}
-
-func (t timedAllocator) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
-	start := time.Now()
-	l, err := t.Allocator.Allocate(ctx, pool, mac)
-	t.obs.Observe(time.Since(start).Seconds())
-	return l, err
 }
 
 // Swap makes snap the snapshot every following request is served from.

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -192,14 +191,11 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("reading leases: %w", err)
 	}
 	table := ipam.NewTable(leases)
-	// Store operations made off the boot path are timed into the boot
-	// server's metrics (the boot path times its own allocations).
-	var metricsSrv atomic.Pointer[server.Server]
-	timed := &storage.Timed{Store: store, Observe: func(op string, d time.Duration) {
-		if s := metricsSrv.Load(); s != nil {
-			s.ObserveStoreOp(op, d)
-		}
-	}}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every store operation, the boot path's allocations included, is
+	// timed where the store is (storage/metrics.go).
+	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe}
 	cacheStats := &catalog.CacheStats{}
 	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
 		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
@@ -242,11 +238,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	var adminCert *certReloader
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := server.New(server.Config{
 		Logger:        log,
-		Allocator:     store,
+		Allocator:     timed,
 		Leases:        table,
 		Recorder:      rec,
 		Assets:        assetsHandler,
@@ -260,7 +254,6 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
 		MaxLabels:            cfg.Security.MaxLabels,
 	})
-	metricsSrv.Store(srv)
 	catalogs.Swap = srv.Swap
 	loader := &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log}
 	if _, err := loader.initial(ctx); err != nil {
