@@ -79,6 +79,9 @@ func (e *PoolError) Error() string {
 	if e.State == LeaseExhausted {
 		return "pool " + e.Pool + " is exhausted: a boot would be refused"
 	}
+	if e.Group == "" {
+		return "pool " + e.Pool + ": a lease needs a mac"
+	}
 	return "group " + e.Group + " draws addresses from pool " + e.Pool + ": the request needs a mac"
 }
 

@@ -154,6 +154,12 @@ func TestResolve(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 	})
+	t.Run("the lease step alone needs a mac", func(t *testing.T) {
+		_, state, err := r.Lease(ctx, snap.Catalog.Pools["svc"], "", Options{})
+		if !errors.Is(err, catalog.ErrNeedMAC) || state != LeaseNeedsMAC || err.Error() != "pool svc: a lease needs a mac" {
+			t.Fatalf("%v %s", err, state)
+		}
+	})
 	t.Run("no snapshot", func(t *testing.T) {
 		if _, err := r.Resolve(ctx, nil, facts(t, "mac=52:54:00:00:00:03"), Options{}); !errors.Is(err, ErrNotReady) {
 			t.Fatalf("%v", err)
