@@ -2,13 +2,28 @@ package catalog
 
 import "github.com/provisiond/provisiond/profiles"
 
-// BootScript renders the match's boot fields laid out by format (an iPXE
-// script, a GRUB config), format being named by name. The laid-out bytes
-// are cached like Boot's fields, so a cached /ipxe costs no rendering and
-// no layout; they are shared and must not be modified.
-func (s *Snapshot) BootScript(m *Match, in profiles.Input, name string, format func(profiles.Boot) []byte) ([]byte, error) {
+// Layout lays out a profile's rendered boot fields as one boot script. Its
+// Name keys the laid-out bytes in the snapshot's cache: two layouts must
+// have two names.
+type Layout struct {
+	Name   string
+	Format func(profiles.Boot) []byte
+}
+
+// The layouts of the boot endpoints.
+var (
+	// LayoutIPXE is /ipxe's: an iPXE script.
+	LayoutIPXE = Layout{Name: "ipxe", Format: profiles.IPXEScript}
+	// LayoutGRUB is /grub's: a GRUB config.
+	LayoutGRUB = Layout{Name: "grub", Format: profiles.GRUBConfig}
+)
+
+// BootScript renders the match's boot fields laid out by l. The laid-out
+// bytes are cached like Boot's fields, so a cached /ipxe costs no
+// rendering and no layout; they are shared and must not be modified.
+func (s *Snapshot) BootScript(m *Match, in profiles.Input, l Layout) ([]byte, error) {
 	bt := s.boot[m.Profile.ID]
-	key := s.cacheKey("script/"+name, m.Profile.ID, m, in, bt.usesMembers)
+	key := s.cacheKey("script/"+l.Name, m.Profile.ID, m, in, bt.usesMembers)
 	if out, ok := s.envCache.get(key); ok {
 		s.stats.Hits.Add(1)
 		return out, nil
@@ -17,7 +32,7 @@ func (s *Snapshot) BootScript(m *Match, in profiles.Input, name string, format f
 	if err != nil {
 		return nil, err
 	}
-	out := format(boot)
+	out := l.Format(boot)
 	s.envCache.put(key, out)
 	return out, nil
 }

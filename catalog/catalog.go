@@ -1,7 +1,8 @@
 package catalog
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
@@ -86,11 +87,9 @@ func (c *Catalog) Clone() *Catalog {
 	return n
 }
 
+// sortedKeys is slices.Sorted(maps.Keys(m)), the one idiom for sorted
+// keys; write that. It remains for trial.go, until that file is next
+// changed.
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

@@ -3,8 +3,11 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/invalid"
 	"github.com/provisiond/provisiond/internal/strictjson"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
@@ -30,16 +33,16 @@ func (c *Catalog) Document() Document {
 		Machines:  []*Machine{},
 		Templates: map[profiles.Kind]map[string]string{},
 	}
-	for _, id := range sortedKeys(c.Profiles) {
+	for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
 		d.Profiles = append(d.Profiles, c.Profiles[id])
 	}
-	for _, id := range sortedKeys(c.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		d.Groups = append(d.Groups, c.Groups[id])
 	}
-	for _, id := range sortedKeys(c.Pools) {
+	for _, id := range slices.Sorted(maps.Keys(c.Pools)) {
 		d.Pools = append(d.Pools, c.Pools[id])
 	}
-	for _, id := range sortedKeys(c.Machines) {
+	for _, id := range slices.Sorted(maps.Keys(c.Machines)) {
 		d.Machines = append(d.Machines, c.Machines[id])
 	}
 	for _, k := range profiles.Kinds {
@@ -51,15 +54,11 @@ func (c *Catalog) Document() Document {
 	return d
 }
 
-// DocumentError is a Document decoding error with the path of the field
-// it is about ("groups[2].selector.role").
-type DocumentError struct {
-	Field string
-	Err   error
-}
-
-func (e *DocumentError) Error() string { return e.Field + ": " + e.Err.Error() }
-func (e *DocumentError) Unwrap() error { return e.Err }
+// DocumentError is a Document decoding error with the path of the object
+// it is about ("groups[2]"), which its message starts with. It is an
+// invalid.FieldError: invalid.FieldOf joins it with the field of the
+// object's own error ("groups[2].selector.role").
+type DocumentError = invalid.FieldError
 
 // DecodeDocument parses a Document strictly (unknown fields are errors at
 // every level), decoding each object with its own decoder, so objects are

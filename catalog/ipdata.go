@@ -8,7 +8,7 @@ import (
 )
 
 // poolData is the part of a pool's .ip template data that is the same for
-// every address, computed once per snapshot.
+// every address.
 type poolData struct {
 	prefix           int
 	netmask, gateway string
@@ -24,38 +24,16 @@ func newPoolData(p *ipam.Pool) *poolData {
 	return &poolData{prefix: params.Prefix, netmask: params.Netmask, gateway: params.Gateway, dns: dns}
 }
 
-// poolDataCache holds poolData by pool. Pools are immutable once compiled
-// into a snapshot, so an entry never goes stale; the cache starts over
-// when it holds many more pools than any catalog has, so that reloads
-// cannot grow it without bound.
-var poolDataCache struct {
-	sync.RWMutex
-	m map[*ipam.Pool]*poolData
-}
+// ipCache is a snapshot's .ip data: the per-pool constants, computed when
+// the snapshot is compiled, and the maps already built, by pool and
+// address, so that a machine that asks again costs no allocation. It dies
+// with its snapshot, like the render caches, and is bounded: it starts
+// over beyond maxIPData entries (a few tens of MB).
+type ipCache struct {
+	pools map[*ipam.Pool]*poolData // read-only after newIPCache
 
-func poolDataOf(p *ipam.Pool) *poolData {
-	poolDataCache.RLock()
-	pd := poolDataCache.m[p]
-	poolDataCache.RUnlock()
-	if pd != nil {
-		return pd
-	}
-	pd = newPoolData(p)
-	poolDataCache.Lock()
-	if poolDataCache.m == nil || len(poolDataCache.m) > 4096 {
-		poolDataCache.m = map[*ipam.Pool]*poolData{}
-	}
-	poolDataCache.m[p] = pd
-	poolDataCache.Unlock()
-	return pd
-}
-
-// ipDataCache holds the .ip maps already built, by pool and address, so
-// that a machine that asks again costs no allocation. It is bounded: it
-// starts over beyond maxIPData entries (a few tens of MB).
-var ipDataCache struct {
-	sync.RWMutex
-	m map[ipKey]map[string]any
+	mu sync.RWMutex
+	m  map[ipKey]map[string]any
 }
 
 type ipKey struct {
@@ -65,28 +43,41 @@ type ipKey struct {
 
 const maxIPData = 1 << 16
 
+func newIPCache(pools map[string]*ipam.Pool) *ipCache {
+	c := &ipCache{pools: make(map[*ipam.Pool]*poolData, len(pools))}
+	for _, p := range pools {
+		c.pools[p] = newPoolData(p)
+	}
+	return c
+}
+
 // IPData returns the .ip template data of address a in pool: the same map
 // as pool.Params(a).Map(), built from per-pool constants and kept for the
 // next request of the same machine, since every request of a machine with
 // a lease needs it. The map is shared and must not be modified.
 func (s *Snapshot) IPData(pool *ipam.Pool, a netip.Addr) map[string]any {
+	c := s.ip
 	k := ipKey{pool, a}
-	ipDataCache.RLock()
-	d := ipDataCache.m[k]
-	ipDataCache.RUnlock()
+	c.mu.RLock()
+	d := c.m[k]
+	c.mu.RUnlock()
 	if d != nil {
 		return d
 	}
-	pd := poolDataOf(pool)
+	pd := c.pools[pool]
+	if pd == nil {
+		// Not one of this snapshot's pools: build, do not keep.
+		return pool.Params(a).Map()
+	}
 	d = map[string]any{
 		"address": a.String(), "prefix": pd.prefix, "cidr": netip.PrefixFrom(a, pd.prefix).String(),
 		"netmask": pd.netmask, "gateway": pd.gateway, "dns": pd.dns, "pool": pool.Name,
 	}
-	ipDataCache.Lock()
-	if ipDataCache.m == nil || len(ipDataCache.m) >= maxIPData {
-		ipDataCache.m = make(map[ipKey]map[string]any)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxIPData {
+		c.m = make(map[ipKey]map[string]any)
 	}
-	ipDataCache.m[k] = d
-	ipDataCache.Unlock()
+	c.m[k] = d
+	c.mu.Unlock()
 	return d
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
 	"net/netip"
 	"strings"
 
@@ -46,22 +47,22 @@ func DecodeMachine(data []byte) (*Machine, error) {
 // pinned addresses.
 func (m *Machine) Normalize() error {
 	if m.Name == "" {
-		return fmt.Errorf("%w: name is required", ErrInvalidMachine)
+		return invalid.Field("name", fmt.Errorf("%w: name is required", ErrInvalidMachine))
 	}
 	if m.MAC == "" && m.UUID == "" {
-		return fmt.Errorf("%w %q: mac or uuid is required", ErrInvalidMachine, m.Name)
+		return invalid.Field("mac", fmt.Errorf("%w %q: mac or uuid is required", ErrInvalidMachine, m.Name))
 	}
 	if m.MAC != "" {
 		mac, err := groups.ParseMAC(m.MAC)
 		if err != nil {
-			return fmt.Errorf("%w %q: mac: %v", ErrInvalidMachine, m.Name, err)
+			return invalid.Field("mac", fmt.Errorf("%w %q: mac: %v", ErrInvalidMachine, m.Name, err))
 		}
 		m.MAC = mac
 	}
 	if m.UUID != "" {
 		id, err := groups.ParseUUID(m.UUID)
 		if err != nil {
-			return fmt.Errorf("%w %q: uuid: %v", ErrInvalidMachine, m.Name, err)
+			return invalid.Field("uuid", fmt.Errorf("%w %q: uuid: %v", ErrInvalidMachine, m.Name, err))
 		}
 		m.UUID = id
 	}
@@ -69,10 +70,10 @@ func (m *Machine) Normalize() error {
 	for k, v := range m.Labels {
 		key := strings.ToLower(k)
 		if key == "mac" || key == "uuid" {
-			return fmt.Errorf("%w %q: labels: %q is the machine's identity, set the %s field instead", ErrInvalidMachine, m.Name, key, key)
+			return invalid.Field("labels", fmt.Errorf("%w %q: labels: %q is the machine's identity, set the %s field instead", ErrInvalidMachine, m.Name, key, key))
 		}
 		if _, dup := labels[key]; dup {
-			return fmt.Errorf("%w %q: labels: key %q given twice (keys are case-insensitive)", ErrInvalidMachine, m.Name, key)
+			return invalid.Field("labels", fmt.Errorf("%w %q: labels: key %q given twice (keys are case-insensitive)", ErrInvalidMachine, m.Name, key))
 		}
 		labels[key] = v
 	}
@@ -80,7 +81,7 @@ func (m *Machine) Normalize() error {
 	for pool, addr := range m.Leases {
 		a, err := netip.ParseAddr(addr)
 		if err != nil {
-			return fmt.Errorf("%w %q: leases.%s: %v", ErrInvalidMachine, m.Name, pool, err)
+			return invalid.Field("leases."+pool, fmt.Errorf("%w %q: leases.%s: %v", ErrInvalidMachine, m.Name, pool, err))
 		}
 		m.Leases[pool] = a.String()
 	}

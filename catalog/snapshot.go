@@ -3,7 +3,10 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,8 +41,9 @@ var ErrNeedMAC = errors.New("a mac is required")
 // Snapshot is an immutable, compiled catalog: the group index, parsed
 // templates, validated raw Ignition and the machine registry by mac and
 // uuid. The boot path reads only snapshots; a change builds a new one and
-// swaps it in. Its render cache dies with it, so a catalog change
-// invalidates every cached rendering.
+// swaps it in. Its caches (renderings, members, .ip data) die with it, so
+// a catalog change invalidates every cached rendering, and no cache
+// outlives the snapshot it was filled from.
 type Snapshot struct {
 	Catalog *Catalog
 	Index   *groups.Index
@@ -56,6 +60,8 @@ type Snapshot struct {
 	bootCache *renderCache[profiles.Boot]
 	envCache  *renderCache[[]byte]
 	members   *membersCache
+	// ip holds the .ip data (see IPData).
+	ip *ipCache
 	// maxOutput bounds a template's output (0: profiles.DefaultMaxOutput).
 	maxOutput int
 	// renderTimeout bounds one render (see profiles.ExecuteTimeout).
@@ -109,6 +115,7 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 		bootCache: newRenderCache(opt.CacheBytes/4, bootSize),
 		envCache:  newRenderCache(opt.CacheBytes/4, bytesSize),
 		members:   &membersCache{},
+		ip:        newIPCache(c.Pools),
 		maxOutput: opt.MaxOutput,
 		stats:     opt.Stats,
 	}
@@ -126,7 +133,7 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 	}
 	for _, kind := range profiles.Kinds {
 		s.tmpl[kind] = map[string]*profiles.Template{}
-		for _, name := range sortedKeys(c.Templates[kind]) {
+		for _, name := range slices.Sorted(maps.Keys(c.Templates[kind])) {
 			text := c.Templates[kind][name]
 			src := c.source(string(kind) + "/" + name)
 			if kind == profiles.KindIgnition && profiles.IsRawIgnition(name) {
@@ -147,14 +154,14 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 			s.tmpl[kind][name] = t
 		}
 	}
-	for _, id := range sortedKeys(c.Profiles) {
+	for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
 		p := c.Profiles[id]
 		src := c.source("profiles/" + id)
 		bt := &bootTemplates{}
 		compile := func(field, text string) (*profiles.Template, error) {
 			t, err := profiles.Compile(id+" boot."+field, text, s.Members)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: boot.%s: %w", ErrInvalid, src, field, err)
+				return nil, invalid.Field("boot."+field, fmt.Errorf("%w: %s: boot.%s: %w", ErrInvalid, src, field, err))
 			}
 			return t, nil
 		}
@@ -496,7 +503,7 @@ func (s *Snapshot) addressOf(m *Machine, facts groups.Labels) netip.Addr {
 			return netip.MustParseAddr(pin)
 		}
 	}
-	for _, pool := range sortedKeys(m.Leases) {
+	for _, pool := range slices.Sorted(maps.Keys(m.Leases)) {
 		return netip.MustParseAddr(m.Leases[pool])
 	}
 	return netip.Addr{}

@@ -3,7 +3,10 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
+	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/profiles"
@@ -25,11 +28,16 @@ func (c *Catalog) Validate() (warnings []string, err error) {
 // validate is Validate, also returning the group index it builds, which
 // Compile keeps (building it twice cost half a second at 100,000 groups).
 func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	// fail is an error about one field of an object; conflict, between
+	// two objects. Their messages name the field or the objects.
+	fail := func(field, format string, args ...any) error {
+		return invalid.Field(field, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...)))
+	}
+	conflict := func(a, b, format string, args ...any) error {
+		return invalid.Conflict(a, b, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...)))
 	}
 	warnings = append(warnings, c.Notes...)
-	for _, id := range sortedKeys(c.Profiles) {
+	for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
 		p := c.Profiles[id]
 		for _, ref := range []struct {
 			kind profiles.Kind
@@ -44,18 +52,18 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 				continue
 			}
 			if _, ok := c.Templates[ref.kind][ref.name]; !ok {
-				return warnings, nil, fail("%s: %s %q: no such template %s/%s", c.source("profiles/"+id), ref.fld, ref.name, ref.kind, ref.name)
+				return warnings, nil, fail(ref.fld, "%s: %s %q: no such template %s/%s", c.source("profiles/"+id), ref.fld, ref.name, ref.kind, ref.name)
 			}
 		}
 	}
-	for _, id := range sortedKeys(c.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		g := c.Groups[id]
 		if _, ok := c.Profiles[g.Profile]; !ok {
-			return warnings, nil, fail("%s: profile %q: no such profile (profiles/%s.json)", c.source("groups/"+id), g.Profile, g.Profile)
+			return warnings, nil, fail("profile", "%s: profile %q: no such profile (profiles/%s.json)", c.source("groups/"+id), g.Profile, g.Profile)
 		}
 		if g.Pool != "" {
 			if _, ok := c.Pools[g.Pool]; !ok {
-				return warnings, nil, fail("%s: pool %q: no such pool (pools/%s.json)", c.source("groups/"+id), g.Pool, g.Pool)
+				return warnings, nil, fail("pool", "%s: pool %q: no such pool (pools/%s.json)", c.source("groups/"+id), g.Pool, g.Pool)
 			}
 		}
 		for _, k := range profiles.ReservedKeys {
@@ -69,47 +77,47 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 		return warnings, nil, err
 	}
 	warnings = append(warnings, c.etcdWarnings(ix)...)
-	poolNames := sortedKeys(c.Pools)
+	poolNames := slices.Sorted(maps.Keys(c.Pools))
 	for i, a := range poolNames {
 		for _, b := range poolNames[i+1:] {
 			if c.Pools[a].Overlaps(c.Pools[b]) {
-				return warnings, nil, fail("%s and %s: pools overlap (%s and %s)", c.source("pools/"+a), c.source("pools/"+b), c.Pools[a].CIDR, c.Pools[b].CIDR)
+				return warnings, nil, conflict("pools/"+a, "pools/"+b, "%s and %s: pools overlap (%s and %s)", c.source("pools/"+a), c.source("pools/"+b), c.Pools[a].CIDR, c.Pools[b].CIDR)
 			}
 		}
 	}
 	byMAC, byUUID := map[string]string{}, map[string]string{}
 	pins := map[string]string{} // pool/address -> machine
-	for _, name := range sortedKeys(c.Machines) {
+	for _, name := range slices.Sorted(maps.Keys(c.Machines)) {
 		m := c.Machines[name]
 		src := c.source("machines/" + name)
 		if m.MAC != "" {
 			if other, dup := byMAC[m.MAC]; dup {
-				return warnings, nil, fail("%s and %s: both register mac %s", c.source("machines/"+other), src, m.MAC)
+				return warnings, nil, conflict("machines/"+other, "machines/"+name, "%s and %s: both register mac %s", c.source("machines/"+other), src, m.MAC)
 			}
 			byMAC[m.MAC] = name
 		}
 		if m.UUID != "" {
 			if other, dup := byUUID[m.UUID]; dup {
-				return warnings, nil, fail("%s and %s: both register uuid %s", c.source("machines/"+other), src, m.UUID)
+				return warnings, nil, conflict("machines/"+other, "machines/"+name, "%s and %s: both register uuid %s", c.source("machines/"+other), src, m.UUID)
 			}
 			byUUID[m.UUID] = name
 		}
-		for _, pool := range sortedKeys(m.Leases) {
+		for _, pool := range slices.Sorted(maps.Keys(m.Leases)) {
 			addr := m.Leases[pool]
 			p, ok := c.Pools[pool]
 			if !ok {
-				return warnings, nil, fail("%s: leases.%s: no such pool (pools/%s.json)", src, pool, pool)
+				return warnings, nil, fail("leases."+pool, "%s: leases.%s: no such pool (pools/%s.json)", src, pool, pool)
 			}
 			a := netip.MustParseAddr(addr) // normalized by DecodeMachine
 			if err := pinnable(p.Prefix(), a); err != nil {
-				return warnings, nil, fail("%s: leases.%s: %s %v (%s)", src, pool, addr, err, c.source("pools/"+pool))
+				return warnings, nil, fail("leases."+pool, "%s: leases.%s: %s %v (%s)", src, pool, addr, err, c.source("pools/"+pool))
 			}
 			if p.IsReserved(a) {
-				return warnings, nil, fail("%s: leases.%s: %s is reserved or the gateway in %s", src, pool, addr, c.source("pools/"+pool))
+				return warnings, nil, fail("leases."+pool, "%s: leases.%s: %s is reserved or the gateway in %s", src, pool, addr, c.source("pools/"+pool))
 			}
 			key := pool + "/" + addr
 			if other, dup := pins[key]; dup {
-				return warnings, nil, fail("%s and %s: both pin %s in pool %s", c.source("machines/"+other), src, addr, pool)
+				return warnings, nil, conflict("machines/"+other, "machines/"+name, "%s and %s: both pin %s in pool %s", c.source("machines/"+other), src, addr, pool)
 			}
 			pins[key] = name
 		}
@@ -139,13 +147,13 @@ func pinnable(prefix netip.Prefix, a netip.Addr) error {
 // index builds the group index, naming the files of identical selectors.
 func (c *Catalog) index() (*groups.Index, error) {
 	gs := make([]*groups.Group, 0, len(c.Groups))
-	for _, id := range sortedKeys(c.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		gs = append(gs, c.Groups[id])
 	}
 	ix, err := groups.NewIndex(gs)
 	var dup *groups.DuplicateSelectorError
 	if errors.As(err, &dup) {
-		return nil, fmt.Errorf("%w: %s and %s: identical selectors {%s}; matchbox would pick one at random", ErrInvalid, c.source("groups/"+dup.A), c.source("groups/"+dup.B), dup.Selector)
+		return nil, invalid.Conflict("groups/"+dup.A, "groups/"+dup.B, fmt.Errorf("%w: %s and %s: identical selectors {%s}; matchbox would pick one at random", ErrInvalid, c.source("groups/"+dup.A), c.source("groups/"+dup.B), dup.Selector))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -158,7 +166,7 @@ func (c *Catalog) index() (*groups.Index, error) {
 // 4 members tolerate 1 failure like 3, and need one more for quorum.
 func (c *Catalog) etcdWarnings(ix *groups.Index) []string {
 	var warnings []string
-	for _, id := range sortedKeys(c.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		g := c.Groups[id]
 		if !g.EtcdCluster {
 			continue

@@ -13,7 +13,8 @@
 //
 // With Full set, the Server is also the network's DHCP server: it leases
 // addresses from a provisiond pool (the same sticky lease the machine's
-// templates see as .ip), for an isolated lab network only.
+// templates see as .ip, through resolve's lease step, the boot path's
+// own), for an isolated lab network only.
 //
 // Packets are parsed and built with github.com/insomniacslk/dhcp; the
 // decisions (answer.go) are pure functions of the request and the Server's

@@ -11,7 +11,9 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 
+	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/resolve"
 )
 
 // Allocator gives a machine its sticky lease in a pool: the existing one,
@@ -148,22 +150,15 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, c client, l
 	return resp, event, nil
 }
 
-// lease returns mac's lease: from the table when it has one (no store
-// round trip for a machine that asks again), else from the Allocator.
+// lease returns mac's lease through resolve's lease step, the boot
+// path's own: from the table when it has one (no store round trip for a
+// machine that asks again), else from the Allocator.
 func (f *Full) lease(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
-	if f.Leases != nil {
-		if l, ok := f.Leases.Lookup(pool.Name, mac); ok {
-			return l, nil
-		}
-	}
-	l, err := f.Allocator.Allocate(ctx, pool, mac)
-	if err != nil {
-		return ipam.Lease{}, err
-	}
-	if f.Leases != nil {
-		f.Leases.Put(l)
-	}
-	return l, nil
+	r := resolve.Resolver{Allocator: f.Allocator, Leases: f.Leases}
+	// mac is net.HardwareAddr's String: the lowercase colon form that
+	// groups.MAC holds.
+	l, _, err := r.Lease(ctx, pool, groups.MAC(mac), resolve.Options{})
+	return l, err
 }
 
 // networkOptions are the pool's netmask, gateway and DNS servers.

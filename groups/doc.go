@@ -1,5 +1,7 @@
-// Package groups holds the Group type, the labels a boot request carries, and
-// the in-memory index that picks the most specific group for a request.
+// Package groups holds the Group type, the labels a boot request carries
+// (with MAC, the one type a mac travels as once FromQuery or NewMAC has
+// parsed it), and the in-memory index that picks the most specific group
+// for a request.
 //
 // Matching follows matchbox: a group matches when every selector key/value
 // equals the request's label of the same key; a group without a selector is

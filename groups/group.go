@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
 	"sort"
 	"strings"
 
@@ -50,7 +51,7 @@ func Decode(data []byte) (*Group, error) {
 	for k, v := range raw.Selector {
 		var s *string // nil for null, which would otherwise read as ""
 		if err := json.Unmarshal(v, &s); err != nil || s == nil {
-			return nil, fmt.Errorf("%w: selector %q: value %s is not a string", ErrInvalid, k, v)
+			return nil, invalid.Field("selector."+k, fmt.Errorf("%w: selector %q: value %s is not a string", ErrInvalid, k, v))
 		}
 		g.Selector[k] = *s
 	}
@@ -64,10 +65,10 @@ func Decode(data []byte) (*Group, error) {
 // values, and checks the required fields.
 func (g *Group) Normalize() error {
 	if g.ID == "" {
-		return fmt.Errorf("%w: id is required", ErrInvalid)
+		return invalid.Field("id", fmt.Errorf("%w: id is required", ErrInvalid))
 	}
 	if g.Profile == "" {
-		return fmt.Errorf("%w %q: profile is required", ErrInvalid, g.ID)
+		return invalid.Field("profile", fmt.Errorf("%w %q: profile is required", ErrInvalid, g.ID))
 	}
 	sel := make(map[string]string, len(g.Selector))
 	for k, v := range g.Selector {
@@ -82,13 +83,13 @@ func (g *Group) Normalize() error {
 		case "mac":
 			mac, err := ParseMAC(v)
 			if err != nil {
-				return fmt.Errorf("%w %q: selector mac: %w", ErrInvalid, g.ID, err)
+				return invalid.Field("selector.mac", fmt.Errorf("%w %q: selector mac: %w", ErrInvalid, g.ID, err))
 			}
 			v = mac
 		case "uuid":
 			id, err := ParseUUID(v)
 			if err != nil {
-				return fmt.Errorf("%w %q: selector uuid: %w", ErrInvalid, g.ID, err)
+				return invalid.Field("selector.uuid", fmt.Errorf("%w %q: selector uuid: %w", ErrInvalid, g.ID, err))
 			}
 			v = id
 		}

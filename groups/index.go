@@ -2,6 +2,9 @@ package groups
 
 import (
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
+	"maps"
+	"slices"
 	"sort"
 )
 
@@ -57,7 +60,7 @@ func NewIndex(gs []*Group) (*Index, error) {
 	seen := make(map[selKey]string, len(gs))
 	for _, g := range gs {
 		if _, dup := ix.byID[g.ID]; dup {
-			return nil, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, g.ID)
+			return nil, invalid.Conflict("groups/"+g.ID, "groups/"+g.ID, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, g.ID))
 		}
 		ix.byID[g.ID] = g
 		e := &entry{g: g, sel: g.SelectorString()}
@@ -152,12 +155,7 @@ func (ix *Index) Explain(l Labels) []Candidate {
 	out := make([]Candidate, 0, len(ix.all))
 	for _, e := range ix.all {
 		c := Candidate{Group: e.g, Matches: true}
-		keys := make([]string, 0, len(e.g.Selector))
-		for k := range e.g.Selector {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(e.g.Selector)) {
 			if lv, ok := l[k]; !ok || lv != e.g.Selector[k] {
 				c.Matches = false
 				c.Missing = append(c.Missing, k+"="+e.g.Selector[k])

@@ -34,16 +34,35 @@ const (
 // the stored labels of the machine it names.
 type Labels map[string]string
 
-// ParseMAC parses a hardware address in any form matchbox accepts (colon
+// MAC is a hardware address in the one form provisiond keeps, compares and
+// keys leases by: lowercase colon form (52:54:00:89:d8:10), as NewMAC and
+// FromQuery return it. The zero value is no address. A request's mac is
+// parsed once, by FromQuery; after that it travels as a MAC.
+type MAC string
+
+// NewMAC parses a hardware address in any form matchbox accepts (colon
 // 52:54:00:89:d8:10, hyphen 52-54-00-89-d8-10, dot 5254.0089.d810, any case;
-// 6, 8 or 20 bytes) and returns it in lowercase colon form.
-func ParseMAC(s string) (string, error) {
+// 6, 8 or 20 bytes).
+func NewMAC(s string) (MAC, error) {
 	hw, err := net.ParseMAC(strings.TrimSpace(s))
 	if err != nil {
 		return "", fmt.Errorf("%w %q: want 52:54:00:89:d8:10, 52-54-00-89-d8-10 or 5254.0089.d810", ErrBadMAC, truncate(s, 64))
 	}
-	return hw.String(), nil
+	return MAC(hw.String()), nil
 }
+
+// String returns the address in lowercase colon form, "" for none.
+func (m MAC) String() string { return string(m) }
+
+// ParseMAC is NewMAC returning the string form, for the JSON objects
+// (machines, selectors) that store a mac as a string.
+func ParseMAC(s string) (string, error) {
+	m, err := NewMAC(s)
+	return string(m), err
+}
+
+// MAC returns the mac label, normalized by FromQuery, as a MAC.
+func (l Labels) MAC() MAC { return MAC(l["mac"]) }
 
 // ParseUUID checks that s is an RFC 4122 textual UUID (8-4-4-4-12 hex digits,
 // any case) and returns it lowercased. SMBIOS UUIDs are not required to have

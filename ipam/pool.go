@@ -3,6 +3,7 @@ package ipam
 import (
 	"errors"
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
 	"net"
 	"net/netip"
 
@@ -60,10 +61,10 @@ func Decode(data []byte) (*Pool, error) {
 // (Decode does) before any other method.
 func (p *Pool) Validate() error {
 	if p.Name == "" {
-		return fmt.Errorf("%w: name is required", ErrInvalid)
+		return invalid.Field("name", fmt.Errorf("%w: name is required", ErrInvalid))
 	}
 	fail := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w %q: %s: %s", ErrInvalid, p.Name, field, fmt.Sprintf(format, args...))
+		return invalid.Field(field, fmt.Errorf("%w %q: %s: %s", ErrInvalid, p.Name, field, fmt.Sprintf(format, args...)))
 	}
 	pfx, err := netip.ParsePrefix(p.CIDR)
 	if err != nil {
@@ -113,13 +114,13 @@ func (p *Pool) Validate() error {
 func (p *Pool) inside(field, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%w %q: %s: %v", ErrInvalid, p.Name, field, err)
+		return netip.Addr{}, invalid.Field(field, fmt.Errorf("%w %q: %s: %v", ErrInvalid, p.Name, field, err))
 	}
 	if a.Zone() != "" {
-		return netip.Addr{}, fmt.Errorf("%w %q: %s: %s has a zone", ErrInvalid, p.Name, field, s)
+		return netip.Addr{}, invalid.Field(field, fmt.Errorf("%w %q: %s: %s has a zone", ErrInvalid, p.Name, field, s))
 	}
 	if !p.prefix.Contains(a) {
-		return netip.Addr{}, fmt.Errorf("%w %q: %s: %s is outside %s", ErrInvalid, p.Name, field, a, p.prefix)
+		return netip.Addr{}, invalid.Field(field, fmt.Errorf("%w %q: %s: %s is outside %s", ErrInvalid, p.Name, field, a, p.prefix))
 	}
 	return a, nil
 }

@@ -3,6 +3,7 @@ package profiles
 import (
 	"errors"
 	"fmt"
+	"github.com/provisiond/provisiond/internal/invalid"
 
 	"github.com/provisiond/provisiond/internal/strictjson"
 )
@@ -42,7 +43,7 @@ func Decode(data []byte) (*Profile, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if p.ID == "" {
-		return nil, fmt.Errorf("%w: id is required", ErrInvalid)
+		return nil, invalid.Field("id", fmt.Errorf("%w: id is required", ErrInvalid))
 	}
 	return &p, nil
 }

@@ -2,15 +2,14 @@ package server
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/provisiond/provisiond/catalog"
-	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/resolve"
 )
 
 // chain answers /boot.ipxe: the fixed script that makes iPXE report the
@@ -20,60 +19,46 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(profiles.ChainScript))
 }
 
-// request is one boot request, resolved: its match, lease and template
-// input.
-type request struct {
-	snap  *catalog.Snapshot
-	match *catalog.Match
-	in    profiles.Input
-}
-
-// resolve parses the labels, matches the group, gives the machine its lease
-// when the group has a pool, and assembles the template input. Every
-// outcome, a failure included, is recorded in the inventory.
-func (s *Server) resolve(w http.ResponseWriter, r *http.Request) (*request, error) {
-	snap := s.snap.Load()
-	if snap == nil {
-		return nil, &httpError{Code: http.StatusServiceUnavailable, Msg: "catalog not loaded yet"}
-	}
-	labels, err := groups.FromQuery(r.URL.Query())
+// resolve answers a boot request's first half: it parses the facts (once
+// per request: requireToken may have), and resolves them. Every outcome, a
+// failure included, is recorded in the inventory.
+func (s *Server) resolve(r *http.Request) (resolve.Result, error) {
+	f, err := s.facts(r)
 	if err != nil {
-		return nil, err
+		return resolve.Result{}, err
 	}
 	info := infoFrom(r.Context())
 	if info != nil {
-		info.mac = labels["mac"]
+		info.mac = string(f.MAC)
 	}
-	m, err := snap.Resolve(labels)
-	if err != nil {
-		s.record(r, m, http.StatusNotFound)
-		return nil, err
-	}
-	if info != nil {
+	res, err := s.resolver.Resolve(r.Context(), s.snap.Load(), f, resolve.Options{})
+	if m := res.Match; m != nil && m.Group != nil && info != nil {
 		info.group, info.profile = m.Group.ID, m.Profile.ID
 	}
-	var ip map[string]any
-	if pool := snap.Pool(m); pool != nil {
-		if m.MAC == "" {
-			err := &httpError{Code: http.StatusBadRequest, Msg: "group " + m.Group.ID + " draws addresses from pool " + pool.Name + ": the request needs a mac", Err: catalog.ErrNeedMAC}
-			s.record(r, m, err.Code)
-			return nil, err
-		}
-		l, ok := s.cfg.Leases.Lookup(pool.Name, m.MAC)
-		if !ok {
-			start := time.Now()
-			l, err = s.cfg.Allocator.Allocate(r.Context(), pool, m.MAC)
-			s.metrics.storeOp.WithLabelValues("allocate").Observe(time.Since(start).Seconds())
-			if err != nil {
-				s.record(r, m, toHTTP(err).Code)
-				return nil, err
-			}
-			s.cfg.Leases.Put(l)
-			s.log.Info("lease created", "pool", pool.Name, "address", l.Address.String(), "mac", m.MAC, "group", m.Group.ID)
-		}
-		ip = snap.IPData(pool, l.Address)
+	if err != nil {
+		s.record(r, res.Match, toHTTP(err).Code)
+		return res, err
 	}
-	return &request{snap: snap, match: m, in: snap.Input(m, r.URL.RawQuery, serverURL(r), ip)}, nil
+	return res, nil
+}
+
+// facts returns the request's facts, parsed on first use and kept in the
+// request's log info, so that the token check and the handler parse the
+// query once between them.
+func (s *Server) facts(r *http.Request) (resolve.Facts, error) {
+	info := infoFrom(r.Context())
+	if info != nil && info.parsed {
+		return info.facts, nil
+	}
+	f, err := resolve.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return f, err
+	}
+	f.ServerURL = serverURL(r)
+	if info != nil {
+		info.facts, info.parsed = f, true
+	}
+	return f, nil
 }
 
 // record adds the request to the machine's inventory.
@@ -99,23 +84,22 @@ func serverURL(r *http.Request) string {
 }
 
 // bootScript serves /ipxe and /grub: the profile's boot fields rendered as
-// templates and laid out by format.
-func (s *Server) bootScript(format func(profiles.Boot) []byte) http.HandlerFunc {
-	name := fmt.Sprintf("%p", format) // names the layout in the snapshot's cache
+// templates and laid out by layout.
+func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(w, r)
+		req, err := s.resolve(r)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		req.in.BootToken = s.cfg.BootTokens.Issue(req.match.Query["mac"])
-		script, err := req.snap.BootScript(req.match, req.in, name, format)
+		req.Input.BootToken = s.cfg.BootTokens.Issue(req.Facts.MAC.String())
+		script, err := req.Snapshot.BootScript(req.Match, req.Input, layout)
 		if err != nil {
-			s.record(r, req.match, http.StatusInternalServerError)
+			s.record(r, req.Match, http.StatusInternalServerError)
 			writeError(w, r, err)
 			return
 		}
-		s.record(r, req.match, http.StatusOK)
+		s.record(r, req.Match, http.StatusOK)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write(script)
 	}
@@ -124,22 +108,22 @@ func (s *Server) bootScript(format func(profiles.Boot) []byte) http.HandlerFunc 
 // config serves /ignition, /cloud and /generic.
 func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(w, r)
+		req, err := s.resolve(r)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		out, warnings, err := req.snap.Config(kind, req.match, req.in)
+		out, warnings, err := req.Snapshot.Config(kind, req.Match, req.Input)
 		for _, warn := range warnings {
-			s.log.Warn("butane", "group", req.match.Group.ID, "profile", req.match.Profile.ID, "warning", string(warn))
+			s.log.Warn("butane", "group", req.Match.Group.ID, "profile", req.Match.Profile.ID, "warning", string(warn))
 		}
 		if err != nil {
 			status := toHTTP(err).Code
-			s.record(r, req.match, status)
+			s.record(r, req.Match, status)
 			writeError(w, r, err)
 			return
 		}
-		s.record(r, req.match, http.StatusOK)
+		s.record(r, req.Match, http.StatusOK)
 		w.Header().Set("Content-Type", contentType)
 		w.Write(out)
 	}
@@ -148,21 +132,21 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 // metadata serves /metadata: the template data as sorted KEY=value lines,
 // or as JSON when the client asks for application/json.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	req, err := s.resolve(w, r)
+	req, err := s.resolve(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.record(r, req.match, http.StatusOK)
+	s.record(r, req.Match, http.StatusOK)
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(profiles.MetadataData(req.in)); err != nil {
+		if err := enc.Encode(profiles.MetadataData(req.Input)); err != nil {
 			s.log.Debug("metadata: writing the response", "err", err)
 		}
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write(req.snap.MetadataEnv(req.match, req.in))
+	w.Write(req.Snapshot.MetadataEnv(req.Match, req.Input))
 }

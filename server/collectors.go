@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,29 +15,14 @@ type MachineCounter interface {
 }
 
 // registerCollectors adds the metrics computed at scrape time from the
-// served snapshot, the lease table, the inventory and the render cache
-// counters. Their label values are bounded by the catalog (pool names)
+// served snapshot, the lease table, the inventory, and the render cache
+// counters (defined beside the caches, in catalog/metrics.go). Their label values are bounded by the catalog (pool names)
 // and by fixed sets (states, kinds), never by machines.
 func (s *Server) registerCollectors(reg prometheus.Registerer) {
 	reg.MustRegister(&stateCollector{s: s})
 	if st := s.cfg.CacheStats; st != nil {
-		reg.MustRegister(
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Namespace: "provisiond", Name: "render_cache_hits_total",
-				Help: "Config renderings answered from the render cache.",
-			}, func() float64 { return float64(st.Hits.Load()) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Namespace: "provisiond", Name: "render_cache_misses_total",
-				Help: "Config renderings that had to be rendered (and translated).",
-			}, func() float64 { return float64(st.Misses.Load()) }),
-		)
+		reg.MustRegister(st.Collectors()...)
 	}
-}
-
-// ObserveStoreOp records the duration of one store operation in
-// provisiond_store_operation_duration_seconds{op}.
-func (s *Server) ObserveStoreOp(op string, d time.Duration) {
-	s.metrics.storeOp.WithLabelValues(op).Observe(d.Seconds())
 }
 
 var (

@@ -1,11 +1,19 @@
 package server
 
-import "context"
+import (
+	"context"
+
+	"github.com/provisiond/provisiond/resolve"
+)
 
 // reqInfo collects what the request log line reports; handlers fill it in.
+// It also keeps the request's facts once parsed (parsed), so that they are
+// parsed once per request (see Server.facts).
 type reqInfo struct {
 	mac, group, profile string
 	err                 error
+	facts               resolve.Facts
+	parsed              bool
 }
 
 type infoKey struct{}

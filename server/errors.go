@@ -9,6 +9,7 @@ import (
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/resolve"
 	"github.com/provisiond/provisiond/storage"
 )
 
@@ -48,6 +49,8 @@ func toHTTP(err error) *httpError {
 		return &httpError{http.StatusServiceUnavailable, err.Error(), err}
 	case errors.Is(err, profiles.ErrRenderBusy):
 		return &httpError{http.StatusServiceUnavailable, "too many slow renders still running, try again", err}
+	case errors.Is(err, resolve.ErrNotReady):
+		return &httpError{http.StatusServiceUnavailable, "catalog not loaded yet", err}
 	case errors.Is(err, storage.ErrUnavailable):
 		return &httpError{http.StatusServiceUnavailable, "store unavailable (no quorum?): cannot write now, try again", err}
 	}

@@ -10,7 +10,6 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	storeOp  *prometheus.HistogramVec
 	// tokenRejections counts config requests refused for their boot
 	// token, by reason (missing, expired, invalid, wrong_mac).
 	tokenRejections *prometheus.CounterVec
@@ -30,11 +29,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to answer a boot listener request, by route.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"endpoint"}),
-		storeOp: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "provisiond", Subsystem: "store", Name: "operation_duration_seconds",
-			Help:    "Time of store operations by operation: allocate (the boot path), and release, replace_catalog, load_catalog, leases, save_machines, machines.",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
-		}, []string{"op"}),
 	}
 	m.tokenRejections = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "provisiond", Name: "boot_token_rejections_total",
@@ -47,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Namespace: "provisiond", Subsystem: "http", Name: "throttled_total",
 		Help: "Boot listener requests refused with 429: the client address had --max-inflight-per-client requests in flight.",
 	})
-	reg.MustRegister(m.requests, m.duration, m.storeOp, m.tokenRejections, m.throttled)
+	reg.MustRegister(m.requests, m.duration, m.tokenRejections, m.throttled)
 	return m
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/profiles"
 )
 
@@ -25,8 +26,8 @@ func (s *Server) routes() chi.Router {
 
 	r.Get("/boot.ipxe", s.chain)
 	r.Get("/boot.ipxe.0", s.chain)
-	r.Get("/ipxe", s.bootScript(profiles.IPXEScript))
-	r.Get("/grub", s.bootScript(profiles.GRUBConfig))
+	r.Get("/ipxe", s.bootScript(catalog.LayoutIPXE))
+	r.Get("/grub", s.bootScript(catalog.LayoutGRUB))
 	// With boot tokens, the configs need the token /ipxe handed out.
 	r.With(s.requireToken).Get("/ignition", s.config(profiles.KindIgnition, "application/json"))
 	r.With(s.requireToken).Get("/cloud", s.config(profiles.KindCloud, "text/plain; charset=utf-8"))

@@ -12,12 +12,14 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/resolve"
 )
 
 // Allocator gives a machine its lease in a pool. Allocate returns the
 // machine's existing lease, or a new one that is durable when it returns;
 // ipam.ErrExhausted when the pool is full, storage.ErrUnavailable when the
-// store cannot take writes.
+// store cannot take writes. Pass a *storage.Timed to have allocations
+// timed with the store's other operations.
 type Allocator interface {
 	Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error)
 }
@@ -71,6 +73,8 @@ type Server struct {
 	ready   atomic.Bool
 	metrics *metrics
 	router  chi.Router
+	// resolver is the one resolution path (package resolve).
+	resolver *resolve.Resolver
 }
 
 // New returns a server. It answers 503 on the boot endpoints until a
@@ -89,6 +93,7 @@ func New(cfg Config) *Server {
 		cfg.Leases = ipam.NewTable(nil)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	s.resolver = &resolve.Resolver{Allocator: cfg.Allocator, Leases: cfg.Leases, Logger: cfg.Logger}
 	s.registerCollectors(cfg.Registry)
 	s.router = s.routes()
 	return s

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
-
-	"github.com/provisiond/provisiond/groups"
 )
 
 // BootTokens issues and checks boot tokens: short-lived HMACs bound to a
@@ -170,19 +168,18 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The mac the handler will serve: FromQuery's, whatever its
-		// spelling (MAC=, mac=), so the token and the config agree.
-		q := r.URL.Query()
-		labels, err := groups.FromQuery(q)
+		// The mac the handler will serve: the facts' (parsed once for
+		// both), whatever its spelling (MAC=, mac=), so the token and
+		// the config agree.
+		f, err := s.facts(r)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		mac := labels["mac"]
-		if reason := s.cfg.BootTokens.Verify(mac, q.Get("token")); reason != "" {
+		if reason := s.cfg.BootTokens.Verify(f.MAC.String(), f.Token); reason != "" {
 			s.metrics.tokenRejections.WithLabelValues(reason).Inc()
 			s.log.LogAttrs(r.Context(), slog.LevelWarn, "boot token refused",
-				slog.String("path", r.URL.Path), slog.String("mac", mac),
+				slog.String("path", r.URL.Path), slog.String("mac", string(f.MAC)),
 				slog.String("reason", reason), slog.String("remote", r.RemoteAddr))
 			msg := "boot token " + reason + ": fetch the config through the URL /ipxe gave"
 			if reason == TokenMissing {

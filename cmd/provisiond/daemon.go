@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -73,14 +71,11 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("reading leases: %w", err)
 	}
 	table := ipam.NewTable(leases)
-	// Store operations made off the boot path are timed into the boot
-	// server's metrics (the boot path times its own allocations).
-	var metricsSrv atomic.Pointer[server.Server]
-	timed := &storage.Timed{Store: store, Observe: func(op string, d time.Duration) {
-		if s := metricsSrv.Load(); s != nil {
-			s.ObserveStoreOp(op, d)
-		}
-	}}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every store operation, the boot path's allocations included, is
+	// timed where the store is (storage/metrics.go).
+	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe}
 	cacheStats := &catalog.CacheStats{}
 	// Guarded: a --catalog load that would release registered machines'
 	// leases or drop every group is refused unless the operator consents.
@@ -123,11 +118,9 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 	d.bootCert = bootCert
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := server.New(server.Config{
 		Logger:        log,
-		Allocator:     store,
+		Allocator:     timed,
 		Leases:        table,
 		Recorder:      rec,
 		Assets:        assetsHandler,
@@ -141,7 +134,6 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
 		MaxLabels:            cfg.Security.MaxLabels,
 	})
-	metricsSrv.Store(srv)
 	catalogs.Swap = srv.Swap
 	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease}
 	if _, err := d.loader.initial(ctx); err != nil {

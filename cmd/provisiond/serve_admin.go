@@ -14,7 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/provisiond/provisiond/admin"
 	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/internal/tokenfile"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/server"
 )
@@ -57,7 +59,7 @@ func checkAdmin(addr string, c adminConfig) error {
 		return errors.New("--admin-client-ca needs --admin-tls-cert and --admin-tls-key: client certificates are checked over TLS")
 	}
 	if c.TokenFile != "" {
-		if _, err := server.ReadTokenFile(c.TokenFile); err != nil {
+		if _, err := tokenfile.Read(c.TokenFile); err != nil {
 			return fmt.Errorf("--admin-token-file: %w", err)
 		}
 	}
@@ -98,27 +100,27 @@ func adminTLS(c adminConfig) (*tls.Config, error) {
 
 // adminAuth returns the admin API's authenticator, nil without
 // authentication.
-func adminAuth(c adminConfig) (*server.AdminAuth, error) {
+func adminAuth(c adminConfig) (*admin.Auth, error) {
 	if !c.authConfigured() {
 		return nil, nil
 	}
 	var tokens []string
 	if c.TokenFile != "" {
 		var err error
-		if tokens, err = server.ReadTokenFile(c.TokenFile); err != nil {
+		if tokens, err = tokenfile.Read(c.TokenFile); err != nil {
 			return nil, fmt.Errorf("--admin-token-file: %w", err)
 		}
 	}
-	return server.NewAdminAuth(tokens, c.ClientCA != ""), nil
+	return admin.NewAuth(tokens, c.ClientCA != ""), nil
 }
 
 // reloadTokens re-reads --admin-token-file on SIGHUP; a file that no longer
 // reads keeps the previous tokens.
-func reloadTokens(c adminConfig, auth *server.AdminAuth, log *slog.Logger) {
+func reloadTokens(c adminConfig, auth *admin.Auth, log *slog.Logger) {
 	if auth == nil || c.TokenFile == "" {
 		return
 	}
-	tokens, err := server.ReadTokenFile(c.TokenFile)
+	tokens, err := tokenfile.Read(c.TokenFile)
 	if err != nil {
 		log.Error("admin token file reload refused; keeping the previous tokens", "err", err)
 		return
@@ -128,8 +130,8 @@ func reloadTokens(c adminConfig, auth *server.AdminAuth, log *slog.Logger) {
 }
 
 // newAdmin builds the admin API handler and its listener's TLS config.
-func newAdmin(cfg serveConfig, log *slog.Logger, catalogs server.Catalogs, releaser server.Releaser,
-	inv server.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens) (*server.Admin, *tls.Config, error) {
+func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releaser admin.Releaser,
+	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens) (*admin.API, *tls.Config, error) {
 	auth, err := adminAuth(cfg.Admin)
 	if err != nil {
 		return nil, nil, err
@@ -144,7 +146,7 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs server.Catalogs, relea
 	if auth == nil {
 		log.Warn("the admin API has no authentication: anyone who can reach " + cfg.AdminAddr + " can change the catalog (loopback only)")
 	}
-	a := server.NewAdmin(server.AdminConfig{
+	a := admin.New(admin.Config{
 		Logger:     log,
 		Catalogs:   catalogs,
 		Releaser:   releaser,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/tokenfile"
 	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/server"
 )
@@ -78,7 +79,7 @@ func checkSecurity(c *securityConfig) error {
 }
 
 func readBootSecrets(path string) ([]string, error) {
-	secrets, err := server.ReadTokenFile(path)
+	secrets, err := tokenfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("--boot-secret-file: %w", err)
 	}

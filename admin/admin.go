@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"context"
@@ -14,7 +14,15 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/resolve"
 )
+
+// TokenIssuer issues boot tokens (a *server.BootTokens): Issue returns
+// the token for a normalized mac, "" when tokens are off or mac is "". A
+// nil *server.BootTokens is a valid TokenIssuer that issues none.
+type TokenIssuer interface {
+	Issue(mac string) string
+}
 
 // Inventory lists what the boot path recorded of each machine.
 type Inventory interface {
@@ -40,9 +48,9 @@ type Releaser interface {
 	Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error)
 }
 
-// AdminConfig holds the admin API's dependencies. Zero values mean the
+// Config holds the admin API's dependencies. Zero values mean the
 // documented defaults.
-type AdminConfig struct {
+type Config struct {
 	Logger    *slog.Logger
 	Catalogs  Catalogs
 	Releaser  Releaser
@@ -50,7 +58,7 @@ type AdminConfig struct {
 	Leases    *ipam.Table
 	// Auth authenticates every request; nil serves everyone (provisiond
 	// allows that on loopback addresses only).
-	Auth *AdminAuth
+	Auth *Auth
 	// Registry receives the admin request metrics; nil creates a private
 	// one.
 	Registry prometheus.Registerer
@@ -68,21 +76,23 @@ type AdminConfig struct {
 	// BootTokens, when set, gives the rendered /ipxe and /grub a real
 	// .boot_token, as the boot listener would. The config renders need no
 	// token: the admin API authenticates its callers.
-	BootTokens *BootTokens
+	BootTokens TokenIssuer
 	// Now returns the time (default time.Now).
 	Now func() time.Time
 }
 
-// Admin is the admin API handler (/api/v1/...).
-type Admin struct {
-	cfg     AdminConfig
+// API is the admin API handler (/api/v1/...).
+type API struct {
+	cfg     Config
 	log     *slog.Logger
 	router  chi.Router
 	metrics *adminMetrics
+	// resolver previews: it has no Allocator.
+	resolver *resolve.Resolver
 }
 
-// NewAdmin returns the admin API handler.
-func NewAdmin(cfg AdminConfig) *Admin {
+// New returns the admin API handler.
+func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -98,17 +108,18 @@ func NewAdmin(cfg AdminConfig) *Admin {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &Admin{cfg: cfg, log: cfg.Logger, metrics: newAdminMetrics(cfg.Registry)}
+	a := &API{cfg: cfg, log: cfg.Logger, metrics: newAdminMetrics(cfg.Registry),
+		resolver: &resolve.Resolver{Leases: cfg.Leases}}
 	a.router = a.routes()
 	return a
 }
 
 // ServeHTTP implements http.Handler.
-func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
 
 // Routes returns the admin router, for tests and documentation checks
 // that walk every route.
-func (a *Admin) Routes() chi.Routes { return a.router }
+func (a *API) Routes() chi.Routes { return a.router }
 
 // routes registers every admin route in one place.
 //
@@ -116,7 +127,7 @@ func (a *Admin) Routes() chi.Routes { return a.router }
 // the caller's identity, and the admin metrics), adminRecover (a panic is
 // a JSON 500), authenticate (401 without valid credentials), then
 // limitBody (413 beyond MaxBodyBytes).
-func (a *Admin) routes() chi.Router {
+func (a *API) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(a.adminLog, a.adminRecover, a.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

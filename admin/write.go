@@ -1,7 +1,6 @@
-package server
+package admin
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,7 +18,7 @@ const maxWarningHeaders = 20
 // real write only). On failure update answers the error and returns false;
 // a refused delete is a 409, since the catalog would no longer hold
 // together without the object.
-func (a *Admin) update(w http.ResponseWriter, r *http.Request, op, ref string, fn func(*catalog.Catalog) error) (*catalog.Snapshot, bool) {
+func (a *API) update(w http.ResponseWriter, r *http.Request, op, ref string, fn func(*catalog.Catalog) error) (*catalog.Snapshot, bool) {
 	dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run"))
 	var snap *catalog.Snapshot
 	var warnings []string
@@ -39,9 +38,8 @@ func (a *Admin) update(w http.ResponseWriter, r *http.Request, op, ref string, f
 	setWarnings(w, warnings)
 	if err != nil {
 		ae := toAPI(err)
-		if op == "delete" && errors.Is(err, catalog.ErrInvalid) {
-			// The field named is another object's: not the client's.
-			ae = &apiError{Code: http.StatusConflict, Msg: ref + " is still needed: " + ae.Msg, Err: err}
+		if op == "delete" {
+			ae = toAPI(&deleteError{ref, err})
 		}
 		a.log.Info("admin change refused", "op", op, "ref", ref, "who", identityFrom(r.Context()), "status", ae.Code, "err", err)
 		a.metrics.changes.WithLabelValues(op, "refused").Inc()

@@ -1,9 +1,11 @@
-package server
+package admin
 
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -29,7 +31,7 @@ func templateKind(r *http.Request) (profiles.Kind, error) {
 }
 
 // listTemplates lists templates (of one kind under /templates/{kind}).
-func (a *Admin) listTemplates(w http.ResponseWriter, r *http.Request) {
+func (a *API) listTemplates(w http.ResponseWriter, r *http.Request) {
 	kinds := profiles.Kinds
 	if chi.URLParam(r, "kind") != "" {
 		k, err := templateKind(r)
@@ -42,7 +44,7 @@ func (a *Admin) listTemplates(w http.ResponseWriter, r *http.Request) {
 	out := []TemplateInfo{}
 	if snap := a.cfg.Catalogs.Current(); snap != nil {
 		for _, k := range kinds {
-			for _, name := range keys(snap.Catalog.Templates[k]) {
+			for _, name := range slices.Sorted(maps.Keys(snap.Catalog.Templates[k])) {
 				text := snap.Catalog.Templates[k][name]
 				out = append(out, TemplateInfo{Kind: k, Name: name, Size: len(text), ETag: etagOf(text)})
 			}
@@ -52,7 +54,7 @@ func (a *Admin) listTemplates(w http.ResponseWriter, r *http.Request) {
 }
 
 // getTemplate answers a template's raw text.
-func (a *Admin) getTemplate(w http.ResponseWriter, r *http.Request) {
+func (a *API) getTemplate(w http.ResponseWriter, r *http.Request) {
 	kind, err := templateKind(r)
 	if err != nil {
 		writeAPIError(w, r, err)
@@ -82,7 +84,7 @@ func templateContentType(kind profiles.Kind, name string) string {
 // catalog is validated with it: its syntax, and, for a Butane template,
 // its translation for every group whose profile uses it (errors carry
 // Butane's line and column).
-func (a *Admin) putTemplate(w http.ResponseWriter, r *http.Request) {
+func (a *API) putTemplate(w http.ResponseWriter, r *http.Request) {
 	kind, err := templateKind(r)
 	if err != nil {
 		writeAPIError(w, r, err)
@@ -128,7 +130,7 @@ func (a *Admin) putTemplate(w http.ResponseWriter, r *http.Request) {
 }
 
 // deleteTemplate deletes a template; 409 while a profile names it.
-func (a *Admin) deleteTemplate(w http.ResponseWriter, r *http.Request) {
+func (a *API) deleteTemplate(w http.ResponseWriter, r *http.Request) {
 	kind, err := templateKind(r)
 	if err != nil {
 		writeAPIError(w, r, err)

@@ -1,9 +1,11 @@
-package server
+package admin
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/go-chi/chi/v5"
@@ -18,7 +20,7 @@ type LeaseView struct {
 }
 
 // listLeases answers every lease, by pool then address; ?pool= filters.
-func (a *Admin) listLeases(w http.ResponseWriter, r *http.Request) {
+func (a *API) listLeases(w http.ResponseWriter, r *http.Request) {
 	pool := r.URL.Query().Get("pool")
 	names := map[string]string{}
 	if snap := a.cfg.Catalogs.Current(); snap != nil {
@@ -47,7 +49,7 @@ func (a *Admin) listLeases(w http.ResponseWriter, r *http.Request) {
 // lowest free address of the pool the next time it boots. A lease pinned
 // by a registered machine is refused with 409, since the next catalog
 // change would pin it again: remove the pin from the machine instead.
-func (a *Admin) releaseLease(w http.ResponseWriter, r *http.Request) {
+func (a *API) releaseLease(w http.ResponseWriter, r *http.Request) {
 	pool := chi.URLParam(r, "pool")
 	addr, err := netip.ParseAddr(chi.URLParam(r, "address"))
 	if err != nil {
@@ -55,7 +57,7 @@ func (a *Admin) releaseLease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if snap := a.cfg.Catalogs.Current(); snap != nil {
-		for _, name := range keys(snap.Catalog.Machines) {
+		for _, name := range slices.Sorted(maps.Keys(snap.Catalog.Machines)) {
 			m := snap.Catalog.Machines[name]
 			if pin, ok := m.Leases[pool]; ok && pin == addr.String() {
 				writeAPIError(w, r, &apiError{Code: http.StatusConflict, Field: "leases." + pool,

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"bytes"
@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -38,7 +39,7 @@ var (
 	profileKind = &objectKind{
 		plural: "profiles", idField: "id",
 		get: func(c *catalog.Catalog, id string) (any, bool) { p, ok := c.Profiles[id]; return p, ok },
-		ids: func(c *catalog.Catalog) []string { return keys(c.Profiles) },
+		ids: func(c *catalog.Catalog) []string { return slices.Sorted(maps.Keys(c.Profiles)) },
 		decode: func(data []byte, id string) (any, error) {
 			data, err := withID(data, "id", id)
 			if err != nil {
@@ -52,7 +53,7 @@ var (
 	groupKind = &objectKind{
 		plural: "groups", idField: "id",
 		get: func(c *catalog.Catalog, id string) (any, bool) { g, ok := c.Groups[id]; return g, ok },
-		ids: func(c *catalog.Catalog) []string { return keys(c.Groups) },
+		ids: func(c *catalog.Catalog) []string { return slices.Sorted(maps.Keys(c.Groups)) },
 		decode: func(data []byte, id string) (any, error) {
 			data, err := withID(data, "id", id)
 			if err != nil {
@@ -66,7 +67,7 @@ var (
 	poolKind = &objectKind{
 		plural: "pools", idField: "name",
 		get: func(c *catalog.Catalog, id string) (any, bool) { p, ok := c.Pools[id]; return p, ok },
-		ids: func(c *catalog.Catalog) []string { return keys(c.Pools) },
+		ids: func(c *catalog.Catalog) []string { return slices.Sorted(maps.Keys(c.Pools)) },
 		decode: func(data []byte, id string) (any, error) {
 			data, err := withID(data, "name", id)
 			if err != nil {
@@ -80,7 +81,7 @@ var (
 	machineKind = &objectKind{
 		plural: "machines", idField: "name",
 		get: func(c *catalog.Catalog, id string) (any, bool) { m, ok := registration(c, id); return m, ok },
-		ids: func(c *catalog.Catalog) []string { return keys(c.Machines) },
+		ids: func(c *catalog.Catalog) []string { return slices.Sorted(maps.Keys(c.Machines)) },
 		decode: func(data []byte, id string) (any, error) {
 			data, err := withID(data, "name", id)
 			if err != nil {
@@ -95,15 +96,6 @@ var (
 	// handlers; machines have their own (the inventory view).
 	objectKinds = []*objectKind{profileKind, groupKind, poolKind}
 )
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // validName is what an object id or template name may be: it becomes a
 // file name in a matchbox-layout directory.
@@ -191,7 +183,7 @@ func etagListMatches(list, etag string) bool {
 	return false
 }
 
-func (a *Admin) listObjects(k *objectKind) http.HandlerFunc {
+func (a *API) listObjects(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		out := []any{}
 		if snap := a.cfg.Catalogs.Current(); snap != nil {
@@ -204,7 +196,7 @@ func (a *Admin) listObjects(k *objectKind) http.HandlerFunc {
 	}
 }
 
-func (a *Admin) getObject(k *objectKind) http.HandlerFunc {
+func (a *API) getObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, k.idField)
 		if snap := a.cfg.Catalogs.Current(); snap != nil {
@@ -220,7 +212,7 @@ func (a *Admin) getObject(k *objectKind) http.HandlerFunc {
 
 // putObject creates or replaces one object: 201 when created, 200 when
 // replaced, with the stored (normalized) object and its ETag.
-func (a *Admin) putObject(k *objectKind) http.HandlerFunc {
+func (a *API) putObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, k.idField)
 		if err := checkName(k.idField, id); err != nil {
@@ -266,7 +258,7 @@ func (a *Admin) putObject(k *objectKind) http.HandlerFunc {
 // deleteObject deletes one object: 204, or 404 when it does not exist, or
 // 409 when the catalog would no longer validate without it (a profile a
 // group still uses, a pool a group or pin names).
-func (a *Admin) deleteObject(k *objectKind) http.HandlerFunc {
+func (a *API) deleteObject(k *objectKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, k.idField)
 		ref := k.plural + "/" + id

@@ -1,7 +1,6 @@
-package server
+package admin
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,11 +13,11 @@ import (
 // adminLog writes one line per admin request (method, route, status,
 // duration, who) and observes the admin metrics. Reads log at debug
 // level, writes and failures at info, server errors at error.
-func (a *Admin) adminLog(next http.Handler) http.Handler {
+func (a *API) adminLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info, ai := &reqInfo{}, &adminInfo{}
-		ctx := context.WithValue(withInfo(r.Context(), info), adminInfoKey{}, ai)
+		info := &reqInfo{}
+		ctx := withInfo(r.Context(), info)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		if sw.status == 0 {
@@ -45,8 +44,8 @@ func (a *Admin) adminLog(next http.Handler) http.Handler {
 			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr),
 		}
-		if ai.who != "" {
-			attrs = append(attrs, slog.String("who", ai.who))
+		if info.who != "" {
+			attrs = append(attrs, slog.String("who", info.who))
 		}
 		if info.err != nil {
 			attrs = append(attrs, slog.String("err", info.err.Error()))
@@ -56,7 +55,7 @@ func (a *Admin) adminLog(next http.Handler) http.Handler {
 }
 
 // adminRecover turns a panic into a JSON 500 and a logged stack.
-func (a *Admin) adminRecover(next http.Handler) http.Handler {
+func (a *API) adminRecover(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -73,7 +72,7 @@ func (a *Admin) adminRecover(next http.Handler) http.Handler {
 
 // limitBody bounds request bodies: MaxBodyBytes, or 8 times that for a
 // whole catalog. A body over the limit is answered 413.
-func (a *Admin) limitBody(next http.Handler) http.Handler {
+func (a *API) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		max := a.cfg.MaxBodyBytes
 		if r.URL.Path == "/api/v1/catalog" {

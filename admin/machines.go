@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"net/http"
@@ -34,7 +34,7 @@ type MachineView struct {
 	Events []inventory.Event `json:"events,omitempty"`
 }
 
-func (a *Admin) machineViews() []MachineView {
+func (a *API) machineViews() []MachineView {
 	views := map[string]*MachineView{}
 	key := func(mac, uuid string) string { return inventory.Key(mac, uuid) }
 	if snap := a.cfg.Catalogs.Current(); snap != nil {
@@ -100,7 +100,7 @@ func (a *Admin) machineViews() []MachineView {
 // listMachines answers every machine: registered ones, and those only seen
 // (discovery). ?state= filters by inventory state, ?registered=true|false
 // by registration.
-func (a *Admin) listMachines(w http.ResponseWriter, r *http.Request) {
+func (a *API) listMachines(w http.ResponseWriter, r *http.Request) {
 	state, reg := r.URL.Query().Get("state"), r.URL.Query().Get("registered")
 	out := []MachineView{}
 	for _, v := range a.machineViews() {
@@ -118,7 +118,7 @@ func (a *Admin) listMachines(w http.ResponseWriter, r *http.Request) {
 // getMachine answers one machine by registered name, or by mac or uuid for
 // a machine that is only seen. The ETag is that of the registration, so a
 // PUT of machines/<name> can be made conditional on what was read.
-func (a *Admin) getMachine(w http.ResponseWriter, r *http.Request) {
+func (a *API) getMachine(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "name")
 	mac, _ := groups.ParseMAC(id)
 	uuid, _ := groups.ParseUUID(id)

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"crypto/ecdsa"
@@ -11,8 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +25,7 @@ const (
 // route answers 401 with WWW-Authenticate: Bearer; with a good one, it
 // answers; swapped tokens apply at once.
 func TestAdminAuthTokens(t *testing.T) {
-	auth := NewAdminAuth([]string{goodToken, otherToken}, false)
+	auth := NewAuth([]string{goodToken, otherToken}, false)
 	e := newAdminEnv(t, testCatalogDir, auth)
 	for _, tc := range []struct {
 		name, authz string
@@ -73,34 +71,6 @@ func TestAdminAuthTokens(t *testing.T) {
 	}
 }
 
-func TestReadTokenFile(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		name, content string
-		want          int
-	}{
-		{"tokens and comments", "# admins\n" + goodToken + "\n\n  " + otherToken + "  \n", 2},
-		{"empty", "# nothing\n\n", -1},
-		{"short token", "short\n", -1},
-		{"token with a space", "0123456789abcdef 0123456789abcdef\n", -1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
-			os.WriteFile(path, []byte(tc.content), 0o600)
-			tokens, err := ReadTokenFile(path)
-			if tc.want < 0 {
-				if err == nil || !strings.Contains(err.Error(), path) {
-					t.Errorf("err %v, want one naming the file", err)
-				}
-				return
-			}
-			if err != nil || len(tokens) != tc.want {
-				t.Errorf("%v %v", tokens, err)
-			}
-		})
-	}
-}
-
 // TestAdminAuthClientCert: with a client CA, a verified certificate is
 // enough; without one (and without a token) the answer is 401; a token
 // works too when both are configured.
@@ -111,7 +81,7 @@ func TestAdminAuthClientCert(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 
-	auth := NewAdminAuth([]string{goodToken}, true)
+	auth := NewAuth([]string{goodToken}, true)
 	e := newAdminEnv(t, testCatalogDir, auth)
 	ts := httptest.NewUnstartedServer(e.adm)
 	ts.TLS = &tls.Config{

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"net/http"
@@ -16,7 +16,7 @@ func TestAPIDocsCoverEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := NewAdmin(AdminConfig{})
+	a := New(Config{})
 	n := 0
 	err = chi.Walk(a.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		n++

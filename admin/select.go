@@ -1,86 +1,28 @@
-package server
+package admin
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 
-	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
-	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/resolve"
 )
 
-// Lease states reported by /api/v1/select and the X-Provisiond-Lease
-// header of /api/v1/render.
-const (
-	leaseNone      = "none"      // the group has no pool
-	leaseExisting  = "existing"  // the machine holds an automatic lease
-	leasePinned    = "pinned"    // the machine holds a pinned lease
-	leasePreview   = "preview"   // no lease yet: the address it would get now
-	leaseExhausted = "exhausted" // no lease, and the pool is full
-	leaseNeedsMAC  = "needs-mac" // a pooled group matched a request without mac
-)
-
-// preview is what a request would get, worked out without recording a
-// boot and without creating a lease.
-type preview struct {
-	snap       *catalog.Snapshot
-	match      *catalog.Match
-	matchErr   error // catalog.ErrNoMatch
-	pool       *ipam.Pool
-	leaseState string
-	address    netip.Addr
-	ip         map[string]any
-}
-
-// previewRequest resolves the query like the boot path does. When the
+// preview resolves the query as the boot path does, in resolve's Preview
+// mode: without recording a boot and without creating a lease. When the
 // machine has no lease in its group's pool, the lease is the lowest
 // address free in the lease table now, which is the one a boot would be
 // given unless another machine takes it first.
-func (a *Admin) previewRequest(r *http.Request) (*preview, error) {
-	snap := a.cfg.Catalogs.Current()
-	if snap == nil {
-		return nil, &apiError{Code: http.StatusServiceUnavailable, Msg: "catalog not loaded yet"}
-	}
-	labels, err := groups.FromQuery(r.URL.Query())
+func (a *API) preview(r *http.Request) (resolve.Result, error) {
+	f, err := resolve.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, err
+		return resolve.Result{}, err
 	}
-	p := &preview{snap: snap, leaseState: leaseNone}
-	p.match, p.matchErr = snap.Resolve(labels)
-	if p.matchErr != nil {
-		return p, nil
+	f.ServerURL = r.Header.Get("X-Provisiond-Server-URL")
+	if f.ServerURL == "" {
+		f.ServerURL = a.cfg.BootURL
 	}
-	p.pool = snap.Pool(p.match)
-	if p.pool == nil {
-		return p, nil
-	}
-	if p.match.MAC == "" {
-		p.leaseState = leaseNeedsMAC
-		return p, nil
-	}
-	if l, ok := a.cfg.Leases.Lookup(p.pool.Name, p.match.MAC); ok {
-		p.leaseState, p.address = leaseExisting, l.Address
-		if l.Pinned {
-			p.leaseState = leasePinned
-		}
-	} else {
-		taken := map[netip.Addr]bool{}
-		for _, l := range a.cfg.Leases.All() {
-			if l.Pool == p.pool.Name {
-				taken[l.Address] = true
-			}
-		}
-		addr, err := p.pool.FirstFree(func(a netip.Addr) bool { return taken[a] })
-		if err != nil {
-			p.leaseState = leaseExhausted
-			return p, nil
-		}
-		p.leaseState, p.address = leasePreview, addr
-	}
-	p.ip = p.pool.Params(p.address).Map()
-	return p, nil
+	return a.resolver.Resolve(r.Context(), a.cfg.Catalogs.Current(), f, resolve.Options{Preview: true})
 }
 
 // SelectResult explains which group, profile, pool and lease a machine
@@ -127,29 +69,31 @@ type Candidate struct {
 const maxCandidates = 200
 
 // selectMachine answers GET /api/v1/select?mac=...&uuid=...&label=value.
-func (a *Admin) selectMachine(w http.ResponseWriter, r *http.Request) {
-	p, err := a.previewRequest(r)
-	if err != nil {
+func (a *API) selectMachine(w http.ResponseWriter, r *http.Request) {
+	p, err := a.preview(r)
+	if p.Match == nil {
 		writeAPIError(w, r, err)
 		return
 	}
-	m := p.match
+	// Any other error (no match, no mac, an exhausted pool) is what
+	// select explains.
+	m := p.Match
 	res := SelectResult{Query: m.Query, Facts: m.Facts, Candidates: []Candidate{}}
 	if m.Machine != nil {
 		res.Machine = m.Machine.Name
 	}
-	if p.matchErr == nil {
+	if m.Group != nil {
 		res.Matched, res.Group, res.Profile = true, m.Group.ID, m.Group.Profile
-		if p.pool != nil {
-			res.Pool = p.pool.Name
-			res.Lease = &SelectLease{State: p.leaseState}
-			if p.address.IsValid() {
-				res.Lease.Address = p.address.String()
+		if p.Pool != nil {
+			res.Pool = p.Pool.Name
+			res.Lease = &SelectLease{State: p.LeaseState.String()}
+			if p.Lease.Address.IsValid() {
+				res.Lease.Address = p.Lease.Address.String()
 			}
 		}
 	}
 	var losers []Candidate
-	for _, c := range p.snap.Index.Explain(m.Facts) {
+	for _, c := range p.Snapshot.Index.Explain(m.Facts) {
 		cv := Candidate{Group: c.Group.ID, Profile: c.Group.Profile, Selector: c.Group.Selector, Matched: c.Matches, Missing: c.Missing}
 		if cv.Selector == nil {
 			cv.Selector = map[string]string{}
@@ -183,12 +127,4 @@ func precedenceWhy(winner, loser *groups.Group) string {
 		return fmt.Sprintf(" (%d selector keys against %d: more selectors win)", len(winner.Selector), len(loser.Selector))
 	}
 	return fmt.Sprintf(" (both have %d selector keys; the greater sorted selector string wins: {%s} over {%s})", len(winner.Selector), winner.SelectorString(), loser.SelectorString())
-}
-
-// errNoMatch is what select and render say when no group matches.
-func errNoMatch(p *preview) error {
-	if errors.Is(p.matchErr, catalog.ErrNoMatch) {
-		return &apiError{Code: http.StatusNotFound, Msg: "no group matches these facts (GET /api/v1/select explains why)", Err: p.matchErr}
-	}
-	return p.matchErr
 }

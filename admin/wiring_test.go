@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"os"
@@ -7,7 +7,13 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/provisiond/provisiond/server"
 )
+
+// The tests of this file drive both listeners (the boot server and the
+// admin API, wired as provisiond serve wires them) and read the metrics
+// they share; they moved here from server/ with the admin API.
 
 // TestMetricsAfterBoots reads the metrics back after a scripted boot
 // sequence: request counts by endpoint and code, latency observations,
@@ -127,7 +133,7 @@ provisiond_ready 1
 
 // TestReadyz: /readyz is 503 until a catalog is served.
 func TestReadyz(t *testing.T) {
-	s := New(Config{})
+	s := server.New(server.Config{})
 	if code := httpRecorder(s, "/readyz"); code != 503 {
 		t.Errorf("before the catalog: %d", code)
 	}

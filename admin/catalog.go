@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"io"
@@ -17,7 +17,7 @@ type CatalogChange struct {
 
 // getCatalog answers the whole catalog as a catalog.Document, with the
 // ETag a PUT of the whole catalog can be made conditional on.
-func (a *Admin) getCatalog(w http.ResponseWriter, r *http.Request) {
+func (a *API) getCatalog(w http.ResponseWriter, r *http.Request) {
 	doc := catalog.New().Document()
 	if snap := a.cfg.Catalogs.Current(); snap != nil {
 		doc = snap.Catalog.Document()
@@ -31,7 +31,7 @@ func (a *Admin) getCatalog(w http.ResponseWriter, r *http.Request) {
 // deleted), PUT replaces the whole catalog with the document (objects it
 // does not list are deleted). Either all of it lands or nothing does, so
 // a group and the profile it names can be written together.
-func (a *Admin) writeCatalog(replace bool) http.HandlerFunc {
+func (a *API) writeCatalog(replace bool) http.HandlerFunc {
 	op := "merge"
 	if replace {
 		op = "replace"

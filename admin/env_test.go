@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/provisiond/provisiond/internal/testutil"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/server"
 	"github.com/provisiond/provisiond/storage"
 	"github.com/provisiond/provisiond/storage/bolt"
 )
@@ -22,8 +23,8 @@ import (
 // provisiond serve wires them.
 type adminEnv struct {
 	t     testing.TB
-	srv   *Server
-	adm   *Admin
+	srv   *server.Server
+	adm   *API
 	boot  *httptest.Server
 	admin *httptest.Server
 	cats  *storage.Catalogs
@@ -39,7 +40,7 @@ const testCatalogDir = "../testdata/catalog"
 
 // newAdminEnv serves the catalog in dir ("" for an empty store) with the
 // admin API behind auth (nil: none).
-func newAdminEnv(t testing.TB, dir string, auth *AdminAuth) *adminEnv {
+func newAdminEnv(t testing.TB, dir string, auth *Auth) *adminEnv {
 	t.Helper()
 	e := &adminEnv{t: t, logs: &testutil.SyncBuffer{}, reg: prometheus.NewRegistry(), stats: &catalog.CacheStats{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -50,8 +51,8 @@ func newAdminEnv(t testing.TB, dir string, auth *AdminAuth) *adminEnv {
 	t.Cleanup(func() { e.store.Close() })
 	e.table = ipam.NewTable(nil)
 	e.rec = inventory.NewRecorder(e.store, nil, log)
-	e.srv = New(Config{Logger: log, Allocator: e.store, Leases: e.table, Recorder: e.rec, Registry: e.reg, CacheStats: e.stats, Machines: e.rec})
-	timed := &storage.Timed{Store: e.store, Observe: e.srv.ObserveStoreOp}
+	timed := &storage.Timed{Store: e.store, Observe: storage.NewMetrics(e.reg).Observe}
+	e.srv = server.New(server.Config{Logger: log, Allocator: timed, Leases: e.table, Recorder: e.rec, Registry: e.reg, CacheStats: e.stats, Machines: e.rec})
 	e.cats = &storage.Catalogs{Store: timed, Leases: e.table, Swap: e.srv.Swap, Options: catalog.Options{Stats: e.stats}}
 	if dir != "" {
 		c, err := catalog.LoadDir(dir)
@@ -66,7 +67,7 @@ func newAdminEnv(t testing.TB, dir string, auth *AdminAuth) *adminEnv {
 	}
 	e.boot = httptest.NewServer(e.srv)
 	t.Cleanup(e.boot.Close)
-	e.adm = NewAdmin(AdminConfig{Logger: log, Catalogs: e.cats, Releaser: e.cats, Inventory: e.rec, Leases: e.table,
+	e.adm = New(Config{Logger: log, Catalogs: e.cats, Releaser: e.cats, Inventory: e.rec, Leases: e.table,
 		Auth: auth, Registry: e.reg, BootURL: e.boot.URL, MaxBodyBytes: 1 << 20})
 	e.admin = httptest.NewServer(e.adm)
 	t.Cleanup(e.admin.Close)

@@ -1,25 +1,21 @@
-package server
+package admin
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 )
 
-// AdminAuth authenticates admin API requests: by bearer token
+// Auth authenticates admin API requests: by bearer token
 // (Authorization: Bearer <token>), and, with ClientCerts, by a TLS client
 // certificate that the listener verified against the client CA. Either
 // credential suffices. It is safe for concurrent use; SetTokens swaps the
 // tokens while requests are served.
-type AdminAuth struct {
+type Auth struct {
 	// ClientCerts accepts requests whose TLS client certificate chain was
 	// verified by the listener (tls.Config.ClientCAs).
 	ClientCerts bool
@@ -31,16 +27,16 @@ type AdminAuth struct {
 // takes the same time whatever the presented token's length.
 type tokenHash [sha256.Size]byte
 
-// NewAdminAuth returns an authenticator accepting tokens (and client
+// NewAuth returns an authenticator accepting tokens (and client
 // certificates when clientCerts is set).
-func NewAdminAuth(tokens []string, clientCerts bool) *AdminAuth {
-	a := &AdminAuth{ClientCerts: clientCerts}
+func NewAuth(tokens []string, clientCerts bool) *Auth {
+	a := &Auth{ClientCerts: clientCerts}
 	a.SetTokens(tokens)
 	return a
 }
 
 // SetTokens replaces the accepted tokens.
-func (a *AdminAuth) SetTokens(tokens []string) {
+func (a *Auth) SetTokens(tokens []string) {
 	hs := make([]tokenHash, len(tokens))
 	for i, t := range tokens {
 		hs[i] = sha256.Sum256([]byte(t))
@@ -48,38 +44,9 @@ func (a *AdminAuth) SetTokens(tokens []string) {
 	a.tokens.Store(&hs)
 }
 
-// ReadTokenFile reads a token file: one token per line; blank lines and
-// lines starting with # are skipped. A file with no token is an error, as
-// is a token shorter than 16 bytes or holding spaces.
-func ReadTokenFile(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var tokens []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if len(line) < 16 || strings.ContainsAny(line, " \t") {
-			return nil, fmt.Errorf("%s:%d: a token is at least 16 characters without spaces (openssl rand -hex 32 makes one)", path, n)
-		}
-		tokens = append(tokens, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(tokens) == 0 {
-		return nil, fmt.Errorf("%s: no token in the file", path)
-	}
-	return tokens, nil
-}
-
 // check returns the caller's identity ("token:<fingerprint>" or
 // "cert:<common name>"), or an error for the client.
-func (a *AdminAuth) check(r *http.Request) (string, error) {
+func (a *Auth) check(r *http.Request) (string, error) {
 	if a.ClientCerts && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
 		return "cert:" + r.TLS.VerifiedChains[0][0].Subject.CommonName, nil
 	}
@@ -105,22 +72,9 @@ func (a *AdminAuth) check(r *http.Request) (string, error) {
 	return "token:" + hex.EncodeToString(sum[:4]), nil
 }
 
-// adminInfo is what the admin request log reports beyond reqInfo.
-type adminInfo struct{ who string }
-
-type adminInfoKey struct{}
-
-// identityFrom returns who made the request ("" without authentication).
-func identityFrom(ctx context.Context) string {
-	if i, _ := ctx.Value(adminInfoKey{}).(*adminInfo); i != nil {
-		return i.who
-	}
-	return ""
-}
-
 // authenticate refuses requests without valid credentials with 401 and
 // WWW-Authenticate: Bearer, when authentication is configured.
-func (a *Admin) authenticate(next http.Handler) http.Handler {
+func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.cfg.Auth == nil {
 			next.ServeHTTP(w, r)
@@ -131,7 +85,7 @@ func (a *Admin) authenticate(next http.Handler) http.Handler {
 			writeAPIError(w, r, &apiError{Code: http.StatusUnauthorized, Msg: err.Error()})
 			return
 		}
-		if i, _ := r.Context().Value(adminInfoKey{}).(*adminInfo); i != nil {
+		if i := infoFrom(r.Context()); i != nil {
 			i.who = who
 		}
 		next.ServeHTTP(w, r)
@@ -140,4 +94,4 @@ func (a *Admin) authenticate(next http.Handler) http.Handler {
 
 // Auth returns the admin API's authenticator (nil without one), so that
 // its tokens can be swapped on reload.
-func (a *Admin) Auth() *AdminAuth { return a.cfg.Auth }
+func (a *API) Auth() *Auth { return a.cfg.Auth }

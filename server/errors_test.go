@@ -1,0 +1,46 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/resolve"
+	"github.com/provisiond/provisiond/storage"
+)
+
+// TestToHTTPStatusByKind pins each kind of error to its boot endpoint
+// status, with the same meaningless message for all.
+func TestToHTTPStatusByKind(t *testing.T) {
+	wrap := func(sentinel error) error { return fmt.Errorf("%w: some words", sentinel) }
+	tests := []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"http error as is", &httpError{Code: http.StatusForbidden, Msg: "x"}, 403},
+		{"bad mac", wrap(groups.ErrBadMAC), 400},
+		{"bad uuid", wrap(groups.ErrBadUUID), 400},
+		{"bad labels", wrap(groups.ErrBadLabels), 400},
+		{"needs a mac", wrap(catalog.ErrNeedMAC), 400},
+		{"no match", wrap(catalog.ErrNoMatch), 404},
+		{"no template", wrap(catalog.ErrNoTemplate), 404},
+		{"pool exhausted", wrap(ipam.ErrExhausted), 503},
+		{"renders busy", wrap(profiles.ErrRenderBusy), 503},
+		{"store unavailable", wrap(storage.ErrUnavailable), 503},
+		{"no snapshot yet", resolve.ErrNotReady, 503},
+		{"anything else", errors.New("no matching group"), 500},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if he := toHTTP(tc.err); he.Code != tc.code {
+				t.Errorf("toHTTP(%v) = %d, want %d", tc.err, he.Code, tc.code)
+			}
+		})
+	}
+}
