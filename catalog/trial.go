@@ -34,10 +34,13 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 	checked := map[trialKey]bool{}
 	for _, g := range s.Index.Groups() {
 		p := s.Catalog.Profiles[g.Profile]
-		if p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) {
+		if p == nil || p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) {
 			continue
 		}
 		t := s.tmpl[profiles.KindIgnition][p.IgnitionID]
+		if t == nil {
+			continue // a dangling reference: a warning of validate's
+		}
 		in := s.trialInput(g, first[g])
 		data := profiles.Data(in)
 		shape := trialKey{p.IgnitionID, dataShape(data)}

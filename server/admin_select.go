@@ -158,6 +158,8 @@ func (a *Admin) selectMachine(w http.ResponseWriter, r *http.Request) {
 		case res.Matched && c.Group == m.Group:
 			cv.Selected = true
 			cv.Reason = fmt.Sprintf("selected: matches, with the highest precedence (%d selector keys)", len(c.Group.Selector))
+		case c.Group == m.Group && errors.Is(p.matchErr, catalog.ErrNoProfile):
+			cv.Reason = "matches, with the highest precedence, but its profile does not exist: the machine gets 404 (" + p.matchErr.Error() + ")"
 		case c.Matches:
 			cv.Reason = "matches, but ranks below " + m.Group.ID + precedenceWhy(m.Group, c.Group)
 		default:
