@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -24,6 +25,12 @@ type Group struct {
 	// of one etcd cluster, so that the catalog load can warn about member
 	// counts that buy no fault tolerance.
 	EtcdCluster bool `json:"etcd_cluster,omitempty"`
+	// Written is the selector as a client wrote it, kept only when it
+	// differs from the normalized Selector (a key "MAC", a value
+	// "52-54-00-89-D8-10"), so that matchbox's gRPC GroupGet returns what
+	// GroupPut was given and Terraform sees no drift. Normalize checks
+	// that it normalizes to Selector.
+	Written map[string]string `json:"selector_as_written,omitempty"`
 }
 
 // ErrInvalid is returned (wrapped) for a group that is not well formed.
@@ -91,6 +98,12 @@ func (g *Group) Normalize() error {
 		sel[key] = v
 	}
 	g.Selector = sel
+	if g.Written != nil {
+		w := Group{ID: g.ID, Profile: g.Profile, Selector: g.Written}
+		if err := w.Normalize(); err != nil || !maps.Equal(w.Selector, sel) {
+			return fmt.Errorf("%w %q: selector_as_written is not the selector as written", ErrInvalid, g.ID)
+		}
+	}
 	return nil
 }
 
