@@ -26,6 +26,7 @@ Usage:
   provisiond render ENDPOINT --mac MAC     what ipxe, grub, ignition, cloud, generic or metadata answers
   provisiond import-matchbox DIR           convert a matchbox data directory, reporting every change
   provisiond export DIR                    write the server's catalog as a catalog directory
+  provisiond certs init DIR --server-name NAME   write the gRPC API's CA, server and client certificates
   provisiond version                       print the version
   provisiond help                          this text
 
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdImport(args[1:], stdout, stderr)
 	case "export":
 		return cmdExport(args[1:], stdout, stderr)
+	case "certs":
+		return cmdCerts(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "provisiond %s\n", version)
 		return 0
