@@ -181,13 +181,22 @@ func TestEveryRPC(t *testing.T) {
 	}
 	for _, del := range []func() error{
 		func() error { _, err := c.Groups.GroupDelete(ctx, &pb.GroupDeleteRequest{Id: "node1"}); return err },
-		func() error { _, err := c.Groups.GroupDelete(ctx, &pb.GroupDeleteRequest{Id: "node1-install"}); return err },
-		func() error { _, err := c.Ignition.IgnitionDelete(ctx, &pb.IgnitionDeleteRequest{Name: "node1.ign"}); return err },
+		func() error {
+			_, err := c.Groups.GroupDelete(ctx, &pb.GroupDeleteRequest{Id: "node1-install"})
+			return err
+		},
+		func() error {
+			_, err := c.Ignition.IgnitionDelete(ctx, &pb.IgnitionDeleteRequest{Name: "node1.ign"})
+			return err
+		},
 		func() error {
 			_, err := c.Profiles.ProfileDelete(ctx, &pb.ProfileDeleteRequest{Id: "node1-install"})
 			return err
 		},
-		func() error { _, err := c.Generic.GenericDelete(ctx, &pb.GenericDeleteRequest{Name: "worker"}); return err },
+		func() error {
+			_, err := c.Generic.GenericDelete(ctx, &pb.GenericDeleteRequest{Name: "worker"})
+			return err
+		},
 	} {
 		if err := del(); err != nil {
 			t.Fatal(err)
