@@ -40,6 +40,20 @@ func (f TLSFiles) Check() error {
 // Config loads the files into a server TLS configuration: TLS 1.2 or
 // later, client certificates required and verified against the CA.
 func (f TLSFiles) Config() (*tls.Config, error) {
+	st, err := f.load()
+	if err != nil {
+		return nil, err
+	}
+	return st.config(), nil
+}
+
+// tlsState is what the files held when they were last read.
+type tlsState struct {
+	cert tls.Certificate
+	cas  *x509.CertPool
+}
+
+func (f TLSFiles) load() (*tlsState, error) {
 	if err := f.Check(); err != nil {
 		return nil, err
 	}
@@ -55,13 +69,17 @@ func (f TLSFiles) Config() (*tls.Config, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("--rpc-ca %s: %w", f.CA, errNoCerts)
 	}
+	return &tlsState{cert: cert, cas: pool}, nil
+}
+
+func (st *tlsState) config() *tls.Config {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
+		Certificates: []tls.Certificate{st.cert},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
+		ClientCAs:    st.cas,
 		NextProtos:   []string{"h2"},
-	}, nil
+	}
 }
 
 var errNoCerts = errors.New("no PEM certificate in the file")

@@ -30,6 +30,7 @@ type env struct {
 	store *bolt.Store
 	cats  *storage.Catalogs
 	logs  *testutil.SyncBuffer
+	srv   *Server
 }
 
 func newEnv(t *testing.T) *env {
@@ -55,6 +56,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.srv = srv
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

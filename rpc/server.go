@@ -2,10 +2,12 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/poseidon/matchbox/matchbox/rpc/rpcpb"
@@ -64,6 +66,7 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	grpc *grpc.Server
+	tls  atomic.Pointer[tlsState]
 }
 
 // maxMessage bounds a request: a template may be as large as a catalog
@@ -77,7 +80,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Catalog == nil {
 		return nil, errors.New("rpc: no catalog")
 	}
-	tlsConf, err := cfg.TLS.Config()
+	st, err := cfg.TLS.load()
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +90,15 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	s.tls.Store(st)
+	// Each handshake takes the files as last loaded (see ReloadTLS).
+	tlsConf := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2"},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return s.tls.Load().config(), nil
+		},
 	}
 	s.grpc = grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(tlsConf)),
@@ -102,6 +114,18 @@ func NewServer(cfg Config) (*Server, error) {
 	rpcpb.RegisterGenericServer(s.grpc, genericServer{templatesServer{s, kindGeneric}})
 	rpcpb.RegisterSelectServer(s.grpc, selectServer{s})
 	return s, nil
+}
+
+// ReloadTLS reads the certificate, key and CA files again (on SIGHUP, as
+// the other listeners' certificates are): new connections use them,
+// established ones keep theirs. On error the files in use stay in use.
+func (s *Server) ReloadTLS() error {
+	st, err := s.cfg.TLS.load()
+	if err != nil {
+		return err
+	}
+	s.tls.Store(st)
+	return nil
 }
 
 // Serve answers gRPC on l until Shutdown; it returns nil after Shutdown.

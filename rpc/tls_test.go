@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,4 +121,72 @@ type nopCatalog struct{}
 func (nopCatalog) Current() *catalog.Snapshot { return nil }
 func (nopCatalog) Update(context.Context, func(*catalog.Catalog) error) (*catalog.Snapshot, []string, error) {
 	return nil, nil, errors.New("nopCatalog")
+}
+
+// TestReloadTLS: after the files are replaced (a new CA, as when the
+// certificates are rotated) and ReloadTLS, a client of the new CA is
+// accepted and one of the old CA refused; a reload that fails keeps the
+// files in use.
+func TestReloadTLS(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	saved := t.TempDir() // the old client's files
+	for _, f := range []string{certs.ClientCert, certs.ClientKey} {
+		data, err := os.ReadFile(e.file(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(saved, f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caPEM, err := os.ReadFile(e.file(certs.CACert))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A broken file: the reload fails and the old files stay in use.
+	if err := os.WriteFile(e.file(certs.CACert), []byte("not PEM"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.ReloadTLS(); err == nil || !strings.Contains(err.Error(), "--rpc-ca") {
+		t.Errorf("ReloadTLS with a broken CA file: %v", err)
+	}
+	if err := os.WriteFile(e.file(certs.CACert), caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client().Groups.GroupList(ctx, &pb.GroupListRequest{}); err != nil {
+		t.Errorf("a new connection after a failed reload: %v", err)
+	}
+
+	// Rotate: every file from a new CA.
+	rotated := t.TempDir()
+	if err := certs.Init(rotated, certs.Options{ServerName: "localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range certs.Files {
+		data, err := os.ReadFile(filepath.Join(rotated, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(e.file(f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.srv.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client().Groups.GroupList(ctx, &pb.GroupListRequest{}); err != nil {
+		t.Errorf("a client of the new CA: %v", err)
+	}
+	// The old client certificate, trusting the new server certificate.
+	c, err := client.New(&client.Config{Endpoints: []string{e.addr}, DialTimeout: 5 * time.Second,
+		TLS: e.tlsConfig(filepath.Join(saved, certs.ClientCert), filepath.Join(saved, certs.ClientKey), e.file(certs.CACert))})
+	if err == nil {
+		defer c.Close()
+		_, err = c.Groups.GroupList(ctx, &pb.GroupListRequest{})
+	}
+	if err == nil {
+		t.Error("a client certificate of the old CA accepted after the rotation")
+	}
 }
