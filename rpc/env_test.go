@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/poseidon/matchbox/matchbox/client"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/internal/certs"
@@ -31,11 +32,12 @@ type env struct {
 	cats  *storage.Catalogs
 	logs  *testutil.SyncBuffer
 	srv   *Server
+	reg   *prometheus.Registry
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), logs: &testutil.SyncBuffer{}}
+	e := &env{t: t, dir: t.TempDir(), logs: &testutil.SyncBuffer{}, reg: prometheus.NewRegistry()}
 	if err := certs.Init(e.dir, certs.Options{ServerName: "localhost", IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +51,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	srv, err := NewServer(Config{
-		TLS:     TLSFiles{Cert: e.file(certs.ServerCert), Key: e.file(certs.ServerKey), CA: e.file(certs.CACert)},
-		Catalog: e.cats,
-		Logger:  slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		TLS:      TLSFiles{Cert: e.file(certs.ServerCert), Key: e.file(certs.ServerKey), CA: e.file(certs.CACert)},
+		Catalog:  e.cats,
+		Registry: e.reg,
+		Logger:   slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/golang/protobuf/proto"
 	pb "github.com/poseidon/matchbox/matchbox/server/serverpb"
 	"github.com/poseidon/matchbox/matchbox/storage/storagepb"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -214,6 +215,28 @@ func TestEveryRPC(t *testing.T) {
 	if _, err := c.Ignition.IgnitionGet(ctx, &pb.IgnitionGetRequest{Name: "node1.ign"}); code(err) != codes.NotFound {
 		t.Errorf("IgnitionGet after delete: %v, want NotFound", err)
 	}
+	// Metrics: every call by method and code, every change by outcome.
+	for _, m := range []struct {
+		method, code string
+		want         float64
+	}{
+		{"/rpcpb.Groups/GroupPut", "OK", 3},
+		{"/rpcpb.Profiles/ProfilePut", "OK", 3},
+		{"/rpcpb.Select/SelectGroup", "NotFound", 1},
+		{"/rpcpb.Select/SelectProfile", "NotFound", 1},
+		{"/rpcpb.Groups/GroupGet", "NotFound", 1},
+	} {
+		if got := promtest.ToFloat64(e.srv.metrics.requests.WithLabelValues(m.method, m.code)); got != m.want {
+			t.Errorf("provisiond_rpc_requests_total{method=%q,code=%q} = %v, want %v", m.method, m.code, got, m.want)
+		}
+	}
+	if got := promtest.ToFloat64(e.srv.metrics.changes.WithLabelValues("put", "ok")); got != 10 {
+		t.Errorf("provisiond_rpc_catalog_changes_total{op=put,outcome=ok} = %v, want 10", got)
+	}
+	if n, err := promtest.GatherAndCount(e.reg, "provisiond_rpc_requests_total", "provisiond_rpc_request_duration_seconds", "provisiond_rpc_catalog_changes_total"); err != nil || n == 0 {
+		t.Errorf("registry: %d series, %v", n, err)
+	}
+
 	stored = e.stored()
 	if len(stored.Groups) != 1 || len(stored.Profiles) != 1 || len(stored.Templates[profiles.KindIgnition]) != 1 {
 		t.Errorf("stored after deletes: groups %v, profiles %v, ignition %v", stored.Groups, stored.Profiles, stored.Templates[profiles.KindIgnition])
@@ -307,6 +330,9 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("error %v, want %v mentioning %q", err, tc.code, tc.want)
 			}
 		})
+	}
+	if got := promtest.ToFloat64(e.srv.metrics.changes.WithLabelValues("put", "refused")); got != 3 {
+		t.Errorf("refused puts counted %v, want 3 (butane, ignition 2.x, generic syntax: the others are refused before the catalog)", got)
 	}
 	if s := e.stored(); len(s.Groups)+len(s.Profiles)+len(s.Templates[profiles.KindIgnition])+len(s.Templates[profiles.KindGeneric]) != 0 {
 		t.Errorf("refused writes were stored: %+v", s)

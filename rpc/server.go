@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/poseidon/matchbox/matchbox/rpc/rpcpb"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
@@ -59,14 +60,18 @@ type Config struct {
 	Catalog  Catalog
 	Resolver Resolver     // nil: SnapshotResolver{Catalog}
 	Logger   *slog.Logger // nil: slog.Default()
+	// Registry receives the API's metrics (provisiond_rpc_*); nil: none
+	// are exported.
+	Registry prometheus.Registerer
 }
 
 // Server is matchbox's gRPC API over mutual TLS.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	grpc *grpc.Server
-	tls  atomic.Pointer[tlsState]
+	cfg     Config
+	log     *slog.Logger
+	grpc    *grpc.Server
+	tls     atomic.Pointer[tlsState]
+	metrics *metrics
 }
 
 // maxMessage bounds a request: a template may be as large as a catalog
@@ -87,7 +92,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Resolver == nil {
 		cfg.Resolver = SnapshotResolver{cfg.Catalog}
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -16,9 +16,11 @@ func (s *Server) update(ctx context.Context, op, ref string, fn func(*catalog.Ca
 	_, warnings, err := s.cfg.Catalog.Update(ctx, fn)
 	who := clientName(ctx)
 	if err != nil {
+		s.metrics.changes.WithLabelValues(op, "refused").Inc()
 		s.log.Info("rpc change refused", "op", op, "ref", ref, "who", who, "err", err)
 		return toStatus(err)
 	}
+	s.metrics.changes.WithLabelValues(op, "ok").Inc()
 	s.log.Info("rpc change", "op", op, "ref", ref, "who", who)
 	for _, w := range warnings {
 		s.log.Warn("catalog", "warning", w, "after", op+" "+ref)
