@@ -214,7 +214,10 @@ func tofuSetup(t *testing.T) *tofuEnv {
 	for _, p := range []string{tofu, provider} {
 		if _, err := os.Stat(p); err != nil {
 			msg := fmt.Sprintf("%s not found: run e2e/tofu/build.sh %s first (it builds OpenTofu %s and terraform-provider-matchbox %s from the Go module proxy)", p, cache, tofuVersion, providerVersion)
-			if os.Getenv("PROVISIOND_E2E_TOFU") == "1" || os.Getenv("CI") == "true" {
+			// .ci/run's OpenTofu stage builds them first and sets
+			// PROVISIOND_E2E_TOFU=1; elsewhere (the QEMU stage, a
+			// developer's go test) the test runs only when they exist.
+			if os.Getenv("PROVISIOND_E2E_TOFU") == "1" {
 				t.Fatal(msg)
 			}
 			t.Skip(msg)
