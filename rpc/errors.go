@@ -12,6 +12,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/storage"
 )
 
 // errNotFound and errBadRequest classify the API's own refusals.
@@ -33,8 +34,9 @@ func checkName(field, name string) error {
 
 // toStatus maps an error to a gRPC status, in one place: NotFound for a
 // missing object or no match (matchbox's code too), InvalidArgument for
-// content the catalog refuses, Canceled or DeadlineExceeded for the
-// caller's context, Internal for the rest (a store failure).
+// content the catalog refuses, Unavailable when the store has no quorum,
+// FailedPrecondition for a conflict with stored leases, Canceled or
+// DeadlineExceeded for the caller's context, Internal for the rest.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -50,6 +52,10 @@ func toStatus(err error) error {
 		errors.Is(err, groups.ErrInvalid), errors.Is(err, profiles.ErrInvalid),
 		errors.Is(err, groups.ErrBadMAC), errors.Is(err, groups.ErrBadUUID), errors.Is(err, groups.ErrBadLabels):
 		code = codes.InvalidArgument
+	case errors.Is(err, storage.ErrUnavailable):
+		code = codes.Unavailable // no quorum: the client may retry
+	case errors.Is(err, storage.ErrConflict):
+		code = codes.FailedPrecondition // e.g. a pin on another machine's lease
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
