@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
+	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/resolve"
 )
@@ -102,6 +104,8 @@ func (a *API) selectMachine(w http.ResponseWriter, r *http.Request) {
 		case res.Matched && c.Group == m.Group:
 			cv.Selected = true
 			cv.Reason = fmt.Sprintf("selected: matches, with the highest precedence (%d selector keys)", len(c.Group.Selector))
+		case c.Group == m.Group && errors.Is(err, catalog.ErrNoProfile):
+			cv.Reason = "matches, with the highest precedence, but its profile does not exist: the machine gets 404 (" + err.Error() + ")"
 		case c.Matches:
 			cv.Reason = "matches, but ranks below " + m.Group.ID + precedenceWhy(m.Group, c.Group)
 		default:

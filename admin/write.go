@@ -20,6 +20,20 @@ const maxWarningHeaders = 20
 // together without the object.
 func (a *API) update(w http.ResponseWriter, r *http.Request, op, ref string, fn func(*catalog.Catalog) error) (*catalog.Snapshot, bool) {
 	dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run"))
+	// The catalog serves dangling references (matchbox's gRPC API writes
+	// them), but the REST API refuses a change that makes a new one. prev
+	// is read before Update, which holds the lock that Current takes.
+	var prev *catalog.Catalog
+	if cur := a.cfg.Catalogs.Current(); cur != nil {
+		prev = cur.Catalog
+	}
+	edit := fn
+	fn = func(next *catalog.Catalog) error {
+		if err := edit(next); err != nil {
+			return err
+		}
+		return catalog.NewDangling(prev, next)
+	}
 	var snap *catalog.Snapshot
 	var warnings []string
 	var err error

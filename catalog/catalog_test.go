@@ -57,8 +57,6 @@ func TestLoadRefusesBadCatalogs(t *testing.T) {
 		change map[string]string // "" deletes the file
 		want   []string          // substrings of the error
 	}{
-		{"group names missing profile", map[string]string{"groups/a.json": `{"id":"a","profile":"nope"}`}, []string{"groups/a.json", `profile "nope"`}},
-		{"profile names missing template", map[string]string{"ignition/i.yaml": ""}, []string{"profiles/p.json", "ignition_id", "i.yaml"}},
 		{"group names missing pool", map[string]string{"groups/a.json": `{"id":"a","profile":"p","pool":"nope"}`}, []string{"groups/a.json", `pool "nope"`}},
 		{"non-string selector", map[string]string{"groups/a.json": `{"id":"a","profile":"p","selector":{"role":1}}`}, []string{"groups/a.json", `"role"`, "not a string"}},
 		{"bool selector", map[string]string{"groups/a.json": `{"id":"a","profile":"p","selector":{"ok":true}}`}, []string{"groups/a.json", `"ok"`}},
@@ -66,7 +64,6 @@ func TestLoadRefusesBadCatalogs(t *testing.T) {
 		{"unknown profile field", map[string]string{"profiles/p.json": `{"id":"p","boot":{"kernel":"/k"},"ignitionid":"x"}`}, []string{"profiles/p.json", "ignitionid"}},
 		{"json syntax", map[string]string{"groups/a.json": "{\n  \"id\": \"a\",\n  \"profile\": \"p\"\n  \"x\": 1\n}"}, []string{"groups/a.json:4:"}},
 		{"duplicate group id", map[string]string{"groups/c.json": `{"id":"a","profile":"p","selector":{"role":"c"}}`}, []string{"groups/a.json", "groups/c.json", `"a"`}},
-		{"group without id", map[string]string{"groups/c.json": `{"profile":"p","selector":{"role":"c"}}`}, []string{"groups/c.json", "id is required"}},
 		{"identical selectors", map[string]string{"groups/c.json": `{"id":"c","profile":"p","selector":{"ROLE":"a"}}`}, []string{"groups/a.json", "groups/c.json", "identical"}},
 		{"two defaults", map[string]string{"groups/c.json": `{"id":"c","profile":"p"}`, "groups/d.json": `{"id":"d","profile":"p"}`}, []string{"groups/c.json", "groups/d.json", "identical"}},
 		{"bad selector mac", map[string]string{"groups/a.json": `{"id":"a","profile":"p","selector":{"mac":"xx"}}`}, []string{"groups/a.json", "mac"}},
@@ -87,8 +84,10 @@ func TestLoadRefusesBadCatalogs(t *testing.T) {
 		{"duplicate mac", map[string]string{"machines/m2.json": `{"name":"m2","mac":"52-54-00-00-00-01"}`}, []string{"machines/m1.json", "machines/m2.json", "52:54:00:00:00:01"}},
 		{"machine without identity", map[string]string{"machines/m2.json": `{"name":"m2"}`}, []string{"machines/m2.json", "mac or uuid"}},
 		{"machine label mac", map[string]string{"machines/m2.json": `{"name":"m2","mac":"52:54:00:00:00:02","labels":{"mac":"x"}}`}, []string{"machines/m2.json", "identity"}},
-		{"subdirectory", map[string]string{"groups/sub/x.json": `{}`}, []string{"groups/sub", "directory"}},
-		{"wrong extension", map[string]string{"groups/a.yaml": `id: a`}, []string{"groups/a.yaml", ".json"}},
+		{"group with empty id", map[string]string{"groups/c.json": `{"id":"","profile":"p","selector":{"role":"c"}}`}, []string{"groups/c.json", "id is required"}},
+		{"file name taken as id collides", map[string]string{"groups/a2.json": `{"profile":"p","selector":{"role":"c"}}`, "groups/c.json": `{"id":"a2","profile":"p","selector":{"role":"d"}}`}, []string{"groups/a2.json", "groups/c.json", `"a2"`}},
+		{"subdirectory in pools", map[string]string{"pools/sub/x.json": `{}`}, []string{"pools/sub", "directory"}},
+		{"wrong extension in machines", map[string]string{"machines/m3.yaml": `name: m3`}, []string{"machines/m3.yaml", ".json"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +37,7 @@ func LoadDir(dir string) (*Catalog, error) {
 		return nil, err
 	}
 	c := New()
-	err = eachFile(dir, "profiles", ".json", func(path, name string, data []byte) error {
+	err = eachFile(dir, "profiles", ".json", &c.Notes, func(path, name string, data []byte) error {
 		p, err := profiles.Decode(data)
 		if err != nil {
 			return jsonErr(path, data, err)
@@ -52,7 +53,11 @@ func LoadDir(dir string) (*Catalog, error) {
 		return nil
 	})
 	if err == nil {
-		err = eachFile(dir, "groups", ".json", func(path, name string, data []byte) error {
+		err = eachFile(dir, "groups", ".json", &c.Notes, func(path, name string, data []byte) error {
+			// matchbox selects groups without reading their "id" (its docs
+			// show group files without one): such a group takes its file
+			// name.
+			data = withDefaultID(data, name)
 			g, err := groups.Decode(data)
 			if err != nil {
 				return jsonErr(path, data, err)
@@ -69,7 +74,7 @@ func LoadDir(dir string) (*Catalog, error) {
 		})
 	}
 	if err == nil {
-		err = eachFile(dir, "pools", ".json", func(path, name string, data []byte) error {
+		err = eachFile(dir, "pools", ".json", &c.Notes, func(path, name string, data []byte) error {
 			p, err := ipam.Decode(data)
 			if err != nil {
 				return jsonErr(path, data, err)
@@ -83,7 +88,7 @@ func LoadDir(dir string) (*Catalog, error) {
 		})
 	}
 	if err == nil {
-		err = eachFile(dir, "machines", ".json", func(path, name string, data []byte) error {
+		err = eachFile(dir, "machines", ".json", &c.Notes, func(path, name string, data []byte) error {
 			m, err := DecodeMachine(data)
 			if err != nil {
 				return jsonErr(path, data, err)
@@ -100,7 +105,7 @@ func LoadDir(dir string) (*Catalog, error) {
 		if err != nil {
 			break
 		}
-		err = eachFile(dir, string(kind), "", func(path, name string, data []byte) error {
+		err = eachFile(dir, string(kind), "", &c.Notes, func(path, name string, data []byte) error {
 			c.Templates[kind][name] = string(data)
 			c.Sources[string(kind)+"/"+name] = path
 			return nil
@@ -112,11 +117,18 @@ func LoadDir(dir string) (*Catalog, error) {
 	return c, nil
 }
 
+// matchboxDirs are the subdirectories matchbox reads. As matchbox does, a
+// loader skips a subdirectory in them (matchbox's examples/groups/ holds
+// one folder per example), and a file without the .json extension in
+// profiles/ and groups/ (a README.md), each with a warning in Notes.
+// provisiond's own pools/ and machines/ hold nothing else.
+var matchboxDirs = map[string]bool{"profiles": true, "groups": true, "ignition": true, "cloud": true, "generic": true}
+
 // eachFile calls fn for each regular file directly in dir/sub whose name
 // ends in ext (ext is stripped from name). Hidden files and editor backups
-// are skipped; subdirectories are an error, since matchbox ignores them and
-// a user who put a template there would wonder why it is not found.
-func eachFile(dir, sub, ext string, fn func(path, name string, data []byte) error) error {
+// are skipped; so are, with a note, subdirectories and files without ext in
+// matchbox's directories (see matchboxDirs). Elsewhere they are an error.
+func eachFile(dir, sub, ext string, notes *[]string, fn func(path, name string, data []byte) error) error {
 	root := filepath.Join(dir, sub)
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -132,9 +144,17 @@ func eachFile(dir, sub, ext string, fn func(path, name string, data []byte) erro
 		}
 		path := filepath.Join(root, name)
 		if e.IsDir() {
+			if matchboxDirs[sub] {
+				*notes = append(*notes, fmt.Sprintf("%s: skipped: a directory (%s/ holds files only; matchbox skips it too)", path, sub))
+				continue
+			}
 			return fmt.Errorf("%s: is a directory; %s/ holds files only", path, sub)
 		}
 		if ext != "" && !strings.HasSuffix(name, ext) {
+			if matchboxDirs[sub] {
+				*notes = append(*notes, fmt.Sprintf("%s: skipped: not a %s file (%s/ holds <id>%s files; matchbox skips it too)", path, ext, sub, ext))
+				continue
+			}
 			return fmt.Errorf("%s: not a %s file; %s/ holds <id>%s files only", path, ext, sub, ext)
 		}
 		data, err := readCatalogFile(path, sub)
@@ -146,6 +166,30 @@ func eachFile(dir, sub, ext string, fn func(path, name string, data []byte) erro
 		}
 	}
 	return nil
+}
+
+// withDefaultID returns data with "id": id added when data is a JSON
+// object without an "id" key; anything else is returned as it is, for the
+// decoder to judge. The key is added on the line of the opening brace,
+// so error lines stay right.
+func withDefaultID(data []byte, id string) []byte {
+	var head map[string]json.RawMessage
+	if json.Unmarshal(data, &head) != nil {
+		return data
+	}
+	if _, ok := head["id"]; ok {
+		return data
+	}
+	i := bytes.IndexByte(data, '{')
+	quoted, _ := json.Marshal(id)
+	field := append([]byte(`"id":`), quoted...)
+	if len(head) > 0 {
+		field = append(field, ',')
+	}
+	out := make([]byte, 0, len(data)+len(field))
+	out = append(out, data[:i+1]...)
+	out = append(out, field...)
+	return append(out, data[i+1:]...)
 }
 
 // readCatalogFile reads one catalog file, following symlinks (users link

@@ -21,6 +21,11 @@ import (
 // ErrNoMatch is returned by Resolve when no group matches a request.
 var ErrNoMatch = errors.New("no matching group")
 
+// ErrNoProfile is returned by Resolve when the matching group names a
+// profile that does not exist. It wraps ErrNoMatch: such a machine gets
+// 404, as in matchbox, and does not fall through to another group.
+var ErrNoProfile = fmt.Errorf("%w: the group's profile does not exist", ErrNoMatch)
+
 // ErrNoTemplate is returned by Config when the matched profile names no
 // template of the asked kind.
 var ErrNoTemplate = errors.New("profile has no template of this kind")
@@ -213,9 +218,10 @@ type Match struct {
 
 // Resolve finds the registered machine a request names (by mac, else by
 // uuid), merges its labels over the query's, and picks the group. It
-// returns ErrNoMatch when no group matches, and ErrNotRegistered (also
+// returns ErrNoMatch when no group matches, ErrNotRegistered (also
 // ErrNoMatch) when an unregistered machine matches a group whose pool is
-// limited to registered machines.
+// limited to registered machines, and ErrNoProfile (with the group set in
+// the Match) when the group's profile does not exist.
 func (s *Snapshot) Resolve(query groups.Labels) (*Match, error) {
 	m := s.Machine(query["mac"], query["uuid"])
 	facts := query
@@ -237,7 +243,7 @@ func (s *Snapshot) Resolve(query groups.Labels) (*Match, error) {
 					ErrNotRegistered, ErrNoMatch, g.ID, g.Pool, who)
 		}
 	}
-	return &Match{
+	match := &Match{
 		Group:   g,
 		Profile: s.Catalog.Profiles[g.Profile],
 		Machine: m,
@@ -245,7 +251,11 @@ func (s *Snapshot) Resolve(query groups.Labels) (*Match, error) {
 		Facts:   facts,
 		MAC:     facts["mac"],
 		UUID:    facts["uuid"],
-	}, nil
+	}
+	if match.Profile == nil {
+		return match, fmt.Errorf("%w: group %q names profile %q", ErrNoProfile, g.ID, g.Profile)
+	}
+	return match, nil
 }
 
 // Machine returns the registered machine with this mac, else this uuid,
@@ -369,6 +379,9 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 		}
 	}
 	t := s.tmpl[kind][name]
+	if t == nil {
+		return nil, nil, fmt.Errorf("%w: profile %q names %s template %q, which does not exist", ErrNoTemplate, m.Profile.ID, kind, name)
+	}
 	key := s.cacheKey(string(kind), name, m, in, t.UsesMembers)
 	if out, ok := s.cache.get(key); ok {
 		s.stats.Hits.Add(1)

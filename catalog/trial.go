@@ -39,10 +39,13 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 	var errs []error
 	for _, g := range s.Index.Groups() {
 		p := s.Catalog.Profiles[g.Profile]
-		if p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) || failed[p.IgnitionID] {
+		if p == nil || p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) || failed[p.IgnitionID] {
 			continue
 		}
 		t := s.tmpl[profiles.KindIgnition][p.IgnitionID]
+		if t == nil {
+			continue // a dangling reference: a warning of validate's
+		}
 		in := s.trialInput(g, first[g])
 		data := profiles.Data(in)
 		shape := trialKey{p.IgnitionID, dataShape(data)}

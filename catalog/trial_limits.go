@@ -56,6 +56,9 @@ func (s *Snapshot) trialLimits() error {
 	}
 	for _, g := range s.Index.Groups() {
 		p := s.Catalog.Profiles[g.Profile]
+		if p == nil {
+			continue // a dangling reference: a warning of validate's
+		}
 		in := s.trialInput(g, first[g])
 		in.BootToken = "trial"
 		data := profiles.Data(in)

@@ -15,11 +15,16 @@ import (
 // ErrInvalid is wrapped by every validation error.
 var ErrInvalid = errors.New("invalid catalog")
 
-// Validate checks the catalog as a whole: references between objects,
-// identical selectors, overlapping pools, machines that share a mac, uuid or
-// pinned address, and pins outside their pool. Errors name the files
-// involved. It returns warnings for things that work but are probably
-// mistakes.
+// Validate checks the catalog as a whole: identical selectors, overlapping
+// pools, machines that share a mac, uuid or pinned address, pins outside
+// their pool, and references to pools that do not exist. Errors name the
+// files involved. It returns warnings for things that work but are
+// probably mistakes, among them a profile naming a template, or a group
+// naming a profile, that does not exist: matchbox serves such a catalog
+// (those machines get 404, and select says why), and
+// terraform-provider-matchbox writes a profile before its templates and
+// deletes in any order. A writer that refuses a dangling reference that
+// its own change introduces (the REST API) calls NewDangling.
 func (c *Catalog) Validate() (warnings []string, err error) {
 	warnings, _, err = c.validate()
 	return warnings, err
@@ -37,30 +42,11 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 		return invalid.Conflict(a, b, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...)))
 	}
 	warnings = append(warnings, c.Notes...)
-	for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
-		p := c.Profiles[id]
-		for _, ref := range []struct {
-			kind profiles.Kind
-			name string
-			fld  string
-		}{
-			{profiles.KindIgnition, p.IgnitionID, "ignition_id"},
-			{profiles.KindCloud, p.CloudID, "cloud_id"},
-			{profiles.KindGeneric, p.GenericID, "generic_id"},
-		} {
-			if ref.name == "" {
-				continue
-			}
-			if _, ok := c.Templates[ref.kind][ref.name]; !ok {
-				return warnings, nil, fail(ref.fld, "%s: %s %q: no such template %s/%s", c.source("profiles/"+id), ref.fld, ref.name, ref.kind, ref.name)
-			}
-		}
+	for _, d := range c.dangling() {
+		warnings = append(warnings, d.text+": its machines get 404 for it until it exists")
 	}
 	for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
 		g := c.Groups[id]
-		if _, ok := c.Profiles[g.Profile]; !ok {
-			return warnings, nil, fail("profile", "%s: profile %q: no such profile (profiles/%s.json)", c.source("groups/"+id), g.Profile, g.Profile)
-		}
 		if g.Pool != "" {
 			if _, ok := c.Pools[g.Pool]; !ok {
 				return warnings, nil, fail("pool", "%s: pool %q: no such pool (pools/%s.json)", c.source("groups/"+id), g.Pool, g.Pool)
@@ -186,4 +172,62 @@ func (c *Catalog) etcdWarnings(ix *groups.Index) []string {
 		}
 	}
 	return warnings
+}
+
+// danglingRef is a reference to a template or profile that does not
+// exist: key names it independently of the files ("groups/a->profiles/p"),
+// text as an error message does.
+type danglingRef struct{ key, text string }
+
+// dangling lists the references to templates and profiles that do not
+// exist, sorted.
+func (c *Catalog) dangling() []danglingRef {
+	var out []danglingRef
+	for _, id := range sortedKeys(c.Profiles) {
+		p := c.Profiles[id]
+		for _, ref := range []struct {
+			kind profiles.Kind
+			name string
+			fld  string
+		}{
+			{profiles.KindIgnition, p.IgnitionID, "ignition_id"},
+			{profiles.KindCloud, p.CloudID, "cloud_id"},
+			{profiles.KindGeneric, p.GenericID, "generic_id"},
+		} {
+			if ref.name == "" {
+				continue
+			}
+			if _, ok := c.Templates[ref.kind][ref.name]; !ok {
+				out = append(out, danglingRef{"profiles/" + id + "->" + string(ref.kind) + "/" + ref.name,
+					fmt.Sprintf("%s: %s %q: no such template %s/%s", c.source("profiles/"+id), ref.fld, ref.name, ref.kind, ref.name)})
+			}
+		}
+	}
+	for _, id := range sortedKeys(c.Groups) {
+		g := c.Groups[id]
+		if _, ok := c.Profiles[g.Profile]; !ok {
+			out = append(out, danglingRef{"groups/" + id + "->profiles/" + g.Profile,
+				fmt.Sprintf("%s: profile %q: no such profile (profiles/%s.json)", c.source("groups/"+id), g.Profile, g.Profile)})
+		}
+	}
+	return out
+}
+
+// NewDangling returns an error wrapping ErrInvalid for the first
+// reference to a missing template or profile that next has and prev (nil:
+// an empty catalog) has not: the REST API refuses a change that breaks a
+// reference, while the matchbox gRPC API accepts it (see Validate).
+func NewDangling(prev, next *Catalog) error {
+	had := map[string]bool{}
+	if prev != nil {
+		for _, d := range prev.dangling() {
+			had[d.key] = true
+		}
+	}
+	for _, d := range next.dangling() {
+		if !had[d.key] {
+			return fmt.Errorf("%w: %s", ErrInvalid, d.text)
+		}
+	}
+	return nil
 }

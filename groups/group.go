@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/provisiond/provisiond/internal/invalid"
+	"maps"
 	"sort"
 	"strings"
 
+	"github.com/provisiond/provisiond/internal/invalid"
 	"github.com/provisiond/provisiond/internal/strictjson"
 )
 
@@ -29,6 +30,12 @@ type Group struct {
 	// inventory.BootDisk) is answered a script that boots its local disk
 	// instead of the profile, until it is marked for reprovisioning.
 	InstallOnce bool `json:"install_once,omitempty"`
+	// Written is the selector as a client wrote it, kept only when it
+	// differs from the normalized Selector (a key "MAC", a value
+	// "52-54-00-89-D8-10"), so that matchbox's gRPC GroupGet returns what
+	// GroupPut was given and Terraform sees no drift. Normalize checks
+	// that it normalizes to Selector.
+	Written map[string]string `json:"selector_as_written,omitempty"`
 }
 
 // ErrInvalid is returned (wrapped) for a group that is not well formed.
@@ -96,6 +103,12 @@ func (g *Group) Normalize() error {
 		sel[key] = v
 	}
 	g.Selector = sel
+	if g.Written != nil {
+		w := Group{ID: g.ID, Profile: g.Profile, Selector: g.Written}
+		if err := w.Normalize(); err != nil || !maps.Equal(w.Selector, sel) {
+			return fmt.Errorf("%w %q: selector_as_written is not the selector as written", ErrInvalid, g.ID)
+		}
+	}
 	return nil
 }
 

@@ -93,10 +93,12 @@ func ParseUUID(s string) (string, error) {
 // The mac label is normalized; an unparseable mac or uuid is an error rather
 // than a silently dropped label, because dropping it could make a machine
 // fall through to a default group and receive another machine's config.
-// Empty mac and uuid values (iPXE sends "uuid=" when it knows none) are
-// dropped. When a key comes in several spellings (MAC and mac), the
-// lowercase one wins, otherwise the first in byte order; the mac or uuid of
-// every spelling must parse.
+// Empty values (iPXE sends "uuid=" when it knows none) are kept as empty
+// strings, as matchbox keeps them; an empty mac or uuid names no machine and
+// matches no selector. When a key comes in several spellings (MAC and mac),
+// the lowercase one wins, otherwise the first in byte order, but an empty
+// value never wins over a non-empty one; the mac or uuid of every spelling
+// must parse.
 func FromQuery(q url.Values) (Labels, error) {
 	if len(q) > MaxLabels {
 		return nil, fmt.Errorf("%w: %d query parameters, at most %d", ErrBadLabels, len(q), MaxLabels)
@@ -117,27 +119,29 @@ func FromQuery(q url.Values) (Labels, error) {
 		if !printable(k) || !printable(v) {
 			return nil, fmt.Errorf("%w: parameter %q: invalid UTF-8 or control characters", ErrBadLabels, truncate(strings.ToValidUTF8(key, "?"), 32))
 		}
+		if v == "" {
+			// Kept, as matchbox keeps it (.request.query.uuid renders ""
+			// for "uuid="), but never in place of another spelling's value.
+			if _, dup := l[key]; !dup {
+				l[key] = ""
+			}
+			continue
+		}
 		switch key {
 		case "mac":
-			if v == "" {
-				continue
-			}
 			mac, err := ParseMAC(v)
 			if err != nil {
 				return nil, err
 			}
 			v = mac
 		case "uuid":
-			if v == "" {
-				continue
-			}
 			id, err := ParseUUID(v)
 			if err != nil {
 				return nil, err
 			}
 			v = id
 		}
-		if _, dup := l[key]; dup && k != key {
+		if prev, dup := l[key]; dup && k != key && prev != "" {
 			continue // another spelling of key came first
 		}
 		l[key] = v

@@ -38,6 +38,7 @@ var verbs = []cmdline.Verb{
 	{Name: "import-matchbox", Args: "DIR", Summary: "convert a matchbox data directory, reporting every change", Run: cmdline.ImportMatchbox},
 	{Name: "export", Args: "DIR", Summary: "write the server's catalog as a catalog directory", Run: cmdline.Export},
 	{Name: "db", Args: "check|backup", Summary: "check or back up the database (offline, or a running server's)", Run: cmdDB},
+	{Name: "certs", Args: "init DIR --server-name NAME", Summary: "write a CA, server and client certificates for the gRPC API", Run: cmdCerts},
 	{Name: "validate", Args: "DIR", Summary: "check a catalog directory offline, as serve would load it", Run: cmdValidate},
 }
 
