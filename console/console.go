@@ -136,7 +136,8 @@ func (c *Console) Prefix() string { return c.cfg.Prefix }
 // routes registers every console route in one place.
 //
 // Middleware runs outermost first: securityHeaders (CSP, no framing, no
-// caching), sameOrigin (403 for an unsafe request from another origin,
+// caching), loopbackWithoutAuth (without an Authenticator, 403 for a
+// request not addressed to a loopback host), sameOrigin (403 for an unsafe request from another origin,
 // by Sec-Fetch-Site or Origin), then, on every route but the login page
 // and the static files, authenticate (a session cookie or a client
 // certificate; else a redirect to the login page, or 401 for the event
@@ -144,7 +145,7 @@ func (c *Console) Prefix() string { return c.cfg.Prefix }
 // form token).
 func (c *Console) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(c.recoverer, securityHeaders, c.sameOrigin)
+	r.Use(c.recoverer, securityHeaders, c.loopbackWithoutAuth, c.sameOrigin)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, http.StatusNotFound, "No such page: "+r.URL.Path)
 	})

@@ -91,6 +91,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()
 	d.onStop(func() { stopRec(); <-recDone })
+	hub, live := d.consoleHub(reg, rec) // the console's live boot events (daemon_console.go)
 
 	var assetsHandler http.Handler
 	if cfg.AssetsDir != "" {
@@ -122,7 +123,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		Logger:        log,
 		Allocator:     timed,
 		Leases:        table,
-		Recorder:      rec,
+		Recorder:      live,
 		Assets:        assetsHandler,
 		Netboot:       netbootHandler,
 		Registry:      reg,
@@ -145,7 +146,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	d.onStop(func() { stopFollow(); waitFollow() })
 	// proxyDHCP / full DHCP and TFTP (docs/netboot.md); after the catalog
 	// load, since full DHCP mode checks its pool.
-	nb, err := startNetboot(cfg.Netboot, log, reg, rec, store, table, srv)
+	nb, err := startNetboot(cfg.Netboot, log, reg, live, store, table, srv)
 	if err != nil {
 		return err
 	}
@@ -170,8 +171,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		}
 		tc = d.adminCert.use(tc)
 	}
-	_, err = d.listen("admin", cfg.AdminAddr, adminAPI, tc)
-	return err
+	return d.listenAdmin(adminAPI, tc, consoleDeps{hub: hub, catalogs: catalogs, rec: rec, table: table, bootURL: bootURL, tokens: d.tokens})
 }
 
 // listen starts serving h on addr and returns the listener's base URL.
