@@ -21,10 +21,11 @@ import (
 // the admin API's /api/v1/render.
 //
 // A machine's request carries labels besides its mac and uuid
-// (role=worker), which the inventory does not keep. A machine that
-// matches no group with its mac and uuid alone, but that was last served
-// a group, is previewed with that group's selector as its labels (the
-// labels its request had at least), and the preview says so.
+// (role=worker), which the inventory does not keep. A machine that was
+// last served a group whose selector has such labels is previewed with
+// them (the labels its request had at least), and the preview says so;
+// others, or when those labels match no group now, with their mac and
+// uuid alone (and their registered labels, which resolve adds).
 type ResolvePreviewer struct {
 	// Catalogs gives the snapshot served; required.
 	Catalogs Catalogs
@@ -50,15 +51,18 @@ func (p *ResolvePreviewer) Preview(ctx context.Context, mac, uuid string) (*Prev
 	if uuid != "" {
 		base.Set("uuid", uuid)
 	}
-	res, err := p.resolve(ctx, base)
-	var note string
-	if errors.Is(err, catalog.ErrNoMatch) && res.Match != nil && res.Match.Group == nil {
-		if q, sel, ok := p.lastGroupLabels(res.Snapshot, mac, uuid, base); ok {
-			if r2, err2 := p.resolve(ctx, q); r2.Match != nil && r2.Match.Group != nil {
-				res, err = r2, err2
-				note = "previewed with the labels of the group it was last served (" + sel + "): the inventory does not keep a request's labels"
-			}
-		}
+	var (
+		res  resolve.Result
+		err  error
+		note string
+	)
+	if q, sel, ok := p.lastGroupLabels(mac, uuid, base); ok {
+		res, err = p.resolve(ctx, q)
+		note = "previewed with the labels of the group it was last served (" + sel + "): the inventory does not keep a request's labels"
+	}
+	if res.Match == nil || res.Match.Group == nil {
+		res, err = p.resolve(ctx, base)
+		note = ""
 	}
 	if res.Match == nil || res.Match.Group == nil {
 		if err == nil {
@@ -125,7 +129,8 @@ func (p *ResolvePreviewer) resolve(ctx context.Context, q url.Values) (resolve.R
 // lastGroupLabels returns the query of a request carrying the selector of
 // the group the inventory says the machine was last served, with its own
 // mac and uuid, and the selector as text.
-func (p *ResolvePreviewer) lastGroupLabels(snap *catalog.Snapshot, mac, uuid string, base url.Values) (url.Values, string, bool) {
+func (p *ResolvePreviewer) lastGroupLabels(mac, uuid string, base url.Values) (url.Values, string, bool) {
+	snap := p.Catalogs.Current()
 	if p.Inventory == nil || snap == nil {
 		return nil, "", false
 	}
