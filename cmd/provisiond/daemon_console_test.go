@@ -137,7 +137,9 @@ func TestDaemonConsole(t *testing.T) {
 	if code, _ := httpGet(t, boot+"/ipxe?mac=52:54:00:00:00:02&role=worker"); code != 200 {
 		t.Fatalf("/ipxe: %d", code)
 	}
-	waitLine("the new boot", func(l string) bool { return strings.HasPrefix(l, "data: ") && strings.Contains(l, `"mac":"52:54:00:00:00:02"`) })
+	waitLine("the new boot", func(l string) bool {
+		return strings.HasPrefix(l, "data: ") && strings.Contains(l, `"mac":"52:54:00:00:00:02"`)
+	})
 
 	// Stop ends the stream (--shutdown-timeout is 5 minutes: had Stop
 	// waited for the browser, the stream would still be open).
