@@ -5,14 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,10 +18,8 @@ import (
 	"time"
 
 	"github.com/provisiond/provisiond/catalog"
-	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
-	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/server"
 	"github.com/provisiond/provisiond/storage"
 	"github.com/provisiond/provisiond/storage/bolt"
@@ -48,8 +44,9 @@ type rig struct {
 	Console *Console
 	Hub     *Hub
 	Rec     *inventory.Recorder
-	Life    *fakeLifecycle
-	Leases  *ipam.Table
+	Life     *fakeLifecycle
+	Leases   *ipam.Table
+	Catalogs *storage.Catalogs
 }
 
 func newRig(t testing.TB, cfg Config) *rig {
@@ -85,7 +82,7 @@ func newRig(t testing.TB, cfg Config) *rig {
 	cfg.Logger = log
 	cfg.Auth = tokenAuth{tokens: []string{testToken}}
 	cfg.Catalogs, cfg.Inventory, cfg.Leases, cfg.Hub = catalogs, rec, table, hub
-	cfg.Previewer = &snapshotPreviewer{catalogs: catalogs, leases: table, serverURL: boot.URL}
+	cfg.Previewer = &ResolvePreviewer{Catalogs: catalogs, Leases: table, Inventory: rec, ServerURL: boot.URL}
 	cfg.Lifecycle = life
 	con, err := New(cfg)
 	if err != nil {
@@ -98,7 +95,7 @@ func newRig(t testing.TB, cfg Config) *rig {
 	// Cleanups run last first: end the live views, as provisiond's
 	// shutdown does, so that Close does not wait for a browser's stream.
 	t.Cleanup(con.Close)
-	return &rig{Boot: boot, Admin: admin, Console: con, Hub: hub, Rec: rec, Life: life, Leases: table}
+	return &rig{Boot: boot, Admin: admin, Console: con, Hub: hub, Rec: rec, Life: life, Leases: table, Catalogs: catalogs}
 }
 
 // boot makes one boot request, as a machine's firmware does.
@@ -188,82 +185,6 @@ func (f *fakeLifecycle) Done() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.done...)
-}
-
-// snapshotPreviewer previews from the served snapshot the way the admin
-// API's /api/v1/render does, until the resolve package's preview is wired
-// in its place.
-type snapshotPreviewer struct {
-	catalogs  *storage.Catalogs
-	leases    *ipam.Table
-	serverURL string
-}
-
-func (p *snapshotPreviewer) Preview(ctx context.Context, mac, uuid string) (*Preview, error) {
-	snap := p.catalogs.Current()
-	if snap == nil {
-		return nil, errors.New("catalog not loaded yet")
-	}
-	q := groups.Labels{}
-	raw := url.Values{}
-	if mac != "" {
-		q["mac"], raw["mac"] = mac, []string{mac}
-	}
-	if uuid != "" {
-		q["uuid"], raw["uuid"] = uuid, []string{uuid}
-	}
-	m, err := snap.Resolve(q)
-	if err != nil {
-		return nil, fmt.Errorf("no group matches a request with only this machine's mac and uuid: %w", err)
-	}
-	out := &Preview{Group: m.Group.ID, Profile: m.Profile.ID, LeaseState: "none"}
-	var ip map[string]any
-	if pool := snap.Pool(m); pool != nil {
-		out.Pool = pool.Name
-		if l, ok := p.leases.Lookup(pool.Name, m.MAC); ok {
-			out.LeaseState, out.Address = "existing", l.Address.String()
-			if l.Pinned {
-				out.LeaseState = "pinned"
-			}
-			ip = snap.IPData(pool, l.Address)
-		} else {
-			taken := map[netip.Addr]bool{}
-			for _, l := range p.leases.All() {
-				if l.Pool == pool.Name {
-					taken[l.Address] = true
-				}
-			}
-			a, err := pool.FirstFree(func(a netip.Addr) bool { return taken[a] })
-			if err != nil {
-				out.LeaseState = "exhausted"
-				return out, nil
-			}
-			out.LeaseState, out.Address = "preview", a.String()
-			ip = snap.IPData(pool, a)
-		}
-	}
-	in := snap.Input(m, raw.Encode(), p.serverURL, ip)
-	boot, err := snap.Boot(m, in)
-	if err != nil {
-		return nil, err
-	}
-	out.IPXE = string(profiles.IPXEScript(boot))
-	for _, kind := range profiles.Kinds {
-		if _, err := catalog.TemplateName(m.Profile, kind); err != nil {
-			continue
-		}
-		out.ConfigKind = string(kind)
-		cfg, ws, err := snap.Config(kind, m, in)
-		if err != nil {
-			out.ConfigErr = err.Error()
-		}
-		out.Config = string(cfg)
-		for _, w := range ws {
-			out.Warnings = append(out.Warnings, string(w))
-		}
-		break
-	}
-	return out, nil
 }
 
 // client is a browser-like HTTP client: it keeps cookies and does not
