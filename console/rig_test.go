@@ -39,11 +39,11 @@ const testToken = "console-test-token-0123456789abcdef"
 // function to replace: start provisiond and point Boot and Admin at its
 // listeners.
 type rig struct {
-	Boot    *httptest.Server
-	Admin   *httptest.Server
-	Console *Console
-	Hub     *Hub
-	Rec     *inventory.Recorder
+	Boot     *httptest.Server
+	Admin    *httptest.Server
+	Console  *Console
+	Hub      *Hub
+	Rec      *inventory.Recorder
 	Life     *fakeLifecycle
 	Leases   *ipam.Table
 	Catalogs *storage.Catalogs
