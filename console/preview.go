@@ -21,11 +21,11 @@ import (
 // the admin API's /api/v1/render.
 //
 // A machine's request carries labels besides its mac and uuid
-// (role=worker), which the inventory does not keep. A machine that was
-// last served a group whose selector has such labels is previewed with
-// them (the labels its request had at least), and the preview says so;
-// others, or when those labels match no group now, with their mac and
-// uuid alone (and their registered labels, which resolve adds).
+// (role=worker), which the inventory does not keep. A machine is
+// previewed with its mac and uuid (and its registered labels, which
+// resolve adds); when that does not select the group it was last served,
+// and that group's selector has other labels, it is previewed with those
+// (the labels its request had at least), and the preview says so.
 type ResolvePreviewer struct {
 	// Catalogs gives the snapshot served; required.
 	Catalogs Catalogs
@@ -51,18 +51,13 @@ func (p *ResolvePreviewer) Preview(ctx context.Context, mac, uuid string) (*Prev
 	if uuid != "" {
 		base.Set("uuid", uuid)
 	}
-	var (
-		res  resolve.Result
-		err  error
-		note string
-	)
-	if q, sel, ok := p.lastGroupLabels(mac, uuid, base); ok {
-		res, err = p.resolve(ctx, q)
-		note = "previewed with the labels of the group it was last served (" + sel + "): the inventory does not keep a request's labels"
-	}
-	if res.Match == nil || res.Match.Group == nil {
-		res, err = p.resolve(ctx, base)
-		note = ""
+	res, err := p.resolve(ctx, base)
+	var note string
+	if last, q, sel, ok := p.lastGroupLabels(mac, uuid, base); ok && (res.Match == nil || res.Match.Group == nil || res.Match.Group.ID != last) {
+		if r2, err2 := p.resolve(ctx, q); r2.Match != nil && r2.Match.Group != nil {
+			res, err = r2, err2
+			note = "previewed with the labels of the group it was last served (" + sel + "): the inventory does not keep a request's labels"
+		}
 	}
 	if res.Match == nil || res.Match.Group == nil {
 		if err == nil {
@@ -126,23 +121,23 @@ func (p *ResolvePreviewer) resolve(ctx context.Context, q url.Values) (resolve.R
 	return r.Resolve(ctx, p.Catalogs.Current(), f, resolve.Options{Preview: true})
 }
 
-// lastGroupLabels returns the query of a request carrying the selector of
-// the group the inventory says the machine was last served, with its own
-// mac and uuid, and the selector as text.
-func (p *ResolvePreviewer) lastGroupLabels(mac, uuid string, base url.Values) (url.Values, string, bool) {
+// lastGroupLabels returns the group the inventory says the machine was
+// last served, the query of a request carrying that group's selector with
+// the machine's own mac and uuid, and the selector as text.
+func (p *ResolvePreviewer) lastGroupLabels(mac, uuid string, base url.Values) (group string, q url.Values, sel string, ok bool) {
 	snap := p.Catalogs.Current()
 	if p.Inventory == nil || snap == nil {
-		return nil, "", false
+		return "", nil, "", false
 	}
 	rec, ok := p.Inventory.Get(inventory.Key(mac, uuid))
 	if !ok || rec.Group == "" {
-		return nil, "", false
+		return "", nil, "", false
 	}
 	g := snap.Catalog.Groups[rec.Group]
 	if g == nil {
-		return nil, "", false
+		return "", nil, "", false
 	}
-	q := url.Values{}
+	q = url.Values{}
 	var pairs []string
 	for k, v := range g.Selector {
 		if k == "mac" || k == "uuid" {
@@ -152,11 +147,11 @@ func (p *ResolvePreviewer) lastGroupLabels(mac, uuid string, base url.Values) (u
 		pairs = append(pairs, k+"="+v)
 	}
 	if len(pairs) == 0 {
-		return nil, "", false
+		return "", nil, "", false
 	}
 	for k, v := range base {
 		q[k] = v
 	}
 	sort.Strings(pairs)
-	return q, strings.Join(pairs, " "), true
+	return g.ID, q, strings.Join(pairs, " "), true
 }

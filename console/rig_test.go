@@ -28,16 +28,15 @@ import (
 // testToken is the rig's admin token.
 const testToken = "console-test-token-0123456789abcdef"
 
-// rig is the console served as provisiond will serve it, from real
+// rig is the console served as provisiond serves it, from real pieces,
+// for the tests that look inside it (its sessions, its hub, a fake
+// lifecycle that records what it was asked); the browser test runs
+// against a real provisiond serve instead (serve_browser_test.go). The
 // pieces: a bbolt store in a temporary directory, the production example
 // catalog applied to it, the real boot server recording to a real
 // inventory recorder through the hub, and the console mounted under
 // /console/ on a second listener, like the admin listener. Both listen on
 // 127.0.0.1.
-//
-// When provisiond serve mounts the console itself, this is the one
-// function to replace: start provisiond and point Boot and Admin at its
-// listeners.
 type rig struct {
 	Boot     *httptest.Server
 	Admin    *httptest.Server
@@ -101,7 +100,13 @@ func newRig(t testing.TB, cfg Config) *rig {
 // boot makes one boot request, as a machine's firmware does.
 func (r *rig) boot(t testing.TB, endpoint string, q url.Values) int {
 	t.Helper()
-	resp, err := http.Get(r.Boot.URL + endpoint + "?" + q.Encode())
+	return bootAt(t, r.Boot.URL, endpoint, q)
+}
+
+// bootAt makes one boot request to the boot listener at base.
+func bootAt(t testing.TB, base, endpoint string, q url.Values) int {
+	t.Helper()
+	resp, err := http.Get(base + endpoint + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +127,12 @@ const (
 // real boot endpoints, and lets one unknown machine ask.
 func (r *rig) bootFleet(t testing.TB) {
 	t.Helper()
+	bootFleetAt(t, r.Boot.URL)
+}
+
+// bootFleetAt is bootFleet against the boot listener at base.
+func bootFleetAt(t testing.TB, base string) {
+	t.Helper()
 	for _, s := range []struct {
 		endpoint string
 		q        url.Values
@@ -134,7 +145,7 @@ func (r *rig) bootFleet(t testing.TB) {
 		{"/ipxe", url.Values{"mac": {worker2}, "role": {"worker"}, "cabinet": {"two"}}, 200},
 		{"/ipxe", url.Values{"mac": {strangerM}}, 404},
 	} {
-		if got := r.boot(t, s.endpoint, s.q); got != s.want {
+		if got := bootAt(t, base, s.endpoint, s.q); got != s.want {
 			t.Fatalf("%s?%s: %d, want %d", s.endpoint, s.q.Encode(), got, s.want)
 		}
 	}

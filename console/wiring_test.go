@@ -78,6 +78,11 @@ func TestResolvePreviewer(t *testing.T) {
 	if got.Group != "services" || got.LeaseState != "pinned" || got.Address != "10.0.0.101" || got.ConfigKind != "ignition" {
 		t.Errorf("node1: %+v", got)
 	}
+	for _, w := range got.Warnings {
+		if strings.Contains(w, "previewed with") {
+			t.Errorf("node1's registered labels select its group, yet: %s", w)
+		}
+	}
 	if !strings.HasPrefix(got.IPXE, "#!ipxe") || !strings.Contains(got.IPXE, r.Boot.URL) {
 		t.Errorf("node1's /ipxe:\n%s", got.IPXE)
 	}
