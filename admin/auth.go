@@ -75,6 +75,22 @@ func (a *Auth) CheckToken(tok string) (identity string, ok bool) {
 	return "token:" + hex.EncodeToString(sum[:4]), true
 }
 
+// Accepts reports whether an identity Authenticate or CheckToken
+// returned is still accepted: a "token:<fingerprint>" while a token with
+// that fingerprint is, a "cert:..." while client certificates are. The
+// console asks it after SetTokens, to end the sessions of removed tokens.
+func (a *Auth) Accepts(identity string) bool {
+	if fp, ok := strings.CutPrefix(identity, "token:"); ok {
+		for _, t := range *a.tokens.Load() {
+			if hex.EncodeToString(t[:4]) == fp {
+				return true
+			}
+		}
+		return false
+	}
+	return a.ClientCerts && strings.HasPrefix(identity, "cert:")
+}
+
 // check returns the caller's identity ("token:<fingerprint>" or
 // "cert:<common name>"), or an error for the client.
 func (a *Auth) check(r *http.Request) (string, error) {

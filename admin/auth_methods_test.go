@@ -93,3 +93,31 @@ func TestAuthAuthenticate(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthAccepts: an identity stays accepted while its token does, and
+// a certificate identity while certificates are.
+func TestAuthAccepts(t *testing.T) {
+	auth := NewAuth([]string{goodToken, otherToken}, true)
+	good, _ := auth.CheckToken(goodToken)
+	other, _ := auth.CheckToken(otherToken)
+	for _, who := range []string{good, other, "cert:ops-laptop"} {
+		if !auth.Accepts(who) {
+			t.Errorf("%s not accepted", who)
+		}
+	}
+	auth.SetTokens([]string{otherToken})
+	if auth.Accepts(good) {
+		t.Errorf("%s still accepted after its token was removed", good)
+	}
+	if !auth.Accepts(other) {
+		t.Errorf("%s refused though its token was kept", other)
+	}
+	for _, who := range []string{"", "token:", "anonymous", "token:zz"} {
+		if auth.Accepts(who) {
+			t.Errorf("%q accepted", who)
+		}
+	}
+	if NewAuth([]string{goodToken}, false).Accepts("cert:ops-laptop") {
+		t.Error("a certificate identity accepted without client certificates")
+	}
+}

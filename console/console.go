@@ -130,6 +130,20 @@ func (c *Console) Close() {
 	c.closeOnce.Do(func() { close(c.closed) })
 }
 
+// EndSessions ends every session whose identity accepted no longer
+// accepts, and their live views; call it when the admin credentials
+// change (provisiond calls it on SIGHUP, after re-reading
+// --admin-token-file, with admin.Auth.Accepts), so that removing a token
+// signs out the browsers that signed in with it. It returns how many
+// sessions it ended.
+func (c *Console) EndSessions(accepted func(identity string) bool) int {
+	n := c.sessions.endWhere(func(who string) bool { return !accepted(who) })
+	if n > 0 {
+		c.log.Info("console: sessions ended: their credentials are no longer accepted", "sessions", n)
+	}
+	return n
+}
+
 // Prefix returns the path the console is mounted at.
 func (c *Console) Prefix() string { return c.cfg.Prefix }
 

@@ -152,3 +152,26 @@ func TestServiceActions(t *testing.T) {
 		}
 	}
 }
+
+// TestEndSessions: the sessions of an identity no longer accepted end,
+// pages go back to the login form; the others stay.
+func TestEndSessions(t *testing.T) {
+	r := newRig(t, Config{})
+	c := loggedIn(t, r)
+	who, _ := tokenAuth{tokens: []string{testToken}}.CheckToken(testToken)
+	if n := r.Console.EndSessions(func(id string) bool { return id == who }); n != 0 {
+		t.Errorf("ended %d sessions of an accepted identity", n)
+	}
+	get(t, r, c, "/console/machines")
+	if n := r.Console.EndSessions(func(id string) bool { return id != who }); n != 1 {
+		t.Errorf("ended %d sessions, want 1", n)
+	}
+	resp, err := c.Get(r.Admin.URL + "/console/machines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, resp)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/login") {
+		t.Errorf("after its identity was dropped: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

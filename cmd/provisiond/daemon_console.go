@@ -79,5 +79,11 @@ func (d *daemon) listenAdmin(api *admin.API, tc *tls.Config, deps consoleDeps) e
 		return err
 	}
 	d.servers[len(d.servers)-1].RegisterOnShutdown(con.Close)
+	// SIGHUP re-reads the admin tokens: the sessions of a token removed
+	// end with it.
+	if a := api.Auth(); a != nil && d.reloadAuth != nil {
+		reload := d.reloadAuth
+		d.reloadAuth = func() { reload(); con.EndSessions(a.Accepts) }
+	}
 	return nil
 }

@@ -158,3 +158,55 @@ func TestDaemonConsole(t *testing.T) {
 		t.Fatal("Stop did not return after the stream ended")
 	}
 }
+
+// TestDaemonConsoleTokenRemoved: SIGHUP (Reload) re-reads the admin
+// tokens; a browser signed in with a token that was removed is signed out
+// and its live stream ends, and the new token signs in.
+func TestDaemonConsoleTokenRemoved(t *testing.T) {
+	const oldToken, newToken = "console-old-token-0123456789abcdef", "console-new-token-0123456789abcdef"
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	os.WriteFile(tokens, []byte(oldToken+"\n"), 0o600)
+	cfg := daemonConfig(t, "--catalog", copyDir(t, testCatalog), "--admin-token-file", tokens)
+	d := newDaemon(cfg, slog.New(slog.DiscardHandler))
+	if err := d.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	admin := d.URL("admin")
+	c, code := consoleLogin(t, admin, oldToken)
+	if code != http.StatusSeeOther {
+		t.Fatalf("signing in: %d", code)
+	}
+	stream, err := (&http.Client{Jar: c.Jar}).Get(admin + "/console/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if stream.StatusCode != http.StatusOK {
+		t.Fatalf("/console/events: %d", stream.StatusCode)
+	}
+	ended := make(chan struct{})
+	go func() { io.Copy(io.Discard, stream.Body); close(ended) }()
+
+	os.WriteFile(tokens, []byte(newToken+"\n"), 0o600)
+	d.Reload(t.Context())
+	select {
+	case <-ended:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the live stream of a removed token's session did not end")
+	}
+	resp, err := c.Get(admin + "/console/machines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/login") {
+		t.Errorf("a removed token's session: %d to %q, want the login form", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, code := consoleLogin(t, admin, oldToken); code != http.StatusUnauthorized {
+		t.Errorf("the removed token signs in: %d", code)
+	}
+	if _, code := consoleLogin(t, admin, newToken); code != http.StatusSeeOther {
+		t.Errorf("the new token: %d, want 303", code)
+	}
+}
