@@ -168,34 +168,48 @@ var errClosed = fmt.Errorf("%w: etcd store closed", storage.ErrUnavailable)
 
 // do runs one request, fn, within RequestTimeout (or parent's deadline,
 // if sooner). An attempt that fails because the cluster cannot answer
-// right now (a leader election, a member that went away) is tried again
-// while time is left, and each attempt gets a quarter of the time: the
-// client spreads requests over all endpoints, so an attempt sent to a
-// member that hangs (cut off, or stopping) leaves time for another one.
-// fn must be safe to repeat: reads, or writes under compares that make a
-// repeat of a committed write fail harmlessly. Errors are wrapped (wrap).
+// right now (a leader election, a member that went away, a commit slower
+// than the attempt's time) is tried again while time is left. The first
+// attempt gets a quarter of the time, so that one sent to a member that
+// hangs (cut off, or stopping) leaves time for another (the client
+// spreads requests over all endpoints); each retry gets twice as long as
+// the one before, so that a cluster that is slow, not gone, gets the time
+// it needs instead of a storm of abandoned attempts. fn must be safe to
+// repeat: reads, or writes under compares that make a repeat of a
+// committed write fail harmlessly. Errors are wrapped (wrap).
 func (s *Store) do(parent context.Context, op string, fn func(ctx context.Context) error) error {
-	return s.attempts(parent, op, max(s.cfg.RequestTimeout/4, 250*time.Millisecond), fn)
+	return s.attempts(parent, op, s.attemptTimeout, fn)
 }
 
 // doLong is do for reads that may take long (every lease, the
 // inventory, the catalog): an attempt may use all the time left, and only
 // a quick failure is tried again.
 func (s *Store) doLong(parent context.Context, op string, fn func(ctx context.Context) error) error {
-	return s.attempts(parent, op, s.cfg.RequestTimeout, fn)
+	return s.attempts(parent, op, func(int) time.Duration { return s.cfg.RequestTimeout }, fn)
 }
 
-func (s *Store) attempts(parent context.Context, op string, perAttempt time.Duration, fn func(ctx context.Context) error) error {
+// attemptTimeout is the time attempt number retry (0 for the first) of a
+// request gets: a quarter of RequestTimeout (at least 250ms), doubled on
+// every retry.
+func (s *Store) attemptTimeout(retry int) time.Duration {
+	d := max(s.cfg.RequestTimeout/4, 250*time.Millisecond)
+	for range min(retry, 8) {
+		d *= 2
+	}
+	return d
+}
+
+func (s *Store) attempts(parent context.Context, op string, perAttempt func(retry int) time.Duration, fn func(ctx context.Context) error) error {
 	deadline := time.Now().Add(s.cfg.RequestTimeout)
 	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	for {
+	for retry := 0; ; retry++ {
 		if s.closed.Load() {
 			return errClosed
 		}
 		end := deadline
-		if d := time.Now().Add(perAttempt); d.Before(end) {
+		if d := time.Now().Add(perAttempt(retry)); d.Before(end) {
 			end = d
 		}
 		ctx, cancel := context.WithDeadline(parent, end)

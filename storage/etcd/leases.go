@@ -13,25 +13,18 @@ import (
 	"github.com/provisiond/provisiond/storage"
 )
 
-// Allocate implements storage.Store. A machine that has a lease costs one
-// read. New leases are written in transactions that succeed only if
-// neither the address key nor the machine key exists (create revision 0);
-// when another writer got there first, the pool is read again and the
-// next free addresses are tried. Allocations for one pool that arrive
-// together in this process share a transaction, so a boot storm costs a
-// few commits, not one per machine, and fills the pool from the bottom.
+// Allocate implements storage.Store. Allocations for one pool that
+// arrive together in this process share a read and a transaction, so a
+// boot storm costs a few requests to etcd, not one or two per machine
+// (and not a storm of retries when etcd is slow), and fills the pool from
+// the bottom. The shared read returns the lease of a machine that has one.
+// New leases are written in transactions that succeed only if neither the
+// address key nor the machine key exists (create revision 0); when another
+// writer got there first, the pool is read again and the next free
+// addresses are tried.
 func (s *Store) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
-	key := s.macKey(pool.Name, mac)
-	var resp *clientv3.GetResponse
-	err := s.do(ctx, "reading the lease of "+mac, func(ctx context.Context) (err error) {
-		resp, err = s.cli.Get(ctx, key)
-		return err
-	})
-	if err != nil {
-		return ipam.Lease{}, err
-	}
-	if len(resp.Kvs) == 1 {
-		return decodeLease(key, resp.Kvs[0].Value)
+	if s.closed.Load() {
+		return ipam.Lease{}, errClosed
 	}
 	return s.batcher(pool.Name).allocate(s, pool, mac)
 }
@@ -118,16 +111,19 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 	// Whoever asked, the batch is written on its own clock (a caller that
 	// gives up must not fail the others): RequestTimeout in all. Within
 	// it, a failure that says the cluster cannot answer right now (a
-	// leader election, a member that went away) is retried, so that
-	// losing one member does not fail a boot; the compares make a retry
-	// of a transaction that did commit harmless. Each attempt gets a
-	// quarter of the time, so that one sent to a member that hangs (cut
-	// off, or stopping) leaves time for others: the client spreads
-	// requests over every endpoint.
+	// leader election, a member that went away, a slow commit) is
+	// retried, so that losing one member does not fail a boot; the
+	// compares make a retry of a transaction that did commit harmless.
+	// The first attempt gets a quarter of the time, so that one sent to
+	// a member that hangs (cut off, or stopping) leaves time for others
+	// (the client spreads requests over every endpoint); each retry gets
+	// twice as long as the one before, so that a cluster that is slow,
+	// not gone, gets the time it needs (see attemptTimeout).
 	deadline := time.Now().Add(s.cfg.RequestTimeout)
-	perAttempt := max(s.cfg.RequestTimeout/4, 250*time.Millisecond)
+	retries := 0
 	fail := func(op string, err error) bool {
 		if unavailable(err) && !s.closed.Load() && time.Until(deadline) > retryPause {
+			retries++
 			time.Sleep(retryPause)
 			return false
 		}
@@ -151,7 +147,7 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		for _, r := range batch {
 			reads = append(reads, clientv3.OpGet(s.macKey(pool.Name, r.mac)))
 		}
-		ctx, cancel := attemptCtx(deadline, perAttempt)
+		ctx, cancel := attemptCtx(deadline, s.attemptTimeout(retries))
 		resp, err := s.cli.Txn(ctx).Then(reads...).Commit()
 		cancel()
 		if err != nil {
@@ -213,7 +209,7 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		if len(pending) == 0 {
 			return
 		}
-		ctx, cancel = attemptCtx(deadline, perAttempt)
+		ctx, cancel = attemptCtx(deadline, s.attemptTimeout(retries))
 		tresp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
 		cancel()
 		batch = pending

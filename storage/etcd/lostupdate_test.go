@@ -16,6 +16,7 @@ import (
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
+	"github.com/provisiond/provisiond/storage"
 )
 
 // errPrecondition is what an If-Match that does not match the stored
@@ -70,6 +71,17 @@ func putProfile(ctx context.Context, r *replica, id string, before func(call int
 	})
 	return err
 }
+
+// putProfileOn creates profile id through cs.
+func putProfileOn(ctx context.Context, cs *storage.Catalogs, id string) error {
+	_, _, err := cs.Update(ctx, func(c *catalog.Catalog) error {
+		c.Profiles[id] = &profiles.Profile{ID: id, Boot: profiles.Boot{Kernel: "/assets/" + id}}
+		return nil
+	})
+	return err
+}
+
+func testingSleep() { time.Sleep(time.Millisecond) }
 
 // register registers a machine with a pinned address in pool lan, as an
 // admin PUT of machines/<name> does.
