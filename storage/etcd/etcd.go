@@ -246,13 +246,27 @@ func (s *Store) wrap(op string, err error) error {
 	if errors.Is(err, rpctypes.ErrRequestTooLarge) || errors.Is(err, rpctypes.ErrGRPCRequestTooLarge) {
 		return fmt.Errorf("%s: etcd refused a request larger than its --max-request-bytes (this provisiond assumes %d): %w", op, s.cfg.MaxRequestBytes, err)
 	}
+	if noSpace(err) {
+		return fmt.Errorf("%w: %s: etcd is out of space (its NOSPACE alarm is raised: compact, defragment and disarm it, or raise --quota-backend-bytes): %v", storage.ErrUnavailable, op, err)
+	}
 	if unavailable(err) {
 		return fmt.Errorf("%w: etcd unavailable (no quorum?): %s: %v", storage.ErrUnavailable, op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+func noSpace(err error) bool {
+	return errors.Is(err, rpctypes.ErrGRPCNoSpace) || errors.Is(err, rpctypes.ErrNoSpace)
+}
+
+// unavailable says err means the cluster cannot answer now (no leader,
+// leader changed, timeouts, members unreachable, too many requests): worth
+// trying again. A full database (NOSPACE) is not: it lasts until an
+// operator acts.
 func unavailable(err error) bool {
+	if noSpace(err) {
+		return false
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		errors.Is(err, clientv3.ErrNoAvailableEndpoints) {
 		return true
