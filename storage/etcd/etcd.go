@@ -281,6 +281,10 @@ func unavailable(err error) bool {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted:
 		return true
+	case codes.Unknown:
+		// A member stopping while it handles the request answers raft's
+		// own error, which etcd does not map to a gRPC code.
+		return strings.Contains(status.Convert(err).Message(), "raft: stopped")
 	}
 	return false
 }

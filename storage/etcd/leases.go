@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/provisiond/provisiond/ipam"
@@ -135,30 +136,38 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		}
 		return true
 	}
+	// reads is one read at one revision: the pool's address keys (keys
+	// only: a big pool costs its key names, not its leases) and the
+	// batch's machine keys.
+	reads := func(batch []*allocReq) []clientv3.Op {
+		ops := []clientv3.Op{clientv3.OpGet(s.poolPrefix(pool.Name)+"addr/", clientv3.WithPrefix(), clientv3.WithKeysOnly())}
+		for _, r := range batch {
+			ops = append(ops, clientv3.OpGet(s.macKey(pool.Name, r.mac)))
+		}
+		return ops
+	}
+	// state holds the reads' answer when a failed write brought it back.
+	var state []*etcdserverpb.ResponseOp
 	for attempt := 0; attempt < maxAttempts; {
 		if s.closed.Load() {
 			fail("", errClosed)
 			return
 		}
-		// One read at one revision: the pool's address keys (keys only:
-		// a big pool costs its key names, not its leases) and the
-		// batch's machine keys.
-		reads := []clientv3.Op{clientv3.OpGet(s.poolPrefix(pool.Name)+"addr/", clientv3.WithPrefix(), clientv3.WithKeysOnly())}
-		for _, r := range batch {
-			reads = append(reads, clientv3.OpGet(s.macKey(pool.Name, r.mac)))
-		}
-		ctx, cancel := attemptCtx(deadline, s.attemptTimeout(retries))
-		resp, err := s.cli.Txn(ctx).Then(reads...).Commit()
-		cancel()
-		if err != nil {
-			if fail("reading pool "+pool.Name, err) {
-				return
+		if state == nil {
+			ctx, cancel := attemptCtx(deadline, s.attemptTimeout(retries))
+			resp, err := s.cli.Txn(ctx).Then(reads(batch)...).Commit()
+			cancel()
+			if err != nil {
+				if fail("reading pool "+pool.Name, err) {
+					return
+				}
+				continue
 			}
-			continue
+			state = resp.Responses
 		}
 		taken := map[netip.Addr]bool{}
 		held := map[string]ipam.Lease{}
-		for i, rr := range resp.Responses {
+		for i, rr := range state {
 			for _, kv := range rr.GetResponseRange().Kvs {
 				if i == 0 {
 					if _, _, last, ok := s.leaseKey(string(kv.Key)); ok {
@@ -209,10 +218,13 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		if len(pending) == 0 {
 			return
 		}
-		ctx, cancel = attemptCtx(deadline, s.attemptTimeout(retries))
-		tresp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
-		cancel()
+		// When another writer took an address or a machine first, the
+		// transaction's Else reads the pool again in the same round trip.
+		state = nil
 		batch = pending
+		ctx, cancel := attemptCtx(deadline, s.attemptTimeout(retries))
+		tresp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Else(reads(batch)...).Commit()
+		cancel()
 		if err != nil {
 			if fail("writing leases in pool "+pool.Name, err) {
 				return
@@ -225,7 +237,8 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 			}
 			return
 		}
-		attempt++ // another writer took an address or a machine: read again
+		attempt++ // another writer took an address or a machine: try again
+		state = tresp.Responses
 	}
 	for _, r := range batch {
 		finish(r, ipam.Lease{}, fmt.Errorf("%w: allocating in pool %s: other writers kept taking the same addresses (%d attempts)", storage.ErrUnavailable, pool.Name, maxAttempts))

@@ -9,6 +9,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // TestUnavailable checks which errors are tried again (the cluster cannot
@@ -35,6 +37,8 @@ func TestUnavailable(t *testing.T) {
 		{context.DeadlineExceeded, true},
 		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), true},
 		{clientv3.ErrNoAvailableEndpoints, true},
+		{status.Error(codes.Unknown, "raft: stopped"), true},
+		{status.Error(codes.Unknown, "something else"), false},
 		{rpctypes.ErrGRPCCompacted, false},
 		{rpctypes.ErrGRPCRequestTooLarge, false},
 		{rpctypes.ErrGRPCTooManyOps, false},
