@@ -166,10 +166,11 @@ func (s *Store) Prefix() string { return s.cfg.Prefix }
 
 var errClosed = fmt.Errorf("%w: etcd store closed", storage.ErrUnavailable)
 
-// do runs one request, fn, within RequestTimeout (or parent's deadline,
-// if sooner). An attempt that fails because the cluster cannot answer
-// right now (a leader election, a member that went away, a commit slower
-// than the attempt's time) is tried again while time is left. The first
+// do runs one request, fn, within its budget: RequestTimeout, extended
+// while the cluster has a leader, never past parent's deadline. An
+// attempt that fails because the cluster cannot answer right now (a
+// leader election, a member that went away, a commit slower than the
+// attempt's time) is tried again while time is left. The first
 // attempt gets a quarter of the time, so that one sent to a member that
 // hangs (cut off, or stopping) leaves time for another (the client
 // spreads requests over all endpoints); each retry gets twice as long as
@@ -200,28 +201,23 @@ func (s *Store) attemptTimeout(retry int) time.Duration {
 }
 
 func (s *Store) attempts(parent context.Context, op string, perAttempt func(retry int) time.Duration, fn func(ctx context.Context) error) error {
-	deadline := time.Now().Add(s.cfg.RequestTimeout)
-	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	for retry := 0; ; retry++ {
+	b := s.newBudget(parent)
+	for {
 		if s.closed.Load() {
 			return errClosed
 		}
-		end := deadline
-		if d := time.Now().Add(perAttempt(retry)); d.Before(end) {
-			end = d
-		}
-		ctx, cancel := context.WithDeadline(parent, end)
+		ctx, cancel := b.attempt(parent, perAttempt)
 		err := fn(ctx)
 		cancel()
 		if err == nil {
 			return nil
 		}
-		if !unavailable(err) || parent.Err() != nil || time.Until(deadline) <= retryPause {
+		if !unavailable(err) {
 			return s.wrap(op, err)
 		}
-		time.Sleep(retryPause)
+		if !b.retry(parent) {
+			return s.wrap(op, fmt.Errorf("%w (%s)", err, b))
+		}
 	}
 }
 

@@ -30,14 +30,6 @@ func (s *Store) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam
 	return s.batcher(pool.Name).allocate(s, pool, mac)
 }
 
-// attemptCtx bounds one attempt by perAttempt and the whole by deadline.
-func attemptCtx(deadline time.Time, perAttempt time.Duration) (context.Context, context.CancelFunc) {
-	if d := time.Now().Add(perAttempt); d.Before(deadline) {
-		deadline = d
-	}
-	return context.WithDeadline(context.Background(), deadline)
-}
-
 // allocReq is one machine waiting for its lease.
 type allocReq struct {
 	pool *ipam.Pool
@@ -110,7 +102,8 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		close(r.done)
 	}
 	// Whoever asked, the batch is written on its own clock (a caller that
-	// gives up must not fail the others): RequestTimeout in all. Within
+	// gives up must not fail the others), within a budget of its own
+	// (RequestTimeout, extended while the cluster has a leader). Within
 	// it, a failure that says the cluster cannot answer right now (a
 	// leader election, a member that went away, a slow commit) is
 	// retried, so that losing one member does not fail a boot; the
@@ -120,13 +113,13 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 	// (the client spreads requests over every endpoint); each retry gets
 	// twice as long as the one before, so that a cluster that is slow,
 	// not gone, gets the time it needs (see attemptTimeout).
-	deadline := time.Now().Add(s.cfg.RequestTimeout)
-	retries := 0
+	b := s.newBudget(context.Background())
 	fail := func(op string, err error) bool {
-		if unavailable(err) && !s.closed.Load() && time.Until(deadline) > retryPause {
-			retries++
-			time.Sleep(retryPause)
-			return false
+		if unavailable(err) {
+			if b.retry(context.Background()) {
+				return false
+			}
+			err = fmt.Errorf("%w (%s)", err, b)
 		}
 		if op != "" {
 			err = s.wrap(op, err)
@@ -154,7 +147,7 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 			return
 		}
 		if state == nil {
-			ctx, cancel := attemptCtx(deadline, s.attemptTimeout(retries))
+			ctx, cancel := b.attempt(context.Background(), s.attemptTimeout)
 			resp, err := s.cli.Txn(ctx).Then(reads(batch)...).Commit()
 			cancel()
 			if err != nil {
@@ -222,7 +215,7 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		// transaction's Else reads the pool again in the same round trip.
 		state = nil
 		batch = pending
-		ctx, cancel := attemptCtx(deadline, s.attemptTimeout(retries))
+		ctx, cancel := b.attempt(context.Background(), s.attemptTimeout)
 		tresp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Else(reads(batch)...).Commit()
 		cancel()
 		if err != nil {
