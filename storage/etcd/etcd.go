@@ -47,9 +47,11 @@ type Config struct {
 	CertFile, KeyFile, CAFile string
 	// DialTimeout bounds the first connection at Open (default 5s).
 	DialTimeout time.Duration
-	// RequestTimeout bounds every request (default 4s). It is what turns a
-	// cluster without quorum into storage.ErrUnavailable quickly, rather
-	// than a boot request that hangs.
+	// RequestTimeout is the time a request is tried for (default 4s),
+	// extended at most twice while the cluster has a leader (see budget).
+	// It is what turns a cluster without quorum into
+	// storage.ErrUnavailable, after 1.5 RequestTimeouts, rather than a
+	// boot request that hangs.
 	RequestTimeout time.Duration
 	// MaxTxnOps and MaxRequestBytes are the cluster's --max-txn-ops and
 	// --max-request-bytes (defaults 128 and 1.5 MiB, etcd's own). A catalog
