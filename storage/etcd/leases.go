@@ -263,7 +263,8 @@ func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
 }
 
 // Release implements storage.Store: it deletes both keys of the lease
-// under a compare that the address key is as read.
+// under a compare that the address key is as read, retried like every
+// write while the cluster elects a leader.
 func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error) {
 	ak := s.addrKey(pool, addr)
 	for range maxAttempts {
@@ -282,18 +283,25 @@ func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam
 		if err != nil {
 			return ipam.Lease{}, err
 		}
-		// Not repeated: a repeat of a delete that did commit would report
-		// the released lease as not found.
-		rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		tresp, err := s.cli.Txn(rctx).
-			If(clientv3.Compare(clientv3.ModRevision(ak), "=", resp.Kvs[0].ModRevision)).
-			Then(clientv3.OpDelete(ak), clientv3.OpDelete(s.macKey(pool, l.MAC))).
-			Commit()
-		cancel()
+		// Repeated when the cluster could not answer (an election): when a
+		// repeat finds the key gone, an earlier attempt did commit (or
+		// another release of the same lease did), and the lease is
+		// released as asked.
+		tries := 0
+		var tresp *clientv3.TxnResponse
+		err = s.do(ctx, "releasing lease "+pool+"/"+addr.String(), func(ctx context.Context) (err error) {
+			tries++
+			tresp, err = s.cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.ModRevision(ak), "=", resp.Kvs[0].ModRevision)).
+				Then(clientv3.OpDelete(ak), clientv3.OpDelete(s.macKey(pool, l.MAC))).
+				Else(clientv3.OpGet(ak, clientv3.WithCountOnly())).
+				Commit()
+			return err
+		})
 		if err != nil {
-			return ipam.Lease{}, s.wrap("releasing lease "+pool+"/"+addr.String(), err)
+			return ipam.Lease{}, err
 		}
-		if tresp.Succeeded {
+		if tresp.Succeeded || (tries > 1 && tresp.Responses[0].GetResponseRange().Count == 0) {
 			return l, nil
 		}
 	}
