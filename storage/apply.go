@@ -50,7 +50,15 @@ func commit(ctx context.Context, s Store, table *ipam.Table, opt catalog.Options
 		if err != nil {
 			return nil, warnings, 0, err
 		}
-		written, err := s.ReplaceCatalogAt(ctx, rev, c, PlanLeases(stored, snap))
+		ops := PlanLeases(stored, snap)
+		if releaseGuard(ctx) {
+			// Checked against the stored catalog of this revision, so a
+			// retry after another replica's write is checked again.
+			if err := checkGuarded(ctx, s, stored, c, ops); err != nil {
+				return nil, warnings, 0, err
+			}
+		}
+		written, err := s.ReplaceCatalogAt(ctx, rev, c, ops)
 		if errors.Is(err, ErrStale) {
 			if attempt >= MaxCatalogAttempts {
 				return nil, warnings, 0, fmt.Errorf("%w: the stored catalog changed under this write %d times in a row (other replicas writing); try again: %w",

@@ -77,9 +77,10 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	// timed where the store is (storage/metrics.go).
 	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe}
 	cacheStats := &catalog.CacheStats{}
-	// Guarded: a --catalog load that would release registered machines'
-	// leases or drop every group is refused unless the operator consents.
-	catalogs := &storage.Catalogs{Store: &storage.Guarded{Store: timed}, Leases: table, Options: catalog.Options{Stats: cacheStats,
+	// A --catalog load that would release registered machines' leases or
+	// drop every group is refused unless the operator consents
+	// (storage.GuardReleases, checked in every catalog write).
+	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
 		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
 
 	known, err := store.Machines(ctx)

@@ -31,12 +31,14 @@ import (
 func (s *Store) LoadCatalogRevision(ctx context.Context) (*catalog.Catalog, storage.Revision, error) {
 	var c *catalog.Catalog
 	var rev storage.Revision
-	err := s.db.View(func(tx *bbolt.Tx) (err error) {
-		c, rev, err = readCatalogTx(tx)
-		return err
+	err := guard(s.path, func() error {
+		return s.db.View(func(tx *bbolt.Tx) (err error) {
+			c, rev, err = readCatalogTx(tx)
+			return err
+		})
 	})
 	if err != nil {
-		return nil, 0, unavailable(err)
+		return nil, 0, s.fail(err)
 	}
 	return c, rev, nil
 }
@@ -59,7 +61,7 @@ func (s *Store) ReplaceCatalogAt(ctx context.Context, rev storage.Revision, c *c
 		return err
 	})
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, s.fail(err)
 	}
 	return written, nil
 }
