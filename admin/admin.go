@@ -69,6 +69,9 @@ type Config struct {
 	// from one: writes then carry a Warning that the next reload
 	// overwrites them.
 	CatalogDir string
+	// WritesBack says that Catalogs writes every change back into
+	// CatalogDir (provisiond serve does), so a reload keeps it: no Warning.
+	WritesBack bool
 	// BootURL is the boot listener's URL (http://host:port), used as
 	// .server.url by /api/v1/render unless the request sends
 	// X-Provisiond-Server-URL.
