@@ -76,7 +76,7 @@ tokens, TLS and the limits below. With --rpc-addr, matchbox's gRPC API
 (terraform-provider-matchbox) is served too; with --catalog, changes made
 through the APIs are written back into the directory.
 
-`+matchboxHelp+`
+` + matchboxHelp + `
 
 Flags:
 `
