@@ -136,9 +136,9 @@ type tofuEnv struct {
 	// catalog, when set, is a matchbox data directory given with
 	// matchbox's flags (-data-path ...): the writes are written into it.
 	catalog string
-	log   *lockedBuffer
-	boot  string // host:port
-	rpc   string // host:port
+	log     *lockedBuffer
+	boot    string // host:port
+	rpc     string // host:port
 	// httpEndpoint is the first boot listener's URL: the configuration's
 	// http_endpoint stays the same across the restart (the ports change).
 	httpEndpoint string
