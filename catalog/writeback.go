@@ -72,7 +72,9 @@ func WriteBack(dir string, prev, next *Catalog) (Changes, error) {
 		if err != nil {
 			return ch, err
 		}
-		if !written[path] { // a deleted object's file now holds a new one
+		// A deleted object's file that now holds a new object, or that
+		// another object was loaded from, stays.
+		if o, ok := owner[path]; !written[path] && (!ok || o == ref) {
 			gone = append(gone, path)
 		}
 	}

@@ -131,3 +131,22 @@ func TestWriteBackRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteBackKeepsOthersFiles: deleting an object never removes the file
+// another object was loaded from (an undo of a refused write does that).
+func TestWriteBackKeepsOthersFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "groups", "install.json"), `{"id":"stage-0","profile":"p"}`)
+	prev, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withInstall := prev.Clone()
+	withInstall.Groups["install"] = &groups.Group{ID: "install", Profile: "p", Selector: map[string]string{"a": "b"}}
+	if _, err := WriteBack(dir, withInstall, prev); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "groups", "install.json")); err != nil || !strings.Contains(string(b), "stage-0") {
+		t.Errorf("groups/install.json: %q %v", b, err)
+	}
+}

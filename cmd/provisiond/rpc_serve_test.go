@@ -258,3 +258,89 @@ func TestWriteBack(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestRPCSelectPreviews: Select answers through the resolution service
+// without side effects (no lease for a pooled group, no inventory
+// record), and SelectGroup answers a group whose profile is missing while
+// SelectProfile says NotFound.
+func TestRPCSelectPreviews(t *testing.T) {
+	certs := writeCerts(t)
+	p := start(t, nil, append([]string{"--data-dir", t.TempDir(), "--catalog", copyDir(t, testCatalog)}, rpcArgs(certs)...)...)
+	c := matchboxClient(t, p.rpc, certs)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	const newMAC = "52:54:00:00:00:77"
+	prof, err := c.Select.SelectProfile(ctx, &pb.SelectProfileRequest{Labels: map[string]string{"mac": "52-54-00-00-00-77", "role": "services"}})
+	if err != nil || prof.GetProfile().GetId() != "etcd3" {
+		t.Fatalf("SelectProfile of a pooled group: %v %v", prof, err)
+	}
+	for _, path := range []string{"/api/v1/leases", "/api/v1/machines"} {
+		if code, body := get(t, "http://"+p.admin+path); code != http.StatusOK || strings.Contains(body, newMAC) {
+			t.Errorf("%s after Select: %d, and it names %s: %s", path, code, newMAC, body)
+		}
+	}
+	// The boot path, by contrast, leases and records.
+	if code, body := get(t, "http://"+p.boot+"/ipxe?mac="+newMAC+"&role=services"); code != http.StatusOK {
+		t.Fatalf("/ipxe: %d %s", code, body)
+	}
+	if code, body := get(t, "http://"+p.admin+"/api/v1/leases"); code != http.StatusOK || !strings.Contains(body, newMAC) {
+		t.Errorf("/api/v1/leases after a boot: %d %s", code, body)
+	}
+
+	if _, err := c.Profiles.ProfileDelete(ctx, &pb.ProfileDeleteRequest{Id: "raw"}); err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string]string{"mac": "52:54:00:aa:bb:cc"}
+	if g, err := c.Select.SelectGroup(ctx, &pb.SelectGroupRequest{Labels: raw}); err != nil || g.GetGroup().GetId() != "raw-node" {
+		t.Errorf("SelectGroup of a group without its profile: %v %v", g, err)
+	}
+	if _, err := c.Select.SelectProfile(ctx, &pb.SelectProfileRequest{Labels: raw}); status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), `"raw"`) {
+		t.Errorf("SelectProfile of a group without its profile: %v", err)
+	}
+	p.stop(t)
+}
+
+// TestWriteBackUndo: a change whose file cannot be written into the
+// catalog directory (here: the file another group was loaded from) is
+// undone and refused; the directory and the served catalog keep agreeing.
+func TestWriteBackUndo(t *testing.T) {
+	cat := copyDir(t, testCatalog)
+	if err := os.Rename(filepath.Join(cat, "groups", "worker.json"), filepath.Join(cat, "groups", "install.json")); err != nil {
+		t.Fatal(err)
+	}
+	before := mustReadFile(t, filepath.Join(cat, "groups", "install.json"))
+	p := start(t, nil, "--data-dir", t.TempDir(), "--catalog", cat)
+	g := writeFile(t, filepath.Join(t.TempDir(), "groups", "install.json"), `{"id":"install","profile":"worker","selector":{"role":"install"}}`)
+	if code, out, errOut := cli(t, p, "", "apply", "-f", g); code == 0 {
+		t.Fatalf("apply of a group whose file holds another: %s %s", out, errOut)
+	}
+	if code, _, _ := cli(t, p, "", "get", "group", "install"); code == 0 {
+		t.Errorf("the refused group is served")
+	}
+	if code, _, errOut := cli(t, p, "", "get", "group", "worker"); code != 0 {
+		t.Errorf("group worker: %s", errOut)
+	}
+	if after := mustReadFile(t, filepath.Join(cat, "groups", "install.json")); after != before {
+		t.Errorf("groups/install.json changed:\n%s", after)
+	}
+	m := p.waitFor(t, "catalog change undone: it could not be written back into --catalog")
+	if err, _ := m["err"].(string); !strings.Contains(err, "holds groups/worker") {
+		t.Errorf("logged cause: %v", m["err"])
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitFor(t, "catalog loaded")
+	if strings.Contains(p.logs(), "the directory wins") {
+		t.Errorf("the directory and the catalog disagreed:\n%s", p.logs())
+	}
+	p.stop(t)
+}
+
+func mustReadFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
