@@ -17,6 +17,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/rpc"
 	"github.com/provisiond/provisiond/server"
 	"github.com/provisiond/provisiond/storage"
 )
@@ -36,6 +37,7 @@ type daemon struct {
 	reloadAuth func()
 	bootCert   *certReloader
 	adminCert  *certReloader
+	rpcServer  *rpc.Server // nil without --rpc-addr (daemon_rpc.go)
 
 	servers []*http.Server
 	urls    map[string]string // listener name -> base URL
@@ -77,10 +79,13 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	// timed where the store is (storage/metrics.go).
 	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe}
 	cacheStats := &catalog.CacheStats{}
-	// Guarded: a --catalog load that would release registered machines'
-	// leases or drop every group is refused unless the operator consents.
-	catalogs := &storage.Catalogs{Store: &storage.Guarded{Store: timed}, Leases: table, Options: catalog.Options{Stats: cacheStats,
+	// A --catalog load that would release registered machines' leases or
+	// drop every group is refused unless the operator consents
+	// (storage.GuardReleases, checked in every catalog write).
+	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
 		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
+	// What the APIs write through: with --catalog, into the directory too.
+	editor := newCatalogEditor(cfg.Catalog, catalogs, log)
 
 	known, err := store.Machines(ctx)
 	if err != nil {
@@ -156,10 +161,13 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := d.startRPC(editor, table, reg); err != nil {
+		return err
+	}
 	if cfg.AdminAddr == "" {
 		return nil
 	}
-	adminAPI, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens)
+	adminAPI, tc, err := newAdmin(cfg, log, editor, catalogs, rec, table, bootURL, reg, d.tokens)
 	if err != nil {
 		return err
 	}
@@ -222,6 +230,7 @@ func (d *daemon) Reload(ctx context.Context) {
 	reloadBootSecrets(d.cfg.Security, d.tokens, d.log)
 	d.bootCert.reload(d.log)
 	d.adminCert.reload(d.log)
+	d.reloadRPC()
 	if d.cfg.Catalog == "" {
 		d.log.Warn("SIGHUP: no --catalog to reload")
 		return
