@@ -116,3 +116,28 @@ func (s *ServiceActions) machine(key string) lifecycle.Machine {
 	}
 	return lifecycle.Machine{MAC: mac, UUID: uuid}
 }
+
+// TeeInventory returns a lifecycle.Inventory that applies to next, then
+// publishes the event on the hub, so that the live views show the
+// lifecycle's events (a machine's POST /installed or /failed, an
+// operator's mark, a BMC operation) as they show boots. A nil hub
+// returns next.
+func (h *Hub) TeeInventory(next lifecycle.Inventory) lifecycle.Inventory {
+	if h == nil {
+		return next
+	}
+	return teeInventory{next: next, hub: h}
+}
+
+type teeInventory struct {
+	next lifecycle.Inventory
+	hub  *Hub
+}
+
+func (t teeInventory) Apply(mac, uuid string, e inventory.Event) (inventory.Machine, error) {
+	m, err := t.next.Apply(mac, uuid, e)
+	t.hub.Publish(Event{Time: e.Time, MAC: mac, UUID: uuid, Endpoint: e.Endpoint, Group: e.Group, Profile: e.Profile, Remote: e.Remote, Status: e.Status})
+	return m, err
+}
+
+func (t teeInventory) Flush(ctx context.Context) error { return t.next.Flush(ctx) }

@@ -113,11 +113,17 @@ func TestResolvePreviewer(t *testing.T) {
 
 // TestServiceActions: the machine page's actions are the lifecycle
 // service's, recorded in the machine's timeline with the operator's
-// identity; an action not offered is refused.
+// identity and published to the live views; an action not offered is
+// refused.
 func TestServiceActions(t *testing.T) {
 	r := newRig(t, Config{})
 	r.bootFleet(t)
-	a := &ServiceActions{Service: &lifecycle.Service{Inventory: r.Rec}, Catalogs: r.Catalogs, Inventory: r.Rec}
+	a := &ServiceActions{Service: &lifecycle.Service{Inventory: r.Hub.TeeInventory(r.Rec)}, Catalogs: r.Catalogs, Inventory: r.Rec}
+	sub, err := r.Hub.Subscribe(node1MAC, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
 	ctx := context.Background()
 	names := func(key string) string {
 		var n []string
@@ -135,6 +141,15 @@ func TestServiceActions(t *testing.T) {
 	}
 	if !strings.HasPrefix(msg, "node1 is marked reprovisioning: no bmc registered") {
 		t.Errorf("reprovision said %q", msg)
+	}
+	// The live views see it, through the hub.
+	select {
+	case e := <-sub.C():
+		if e.Endpoint != inventory.EndpointOperator || e.MAC != node1MAC {
+			t.Errorf("live event %+v, want node1's operator event", e)
+		}
+	default:
+		t.Error("the reprovision was not published to the live views")
 	}
 	m, _ := r.Rec.Get(node1MAC)
 	if m.State != inventory.Reprovisioning || m.Events[len(m.Events)-1].Cause != "console: token:01234567" {

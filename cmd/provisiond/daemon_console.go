@@ -57,7 +57,7 @@ func (d *daemon) listenAdmin(api *admin.API, tc *tls.Config, deps consoleDeps) e
 	}
 	life := deps.life
 	if life == nil {
-		life = &lifecycle.Service{Inventory: deps.rec, Logger: d.log}
+		life = &lifecycle.Service{Inventory: deps.hub.TeeInventory(deps.rec), Logger: d.log}
 	}
 	con, err := console.New(console.Config{
 		Logger:    d.log,
