@@ -32,6 +32,10 @@ type Event struct {
 	// Cause says why, in a few words: the operator's reason, or why a
 	// report was refused.
 	Cause string `json:"cause,omitempty"`
+	// Hardware is what the request said of the machine (its query's
+	// serial, arch, ...); folded into Machine.Hardware, not kept in the
+	// event.
+	Hardware Hardware `json:"-"`
 }
 
 // Change is one entry of a machine's timeline: when its state changed,
@@ -55,6 +59,10 @@ type Machine struct {
 	Group        string    `json:"group,omitempty"`
 	Profile      string    `json:"profile,omitempty"`
 	State        State     `json:"state"`
+	// Hardware is what the machine's requests said of it (serial,
+	// manufacturer, product, platform, arch), the latest non-empty value
+	// of each.
+	Hardware *Hardware `json:"hardware,omitempty"`
 	Events       []Event   `json:"events,omitempty"`
 	// Changes is the state timeline, oldest first (records written before
 	// the lifecycle have none).
@@ -94,7 +102,14 @@ func (m *Machine) apply(mac, uuid string, e Event) error {
 		if e.Group != "" {
 			m.Group, m.Profile = e.Group, e.Profile
 		}
+		if !e.Hardware.IsZero() {
+			if m.Hardware == nil {
+				m.Hardware = &Hardware{}
+			}
+			m.Hardware.merge(e.Hardware)
+		}
 	}
+	e.Hardware = Hardware{}
 	to, err := Next(m.State, e)
 	if err != nil {
 		if e.Cause == "" {
