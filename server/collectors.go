@@ -62,7 +62,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, ready)
 	if m := c.s.cfg.Machines; m != nil {
 		counts := m.CountByState()
-		for _, st := range []inventory.State{inventory.Discovered, inventory.Booting, inventory.Configured} {
+		for _, st := range inventory.States {
 			ch <- prometheus.MustNewConstMetric(machinesDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
 		}
 	}
