@@ -79,6 +79,9 @@ type Config struct {
 	BootTokens TokenIssuer
 	// Now returns the time (default time.Now).
 	Now func() time.Time
+	// Lifecycle, when set, carries out POST /api/v1/machines/{name}/state,
+	// /reprovision and /power (a *lifecycle.Service); nil answers them 503.
+	Lifecycle Lifecycle
 }
 
 // API is the admin API handler (/api/v1/...).
@@ -148,6 +151,9 @@ func (a *API) routes() chi.Router {
 		r.Get("/machines/{name}", a.getMachine)
 		r.Put("/machines/{name}", a.putObject(machineKind))
 		r.Delete("/machines/{name}", a.deleteObject(machineKind))
+		r.Post("/machines/{name}/state", a.setState)
+		r.Post("/machines/{name}/reprovision", a.reprovision)
+		r.Post("/machines/{name}/power", a.power)
 
 		r.Get("/templates", a.listTemplates)
 		r.Get("/templates/{kind}", a.listTemplates)

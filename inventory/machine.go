@@ -63,7 +63,7 @@ type Machine struct {
 	// manufacturer, product, platform, arch), the latest non-empty value
 	// of each.
 	Hardware *Hardware `json:"hardware,omitempty"`
-	Events       []Event   `json:"events,omitempty"`
+	Events   []Event   `json:"events,omitempty"`
 	// Changes is the state timeline, oldest first (records written before
 	// the lifecycle have none).
 	Changes []Change `json:"changes,omitempty"`
