@@ -91,6 +91,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()
 	d.onStop(func() { stopRec(); <-recDone })
+	life := d.startLifecycle(rec) // docs/lifecycle.md
 
 	var assetsHandler http.Handler
 	if cfg.AssetsDir != "" {
@@ -129,6 +130,8 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		MaxQueryBytes: cfg.MaxQueryBytes,
 		CacheStats:    cacheStats,
 		Machines:      rec,
+		States:        rec,
+		Lifecycle:     life,
 
 		BootTokens:           d.tokens,
 		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
@@ -158,7 +161,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if cfg.AdminAddr == "" {
 		return nil
 	}
-	adminAPI, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens)
+	adminAPI, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens, life)
 	if err != nil {
 		return err
 	}

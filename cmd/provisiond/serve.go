@@ -38,6 +38,7 @@ type serveConfig struct {
 	Security          securityConfig
 	Netboot           netbootConfig
 	Store             storeConfig
+	Lifecycle         lifecycleConfig
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
@@ -58,6 +59,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	addSecurityFlags(fs, &cfg.Security)
 	netbootFlags(fs, &cfg.Netboot)
 	storeFlags(fs, &cfg.Store)
+	lifecycleFlags(fs, &cfg.Lifecycle)
 	return fs
 }
 
@@ -179,6 +181,9 @@ func checkConfig(cfg *serveConfig) error {
 		return err
 	}
 	if err := checkNetboot(&cfg.Netboot, cfg.Addr); err != nil {
+		return err
+	}
+	if err := checkLifecycle(cfg.Lifecycle); err != nil {
 		return err
 	}
 	return checkStore(&cfg.Store)

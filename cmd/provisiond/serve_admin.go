@@ -131,7 +131,8 @@ func reloadTokens(c adminConfig, auth *admin.Auth, log *slog.Logger) {
 
 // newAdmin builds the admin API handler and its listener's TLS config.
 func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releaser admin.Releaser,
-	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens) (*admin.API, *tls.Config, error) {
+	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens,
+	life admin.Lifecycle) (*admin.API, *tls.Config, error) {
 	auth, err := adminAuth(cfg.Admin)
 	if err != nil {
 		return nil, nil, err
@@ -157,6 +158,7 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releas
 		CatalogDir: cfg.Catalog,
 		BootURL:    bootURL,
 		BootTokens: tokens,
+		Lifecycle:  life,
 
 		MaxBodyBytes: cfg.Security.AdminMaxBodyBytes,
 	})
