@@ -82,6 +82,11 @@ type Config struct {
 	// Lifecycle, when set, carries out POST /api/v1/machines/{name}/state,
 	// /reprovision and /power (a *lifecycle.Service); nil answers them 503.
 	Lifecycle Lifecycle
+	// States, when set (an *inventory.Recorder), lets render show install
+	// once: an installed machine of an install_once group or profile
+	// renders the local-boot script for ipxe and grub, as the boot
+	// listener answers it.
+	States resolve.StateReader
 }
 
 // API is the admin API handler (/api/v1/...).
@@ -112,7 +117,7 @@ func New(cfg Config) *API {
 		cfg.Now = time.Now
 	}
 	a := &API{cfg: cfg, log: cfg.Logger, metrics: newAdminMetrics(cfg.Registry),
-		resolver: &resolve.Resolver{Leases: cfg.Leases}}
+		resolver: &resolve.Resolver{Leases: cfg.Leases, States: cfg.States}}
 	a.router = a.routes()
 	return a
 }

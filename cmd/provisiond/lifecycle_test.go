@@ -106,6 +106,9 @@ func TestLifecycleCLI(t *testing.T) {
 	if code, body := get(t, boot+"/ipxe?mac=52:54:00:4d:00:01"); code != 200 || body != inventory.LocalBootIPXE {
 		t.Fatalf("/ipxe of the installed machine: %d %q", code, body)
 	}
+	if out := run(0, "render", "ipxe", "--mac", "52:54:00:4d:00:01"); out != inventory.LocalBootIPXE {
+		t.Errorf("render ipxe of the installed machine: %q, want the local-boot script", out)
+	}
 
 	if out := run(0, "power", "status", "metal1"); out != "metal1: power off\n" {
 		t.Errorf("power status: %q", out)

@@ -18,6 +18,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/internal/tokenfile"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/resolve"
 	"github.com/provisiond/provisiond/server"
 )
 
@@ -130,6 +131,13 @@ func reloadTokens(c adminConfig, auth *admin.Auth, log *slog.Logger) {
 }
 
 // newAdmin builds the admin API handler and its listener's TLS config.
+// states is the inventory's state lookup (the recorder has one), for
+// render's install once; nil when inv has none.
+func states(inv admin.Inventory) resolve.StateReader {
+	sr, _ := inv.(resolve.StateReader)
+	return sr
+}
+
 func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releaser admin.Releaser,
 	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens,
 	life admin.Lifecycle) (*admin.API, *tls.Config, error) {
@@ -159,6 +167,7 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releas
 		BootURL:    bootURL,
 		BootTokens: tokens,
 		Lifecycle:  life,
+		States:     states(inv),
 
 		MaxBodyBytes: cfg.Security.AdminMaxBodyBytes,
 	})
