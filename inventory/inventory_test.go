@@ -187,3 +187,18 @@ func TestHardwareFacts(t *testing.T) {
 		t.Errorf("a request without facts made hardware %+v", m.Hardware)
 	}
 }
+
+// TestFirstEventNotASighting: a BMC operation on a machine never seen
+// creates its record, discovered, without the event claiming that move;
+// an operator's mark on one is a real change.
+func TestFirstEventNotASighting(t *testing.T) {
+	r := NewRecorder(nil, nil, nil)
+	m, _ := r.Apply("52:54:00:00:00:0b", "", Event{Endpoint: EndpointBMC + "on", Status: 200})
+	if m.State != Discovered || m.Events[0].State != "" || len(m.Changes) != 0 {
+		t.Errorf("after a first BMC event: state %s, event %+v, changes %+v", m.State, m.Events[0], m.Changes)
+	}
+	m, _ = r.Apply("52:54:00:00:00:0c", "", Event{Endpoint: EndpointOperator, Status: 200, State: Installed})
+	if m.State != Installed || m.Events[0].State != Installed || len(m.Changes) != 1 {
+		t.Errorf("after a first mark: state %s, event %+v, changes %+v", m.State, m.Events[0], m.Changes)
+	}
+}

@@ -119,7 +119,11 @@ func (m *Machine) apply(mac, uuid string, e Event) error {
 	} else {
 		e.State = ""
 		if to != m.State {
-			e.State = to
+			// A BMC operation or a mark on a machine never seen creates
+			// its record (discovered) without being what discovered it.
+			if e.sighting() || m.State != "" || to != Discovered {
+				e.State = to
+			}
 			m.change(e, to)
 		}
 	}
