@@ -147,12 +147,15 @@ func TestLifecycleCLI(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q", tc.args, code, out)
 		}
 		oneLine(t, strings.Join(tc.args, " "), errOut, "provisiond: "+tc.args[0]+": ", tc.want)
+		t.Logf("provisiond %s: exit %d: %s", strings.Join(tc.args, " "), code, strings.TrimSpace(errOut))
 	}
 
 	// A discovered machine has no BMC: reprovision marks it and says so.
 	get(t, boot+"/ipxe?mac=52:54:00:4d:00:99")
 	if out := run(0, "reprovision", "52:54:00:4d:00:99"); !strings.Contains(out, "warning: no bmc registered: power-cycle the machine") {
 		t.Errorf("reprovision without a bmc: %q", out)
+	} else {
+		t.Logf("provisiond reprovision 52:54:00:4d:00:99:\n%s", out)
 	}
 
 	out := run(0, "describe", "machine", "metal1")
