@@ -178,3 +178,24 @@ func TestLifecycleCLI(t *testing.T) {
 		t.Errorf("serve logged the BMC password")
 	}
 }
+
+// TestLifecycleVerbHelp: each lifecycle verb's --help is its own, exit 0,
+// and `provisiond help` lists them.
+func TestLifecycleVerbHelp(t *testing.T) {
+	for verb, want := range map[string]string{
+		"power":       "Usage: provisiond power on|off|cycle|status MACHINE",
+		"reprovision": "--reason",
+		"state":       "installed, failed, reprovisioning or discovered",
+	} {
+		code, _, errOut := runCmd(verb, "--help")
+		if code != 0 || !strings.Contains(errOut, want) {
+			t.Errorf("%s --help: exit %d, lacks %q:\n%s", verb, code, want, errOut)
+		}
+	}
+	code, out, errOut := runCmd("help")
+	for _, verb := range []string{"power", "reprovision", "state"} {
+		if !strings.Contains(out+errOut, "\n  provisiond "+verb+" ") {
+			t.Errorf("help (exit %d) does not list %s:\n%s%s", code, verb, out, errOut)
+		}
+	}
+}
