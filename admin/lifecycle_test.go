@@ -172,3 +172,36 @@ func TestAdminLifecycle(t *testing.T) {
 		t.Errorf("without a lifecycle: %d %s", code, body)
 	}
 }
+
+// FuzzLifecycleBodies sends arbitrary bodies to the lifecycle routes of a
+// machine only seen (so no BMC is ever dialed): whatever the body, the
+// answer is never a 500, and errors are JSON.
+func FuzzLifecycleBodies(f *testing.F) {
+	for _, s := range []string{
+		`{"state": "installed", "reason": "adopted"}`, `{"state": "booting"}`, `{"state": 5}`,
+		`{"reason": "new disk"}`, `{"op": "cycle"}`, `{"op": "status", "x": 1}`,
+		`null`, `[]`, `{`, "", `{"state": "installed"} {}`,
+	} {
+		f.Add(s)
+	}
+	e := newAdminEnv(f, testCatalogDir, nil)
+	e.rec.Record("52:54:00:f0:00:01", "", inventory.Event{Endpoint: "/ipxe", Status: 404})
+	adm := New(Config{Catalogs: e.cats, Inventory: e.rec, Leases: e.table,
+		Lifecycle: &lifecycle.Service{Inventory: e.rec, BMC: &bmc.Controller{Timeout: time.Second}}})
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, route := range []string{"state", "reprovision", "power"} {
+			p := "/api/v1/machines/52:54:00:f0:00:01/" + route
+			rec := httptest.NewRecorder()
+			adm.ServeHTTP(rec, httptest.NewRequest("POST", p, strings.NewReader(body)))
+			if rec.Code >= 500 {
+				t.Fatalf("POST %s %q: %d %s", p, body, rec.Code, rec.Body)
+			}
+			if rec.Code >= 400 {
+				var eb ErrorBody
+				if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error == "" {
+					t.Fatalf("POST %s %q: error not JSON: %s", p, body, rec.Body)
+				}
+			}
+		}
+	})
+}
