@@ -138,7 +138,7 @@ func TestLifecycleCLI(t *testing.T) {
 		{2, []string{"power", "dance", "metal1"}, `power operation "dance"`},
 		{2, []string{"power", "on"}, "want on|off|cycle|status MACHINE"},
 		{2, []string{"state", "metal1", "asleep"}, `state "asleep"`},
-		{1, []string{"state", "metal1", "booting"}, "400 Bad Request"},
+		{2, []string{"state", "metal1", "booting"}, "only observed"},
 		{1, []string{"power", "status", "ghost"}, "machine ghost"},
 		{1, []string{"power", "status", "node1"}, "no bmc registered"},
 	} {

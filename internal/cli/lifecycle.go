@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/provisiond/provisiond/bmc"
@@ -139,6 +140,9 @@ func State(args []string, stdout, stderr io.Writer) int {
 		st, err := inventory.ParseState(pos[1])
 		if err != nil {
 			return Usage(err)
+		}
+		if !slices.Contains(inventory.OperatorStates, st) {
+			return Usagef("state %q: an operator may set installed, failed, reprovisioning or discovered (booting and configured are only observed)", st)
 		}
 		c, err := newClient(cfg)
 		if err != nil {
