@@ -36,8 +36,8 @@ type MachineView struct {
 	Changes []inventory.Change `json:"changes,omitempty"`
 	// Hardware is what the machine's boot requests said of it.
 	Hardware *inventory.Hardware `json:"hardware,omitempty"`
-	// BMC says whether the registration has a bmc, and of which type
-	// (never its address's credentials).
+	// BMC is the type of the registration's bmc (ipmi, redfish), "" for
+	// none: never its address, user or password.
 	BMC string `json:"bmc,omitempty"`
 }
 
