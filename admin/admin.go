@@ -82,6 +82,14 @@ type Config struct {
 	BootTokens TokenIssuer
 	// Now returns the time (default time.Now).
 	Now func() time.Time
+	// Lifecycle, when set, carries out POST /api/v1/machines/{name}/state,
+	// /reprovision and /power (a *lifecycle.Service); nil answers them 503.
+	Lifecycle Lifecycle
+	// States, when set (an *inventory.Recorder), lets render show install
+	// once: an installed machine of an install_once group or profile
+	// renders the local-boot script for ipxe and grub, as the boot
+	// listener answers it.
+	States resolve.StateReader
 }
 
 // API is the admin API handler (/api/v1/...).
@@ -112,7 +120,7 @@ func New(cfg Config) *API {
 		cfg.Now = time.Now
 	}
 	a := &API{cfg: cfg, log: cfg.Logger, metrics: newAdminMetrics(cfg.Registry),
-		resolver: &resolve.Resolver{Leases: cfg.Leases}}
+		resolver: &resolve.Resolver{Leases: cfg.Leases, States: cfg.States}}
 	a.router = a.routes()
 	return a
 }
@@ -151,6 +159,9 @@ func (a *API) routes() chi.Router {
 		r.Get("/machines/{name}", a.getMachine)
 		r.Put("/machines/{name}", a.putObject(machineKind))
 		r.Delete("/machines/{name}", a.deleteObject(machineKind))
+		r.Post("/machines/{name}/state", a.setState)
+		r.Post("/machines/{name}/reprovision", a.reprovision)
+		r.Post("/machines/{name}/power", a.power)
 
 		r.Get("/templates", a.listTemplates)
 		r.Get("/templates/{kind}", a.listTemplates)

@@ -12,6 +12,7 @@ import (
 	"github.com/provisiond/provisiond/internal/invalid"
 	"github.com/provisiond/provisiond/internal/strictjson"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/lifecycle"
 	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/resolve"
 	"github.com/provisiond/provisiond/storage"
@@ -60,9 +61,12 @@ func toAPI(err error) *apiError {
 	var ae *apiError
 	var re *renderError
 	var de *deleteError
+	var le *lifecycleError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &le):
+		return &apiError{Code: lifecycle.Status(le.err), Msg: le.err.Error(), Err: err}
 	case errors.As(err, &de):
 		inner := toAPI(de.err)
 		if errors.Is(de.err, catalog.ErrInvalid) {

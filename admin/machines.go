@@ -32,6 +32,13 @@ type MachineView struct {
 	// Leases are the addresses the machine holds, by pool.
 	Leases map[string]string `json:"leases"`
 	Events []inventory.Event `json:"events,omitempty"`
+	// Changes is the machine's state timeline, oldest first.
+	Changes []inventory.Change `json:"changes,omitempty"`
+	// Hardware is what the machine's boot requests said of it.
+	Hardware *inventory.Hardware `json:"hardware,omitempty"`
+	// BMC is the type of the registration's bmc (ipmi, redfish), "" for
+	// none: never its address, user or password.
+	BMC string `json:"bmc,omitempty"`
 }
 
 func (a *API) machineViews() []MachineView {
@@ -39,7 +46,11 @@ func (a *API) machineViews() []MachineView {
 	key := func(mac, uuid string) string { return inventory.Key(mac, uuid) }
 	if snap := a.cfg.Catalogs.Current(); snap != nil {
 		for _, m := range snap.Catalog.Machines {
-			views[key(m.MAC, m.UUID)] = &MachineView{Name: m.Name, MAC: m.MAC, UUID: m.UUID, Labels: m.Labels, Pins: m.Leases, Registered: true}
+			v := &MachineView{Name: m.Name, MAC: m.MAC, UUID: m.UUID, Labels: m.Labels, Pins: m.Leases, Registered: true}
+			if m.BMC != nil {
+				v.BMC = string(m.BMC.Type)
+			}
+			views[key(m.MAC, m.UUID)] = v
 		}
 	}
 	if a.cfg.Inventory != nil {
@@ -63,6 +74,7 @@ func (a *API) machineViews() []MachineView {
 			first, last := rec.FirstSeen, rec.LastSeen
 			v.State, v.FirstSeen, v.LastSeen = rec.State, &first, &last
 			v.LastEndpoint, v.Group, v.Profile, v.Events = rec.LastEndpoint, rec.Group, rec.Profile, rec.Events
+			v.Changes, v.Hardware = rec.Changes, rec.Hardware
 		}
 	}
 	for _, l := range a.cfg.Leases.All() {

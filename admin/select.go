@@ -15,7 +15,7 @@ import (
 // machine has no lease in its group's pool, the lease is the lowest
 // address free in the lease table now, which is the one a boot would be
 // given unless another machine takes it first.
-func (a *API) preview(r *http.Request) (resolve.Result, error) {
+func (a *API) preview(r *http.Request, opt resolve.Options) (resolve.Result, error) {
 	f, err := resolve.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return resolve.Result{}, err
@@ -24,7 +24,8 @@ func (a *API) preview(r *http.Request) (resolve.Result, error) {
 	if f.ServerURL == "" {
 		f.ServerURL = a.cfg.BootURL
 	}
-	return a.resolver.Resolve(r.Context(), a.cfg.Catalogs.Current(), f, resolve.Options{Preview: true})
+	opt.Preview = true
+	return a.resolver.Resolve(r.Context(), a.cfg.Catalogs.Current(), f, opt)
 }
 
 // SelectResult explains which group, profile, pool and lease a machine
@@ -72,7 +73,7 @@ const maxCandidates = 200
 
 // selectMachine answers GET /api/v1/select?mac=...&uuid=...&label=value.
 func (a *API) selectMachine(w http.ResponseWriter, r *http.Request) {
-	p, err := a.preview(r)
+	p, err := a.preview(r, resolve.Options{})
 	if p.Match == nil {
 		writeAPIError(w, r, err)
 		return

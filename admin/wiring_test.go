@@ -54,11 +54,14 @@ provisiond_http_requests_total{code="404",endpoint="/ipxe"} 1
 provisiond_pool_addresses{pool="services",state="free"} 15
 provisiond_pool_addresses{pool="services",state="leased"} 4
 provisiond_pool_addresses{pool="services",state="reserved"} 1
-# HELP provisiond_machines Machines in the inventory by state: discovered (asked, no group matched), booting (got /ipxe or /grub), configured (got its config).
+# HELP provisiond_machines Machines in the inventory by state: discovered (asked, no group matched), booting (got /ipxe or /grub), configured (got its config), installed, reprovisioning, failed (docs/lifecycle.md).
 # TYPE provisiond_machines gauge
 provisiond_machines{state="booting"} 1
 provisiond_machines{state="configured"} 1
 provisiond_machines{state="discovered"} 2
+provisiond_machines{state="failed"} 0
+provisiond_machines{state="installed"} 0
+provisiond_machines{state="reprovisioning"} 0
 # HELP provisiond_catalog_objects Objects in the served catalog by kind.
 # TYPE provisiond_catalog_objects gauge
 provisiond_catalog_objects{kind="groups"} 4

@@ -47,6 +47,9 @@ func (m *Machine) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, `,"state":`...)
 	b = appendString(b, string(m.State))
+	if h := m.Hardware; h != nil {
+		b = h.appendJSON(b)
+	}
 	if len(m.Events) > 0 {
 		b = append(b, `,"events":[`...)
 		for i := range m.Events {
@@ -72,6 +75,25 @@ func (m *Machine) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, ']')
 	}
 	return append(b, '}'), nil
+}
+
+func (h *Hardware) appendJSON(b []byte) []byte {
+	b = append(b, `,"hardware":{`...)
+	sep := false
+	for _, f := range [...]struct{ k, v string }{{"serial", h.Serial}, {"manufacturer", h.Manufacturer}, {"product", h.Product}, {"platform", h.Platform}, {"arch", h.Arch}} {
+		if f.v == "" {
+			continue
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(b, '"')
+		b = append(b, f.k...)
+		b = append(b, `":`...)
+		b = appendString(b, f.v)
+	}
+	return append(b, '}')
 }
 
 func (c *Change) appendJSON(b []byte) ([]byte, error) {

@@ -23,6 +23,10 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			Events:  []Event{{Time: now, Endpoint: "/ipxe", Status: 200, LocalBoot: true}, {Time: now, Endpoint: EndpointOperator, Status: 200, State: Reprovisioning, Cause: "disk \"swapped\""}},
 			Changes: []Change{{Time: now, To: Booting, Cause: "/ipxe"}, {Time: now.Add(time.Minute), From: Booting, To: Installed, Cause: "/installed"}, {To: Failed, Cause: "<&>"}}},
 		{Key: "k", Changes: []Change{{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}},
+		{Key: "k", State: Booting, Hardware: &Hardware{}},
+		{Key: "k", Hardware: &Hardware{Serial: "S<1>", Arch: "x86_64"}},
+		{Key: "k", Hardware: &Hardware{Serial: "s", Manufacturer: "QEMU \"x\"", Product: "Standard PC (i440FX + PIIX, 1996)", Platform: "pcbios", Arch: "i386"}},
+		{Key: "k", Hardware: &Hardware{Platform: "efi"}},
 	}
 	for _, m := range machines {
 		want, wantErr := json.Marshal(m)

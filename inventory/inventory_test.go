@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,5 +154,51 @@ func TestRecorderConcurrent(t *testing.T) {
 	r.Flush(t.Context())
 	if len(r.List()) != 8 {
 		t.Fatalf("%d machines", len(r.List()))
+	}
+}
+
+// TestHardwareFacts: the facts of a machine's requests are kept, the
+// latest non-empty value of each; an unset iPXE variable (empty) keeps
+// what was known; operators' and BMC events carry none; long values are
+// cut.
+func TestHardwareFacts(t *testing.T) {
+	r := NewRecorder(nil, nil, nil)
+	const mac = "52:54:00:00:00:09"
+	q := map[string]string{"serial": "SN-1", "arch": "i386", "manufacturer": ""}
+	r.Record(mac, "", Event{Endpoint: "/ipxe", Status: 200, Hardware: HardwareFrom(func(k string) string { return q[k] })})
+	q = map[string]string{"serial": "", "arch": "x86_64", "product": strings.Repeat("p", 100)}
+	r.Record(mac, "", Event{Endpoint: "/ipxe", Status: 200, Hardware: HardwareFrom(func(k string) string { return q[k] })})
+	if _, err := r.Apply(mac, "", Event{Endpoint: EndpointOperator, Status: 200, State: Installed, Hardware: Hardware{Serial: "operator"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := r.Get(mac)
+	want := Hardware{Serial: "SN-1", Arch: "x86_64", Product: strings.Repeat("p", MaxHardwareValue)}
+	if m.Hardware == nil || *m.Hardware != want {
+		t.Fatalf("hardware %+v, want %+v", m.Hardware, want)
+	}
+	for _, e := range m.Events {
+		if !e.Hardware.IsZero() {
+			t.Errorf("event %+v keeps hardware facts", e)
+		}
+	}
+	other := NewRecorder(nil, nil, nil)
+	other.Record("52:54:00:00:00:0a", "", Event{Endpoint: "/ipxe", Status: 200})
+	if m, _ := other.Get("52:54:00:00:00:0a"); m.Hardware != nil {
+		t.Errorf("a request without facts made hardware %+v", m.Hardware)
+	}
+}
+
+// TestFirstEventNotASighting: a BMC operation on a machine never seen
+// creates its record, discovered, without the event claiming that move;
+// an operator's mark on one is a real change.
+func TestFirstEventNotASighting(t *testing.T) {
+	r := NewRecorder(nil, nil, nil)
+	m, _ := r.Apply("52:54:00:00:00:0b", "", Event{Endpoint: EndpointBMC + "on", Status: 200})
+	if m.State != Discovered || m.Events[0].State != "" || len(m.Changes) != 0 {
+		t.Errorf("after a first BMC event: state %s, event %+v, changes %+v", m.State, m.Events[0], m.Changes)
+	}
+	m, _ = r.Apply("52:54:00:00:00:0c", "", Event{Endpoint: EndpointOperator, Status: 200, State: Installed})
+	if m.State != Installed || m.Events[0].State != Installed || len(m.Changes) != 1 {
+		t.Errorf("after a first mark: state %s, event %+v, changes %+v", m.State, m.Events[0], m.Changes)
 	}
 }

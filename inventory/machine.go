@@ -32,6 +32,10 @@ type Event struct {
 	// Cause says why, in a few words: the operator's reason, or why a
 	// report was refused.
 	Cause string `json:"cause,omitempty"`
+	// Hardware is what the request said of the machine (its query's
+	// serial, arch, ...); folded into Machine.Hardware, not kept in the
+	// event.
+	Hardware Hardware `json:"-"`
 }
 
 // Change is one entry of a machine's timeline: when its state changed,
@@ -55,7 +59,11 @@ type Machine struct {
 	Group        string    `json:"group,omitempty"`
 	Profile      string    `json:"profile,omitempty"`
 	State        State     `json:"state"`
-	Events       []Event   `json:"events,omitempty"`
+	// Hardware is what the machine's requests said of it (serial,
+	// manufacturer, product, platform, arch), the latest non-empty value
+	// of each.
+	Hardware *Hardware `json:"hardware,omitempty"`
+	Events   []Event   `json:"events,omitempty"`
 	// Changes is the state timeline, oldest first (records written before
 	// the lifecycle have none).
 	Changes []Change `json:"changes,omitempty"`
@@ -94,7 +102,14 @@ func (m *Machine) apply(mac, uuid string, e Event) error {
 		if e.Group != "" {
 			m.Group, m.Profile = e.Group, e.Profile
 		}
+		if !e.Hardware.IsZero() {
+			if m.Hardware == nil {
+				m.Hardware = &Hardware{}
+			}
+			m.Hardware.merge(e.Hardware)
+		}
 	}
+	e.Hardware = Hardware{}
 	to, err := Next(m.State, e)
 	if err != nil {
 		if e.Cause == "" {
@@ -104,7 +119,11 @@ func (m *Machine) apply(mac, uuid string, e Event) error {
 	} else {
 		e.State = ""
 		if to != m.State {
-			e.State = to
+			// A BMC operation or a mark on a machine never seen creates
+			// its record (discovered) without being what discovered it.
+			if e.sighting() || m.State != "" || to != Discovered {
+				e.State = to
+			}
 			m.change(e, to)
 		}
 	}

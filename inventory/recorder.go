@@ -143,6 +143,10 @@ func (m *Machine) copy() Machine {
 	c := *m
 	c.Events = append([]Event(nil), m.Events...)
 	c.Changes = append([]Change(nil), m.Changes...)
+	if m.Hardware != nil {
+		h := *m.Hardware
+		c.Hardware = &h
+	}
 	return c
 }
 

@@ -41,10 +41,13 @@
 // between match and lease, in Resolve, so that every transport gets it:
 // a pool limited to registered machines refuses when Result.Match.Machine
 // is nil before any address is allocated (a typed error beside
-// ErrNeedMAC); the machine lifecycle's install-once groups replace the
-// match of a machine in state installed (a hook on Resolver, given the
-// Match, that returns the group to answer with). Options grows a field
-// when a caller needs a different mode, as Preview does.
+// ErrNeedMAC). Install once is there: with Options.BootScript (the
+// /ipxe and /grub requests) and Resolver.States set, a machine whose
+// group or profile has install_once and whose inventory state is
+// installed resolves with Result.LocalBoot, before any lease is taken;
+// the transport answers inventory.LocalBootIPXE or LocalBootGRUB, which
+// depends on the state and so never enters the render cache. Options
+// grows a field when a caller needs a different mode, as Preview does.
 //
 // # Boot tokens
 //

@@ -7,6 +7,7 @@ import (
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
 )
@@ -27,6 +28,17 @@ type Resolver struct {
 	Leases LeaseTable
 	// Logger, when set, logs each lease created.
 	Logger *slog.Logger
+	// States, when set, gives install once its machine states (an
+	// *inventory.Recorder); nil: no machine is ever answered LocalBoot.
+	States StateReader
+}
+
+// StateReader is the one lookup install once needs: the state of the
+// machine with an inventory key (inventory.Key), "" for a machine never
+// seen. It is called only for a boot script of an install-once group or
+// profile, so it must be cheap, not free.
+type StateReader interface {
+	State(key string) inventory.State
 }
 
 // Options change how Resolve works.
@@ -35,6 +47,10 @@ type Options struct {
 	// address it would get (LeasePreview) or that it would get none
 	// (LeaseExhausted, LeaseNeedsMAC, each also an error).
 	Preview bool
+	// BootScript says the request is for a boot script (/ipxe, /grub):
+	// only then does install once answer an installed machine with
+	// LocalBoot.
+	BootScript bool
 }
 
 // Result is a resolved machine: all that rendering its answer needs.
@@ -55,8 +71,13 @@ type Result struct {
 	Lease      ipam.Lease
 	LeaseState LeaseState
 	// Input is the template input; set only when Resolve returns no
-	// error.
+	// error and LocalBoot is false.
 	Input profiles.Input
+	// LocalBoot: the matched group or profile installs once, the machine
+	// is installed, and the request is for a boot script: the answer is
+	// inventory.LocalBootIPXE (or LocalBootGRUB), not the profile. No
+	// lease is taken and Input is not assembled for it.
+	LocalBoot bool
 }
 
 // Resolve matches the facts against snap, gives the machine its lease when
@@ -72,6 +93,11 @@ func (r *Resolver) Resolve(ctx context.Context, snap *catalog.Snapshot, f Facts,
 	res.Match = m
 	if err != nil {
 		return res, err
+	}
+	if opt.BootScript && r.States != nil && installOnce(m) &&
+		inventory.BootDisk(inventory.Machine{State: r.States.State(inventory.Key(m.MAC, m.UUID))}, true) {
+		res.LocalBoot = true
+		return res, nil
 	}
 	var ip map[string]any
 	if res.Pool = snap.Pool(m); res.Pool != nil {
@@ -94,4 +120,9 @@ func (r *Resolver) Resolve(ctx context.Context, snap *catalog.Snapshot, f Facts,
 	}
 	res.Input = snap.Input(m, f.RawQuery, f.ServerURL, ip)
 	return res, nil
+}
+
+// installOnce reports whether m's group or profile installs once.
+func installOnce(m *catalog.Match) bool {
+	return m.Group != nil && (m.Group.InstallOnce || (m.Profile != nil && m.Profile.InstallOnce))
 }

@@ -22,7 +22,7 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request) {
 // resolve answers a boot request's first half: it parses the facts (once
 // per request: requireToken may have), and resolves them. Every outcome, a
 // failure included, is recorded in the inventory.
-func (s *Server) resolve(r *http.Request) (resolve.Result, error) {
+func (s *Server) resolve(r *http.Request, opt resolve.Options) (resolve.Result, error) {
 	f, err := s.facts(r)
 	if err != nil {
 		return resolve.Result{}, err
@@ -31,12 +31,12 @@ func (s *Server) resolve(r *http.Request) (resolve.Result, error) {
 	if info != nil {
 		info.mac = string(f.MAC)
 	}
-	res, err := s.resolver.Resolve(r.Context(), s.snap.Load(), f, resolve.Options{})
+	res, err := s.resolver.Resolve(r.Context(), s.snap.Load(), f, opt)
 	if m := res.Match; m != nil && m.Group != nil && info != nil {
 		info.group, info.profile = m.Group.ID, m.Group.Profile
 	}
 	if err != nil {
-		s.record(r, res.Match, toHTTP(err).Code)
+		s.record(r, res.Match, toHTTP(err).Code, false)
 		return res, err
 	}
 	return res, nil
@@ -61,12 +61,17 @@ func (s *Server) facts(r *http.Request) (resolve.Facts, error) {
 	return f, nil
 }
 
-// record adds the request to the machine's inventory.
-func (s *Server) record(r *http.Request, m *catalog.Match, status int) {
+// record adds the request to the machine's inventory, with the hardware
+// facts its query carries (serial, arch, ...: inventory.HardwareFrom).
+// localBoot says the answer was install once's local-boot script.
+func (s *Server) record(r *http.Request, m *catalog.Match, status int, localBoot bool) {
 	if s.cfg.Recorder == nil || m == nil {
 		return
 	}
-	e := inventory.Event{Time: time.Now().UTC(), Endpoint: r.URL.Path, Remote: r.RemoteAddr, Status: status}
+	e := inventory.Event{Time: time.Now().UTC(), Endpoint: r.URL.Path, Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
+	if len(m.Query) > 0 {
+		e.Hardware = inventory.HardwareFrom(func(k string) string { return m.Query[k] })
+	}
 	if m.Group != nil {
 		e.Group, e.Profile = m.Group.ID, m.Group.Profile
 	}
@@ -84,22 +89,35 @@ func serverURL(r *http.Request) string {
 }
 
 // bootScript serves /ipxe and /grub: the profile's boot fields rendered as
-// templates and laid out by layout.
+// templates and laid out by layout; or, for an installed machine of an
+// install-once group or profile, the script that boots its local disk
+// (never cached: it depends on the machine's state).
 func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
+	local := inventory.LocalBootIPXE
+	if layout.Name == catalog.LayoutGRUB.Name {
+		local = inventory.LocalBootGRUB
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(r)
+		req, err := s.resolve(r, resolve.Options{BootScript: true})
 		if err != nil {
 			writeError(w, r, err)
+			return
+		}
+		if req.LocalBoot {
+			s.record(r, req.Match, http.StatusOK, true)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Write([]byte(local))
 			return
 		}
 		req.Input.BootToken = s.cfg.BootTokens.Issue(req.Facts.MAC.String())
 		script, err := req.Snapshot.BootScript(req.Match, req.Input, layout)
 		if err != nil {
-			s.record(r, req.Match, http.StatusInternalServerError)
+			s.record(r, req.Match, http.StatusInternalServerError, false)
 			writeError(w, r, err)
 			return
 		}
-		s.record(r, req.Match, http.StatusOK)
+		s.record(r, req.Match, http.StatusOK, false)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write(script)
 	}
@@ -108,7 +126,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 // config serves /ignition, /cloud and /generic.
 func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(r)
+		req, err := s.resolve(r, resolve.Options{})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -119,11 +137,11 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 		}
 		if err != nil {
 			status := toHTTP(err).Code
-			s.record(r, req.Match, status)
+			s.record(r, req.Match, status, false)
 			writeError(w, r, err)
 			return
 		}
-		s.record(r, req.Match, http.StatusOK)
+		s.record(r, req.Match, http.StatusOK, false)
 		w.Header().Set("Content-Type", contentType)
 		w.Write(out)
 	}
@@ -132,12 +150,12 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 // metadata serves /metadata: the template data as sorted KEY=value lines,
 // or as JSON when the client asks for application/json.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	req, err := s.resolve(r)
+	req, err := s.resolve(r, resolve.Options{})
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.record(r, req.Match, http.StatusOK)
+	s.record(r, req.Match, http.StatusOK, false)
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

@@ -33,7 +33,7 @@ var (
 		"Addresses in each pool's range, start to end.",
 		[]string{"pool"}, nil)
 	machinesDesc = prometheus.NewDesc("provisiond_machines",
-		"Machines in the inventory by state: discovered (asked, no group matched), booting (got /ipxe or /grub), configured (got its config).",
+		"Machines in the inventory by state: discovered (asked, no group matched), booting (got /ipxe or /grub), configured (got its config), installed, reprovisioning, failed (docs/lifecycle.md).",
 		[]string{"state"}, nil)
 	catalogObjectsDesc = prometheus.NewDesc("provisiond_catalog_objects",
 		"Objects in the served catalog by kind.",
@@ -62,7 +62,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, ready)
 	if m := c.s.cfg.Machines; m != nil {
 		counts := m.CountByState()
-		for _, st := range []inventory.State{inventory.Discovered, inventory.Booting, inventory.Configured} {
+		for _, st := range inventory.States {
 			ch <- prometheus.MustNewConstMetric(machinesDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
 		}
 	}

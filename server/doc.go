@@ -1,7 +1,10 @@
 // Package server is provisiond's boot listener: the chi router with the
 // matchbox-compatible boot endpoints (/boot.ipxe, /ipxe, /grub, /ignition,
-// /cloud, /generic, /metadata), /assets, /netboot, health and metrics, the
-// boot tokens, and the middleware and limits around them.
+// /cloud, /generic, /metadata), a machine's install reports (POST
+// /installed, /failed: docs/lifecycle.md), /assets, /netboot, health and
+// metrics, the boot tokens, and the middleware and limits around them.
+// /ipxe and /grub answer an installed machine of an install_once group or
+// profile with the local-boot script (Config.States).
 //
 // A boot handler parses the request's facts once (resolve.ParseQuery; the
 // token check shares them), calls resolve.Resolver.Resolve once, renders

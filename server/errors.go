@@ -7,7 +7,9 @@ import (
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/lifecycle"
 	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/resolve"
 	"github.com/provisiond/provisiond/storage"
@@ -53,6 +55,10 @@ func toHTTP(err error) *httpError {
 		return &httpError{http.StatusServiceUnavailable, "catalog not loaded yet", err}
 	case errors.Is(err, storage.ErrUnavailable):
 		return &httpError{http.StatusServiceUnavailable, "store unavailable (no quorum?): cannot write now, try again", err}
+	case errors.Is(err, inventory.ErrTransition), errors.Is(err, inventory.ErrState), errors.Is(err, inventory.ErrUnknown):
+		// a report the machine's state refuses (409), or that names no
+		// machine or state (400): the lifecycle's own mapping
+		return &httpError{lifecycle.Status(err), err.Error(), err}
 	}
 	return &httpError{http.StatusInternalServerError, "internal error, see the server log", err}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/resolve"
@@ -34,6 +35,9 @@ func TestToHTTPStatusByKind(t *testing.T) {
 		{"renders busy", wrap(profiles.ErrRenderBusy), 503},
 		{"store unavailable", wrap(storage.ErrUnavailable), 503},
 		{"no snapshot yet", resolve.ErrNotReady, 503},
+		{"stale report", wrap(inventory.ErrTransition), 409},
+		{"state not reportable", wrap(inventory.ErrState), 400},
+		{"report names no machine", wrap(inventory.ErrUnknown), 400},
 		{"anything else", errors.New("no matching group"), 500},
 	}
 	for _, tc := range tests {

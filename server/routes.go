@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/profiles"
 )
 
@@ -42,6 +43,12 @@ func (s *Server) routes() chi.Router {
 	get(tokened, "/cloud", s.config(profiles.KindCloud, "text/plain; charset=utf-8"))
 	get(tokened, "/generic", s.config(profiles.KindGeneric, "text/plain; charset=utf-8"))
 	get(tokened, "/metadata", s.metadata)
+	// A machine's report that its install finished or failed
+	// (docs/lifecycle.md); token-guarded as the configs are.
+	if s.cfg.Lifecycle != nil {
+		r.With(s.requireToken).Post(inventory.EndpointInstalled, s.report(inventory.Installed))
+		r.With(s.requireToken).Post(inventory.EndpointFailed, s.report(inventory.Failed))
+	}
 
 	assets := s.cfg.Assets
 	if assets == nil {

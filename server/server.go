@@ -59,6 +59,13 @@ type Config struct {
 	// flight (429 beyond); 0 means no bound (provisiond serve sets
 	// DefaultMaxInflightPerClient through --max-inflight-per-client).
 	MaxInflightPerClient int
+	// States, when set, gives install once the machines' states (an
+	// *inventory.Recorder): an installed machine of an install_once group
+	// or profile gets inventory.LocalBootIPXE from /ipxe.
+	States resolve.StateReader
+	// Lifecycle, when set, takes POST /installed and POST /failed (a
+	// *lifecycle.Service); nil: those routes are not served (404).
+	Lifecycle Reporter
 	// MaxLabels bounds the distinct query parameters of a boot request
 	// (400 beyond); 0 or anything above groups.MaxLabels means
 	// groups.MaxLabels.
@@ -93,7 +100,7 @@ func New(cfg Config) *Server {
 		cfg.Leases = ipam.NewTable(nil)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
-	s.resolver = &resolve.Resolver{Allocator: cfg.Allocator, Leases: cfg.Leases, Logger: cfg.Logger}
+	s.resolver = &resolve.Resolver{Allocator: cfg.Allocator, Leases: cfg.Leases, Logger: cfg.Logger, States: cfg.States}
 	s.registerCollectors(cfg.Registry)
 	s.router = s.routes()
 	return s

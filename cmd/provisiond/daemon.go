@@ -97,6 +97,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	go func() { rec.Run(recCtx); close(recDone) }()
 	d.onStop(func() { stopRec(); <-recDone })
 	hub, live := d.consoleHub(reg, rec) // the console's live boot events (daemon_console.go)
+	life := d.startLifecycle(rec, hub) // docs/lifecycle.md
 
 	var assetsHandler http.Handler
 	if cfg.AssetsDir != "" {
@@ -135,6 +136,8 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		MaxQueryBytes: cfg.MaxQueryBytes,
 		CacheStats:    cacheStats,
 		Machines:      rec,
+		States:        rec,
+		Lifecycle:     life,
 
 		BootTokens:           d.tokens,
 		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
@@ -167,7 +170,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if cfg.AdminAddr == "" {
 		return nil
 	}
-	adminAPI, tc, err := newAdmin(cfg, log, editor, catalogs, rec, table, bootURL, reg, d.tokens)
+	adminAPI, tc, err := newAdmin(cfg, log, editor, catalogs, rec, table, bootURL, reg, d.tokens, life)
 	if err != nil {
 		return err
 	}
@@ -179,7 +182,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		}
 		tc = d.adminCert.use(tc)
 	}
-	return d.listenAdmin(adminAPI, tc, consoleDeps{hub: hub, catalogs: catalogs, rec: rec, table: table, bootURL: bootURL, tokens: d.tokens})
+	return d.listenAdmin(adminAPI, tc, consoleDeps{hub: hub, catalogs: catalogs, rec: rec, table: table, bootURL: bootURL, tokens: d.tokens, life: life})
 }
 
 // listen starts serving h on addr and returns the listener's base URL.

@@ -39,6 +39,7 @@ type serveConfig struct {
 	Netboot           netbootConfig
 	Store             storeConfig
 	RPC               rpcConfig
+	Lifecycle         lifecycleConfig
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
@@ -60,6 +61,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	netbootFlags(fs, &cfg.Netboot)
 	storeFlags(fs, &cfg.Store)
 	rpcFlags(fs, &cfg.RPC)
+	lifecycleFlags(fs, &cfg.Lifecycle)
 	return fs
 }
 
@@ -202,6 +204,9 @@ func checkConfig(cfg *serveConfig) error {
 		return err
 	}
 	if err := checkRPC(cfg.RPC); err != nil {
+		return err
+	}
+	if err := checkLifecycle(cfg.Lifecycle); err != nil {
 		return err
 	}
 	return checkStore(&cfg.Store)

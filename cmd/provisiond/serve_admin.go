@@ -18,6 +18,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/internal/tokenfile"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/resolve"
 	"github.com/provisiond/provisiond/server"
 )
 
@@ -130,8 +131,16 @@ func reloadTokens(c adminConfig, auth *admin.Auth, log *slog.Logger) {
 }
 
 // newAdmin builds the admin API handler and its listener's TLS config.
+// states is the inventory's state lookup (the recorder has one), for
+// render's install once; nil when inv has none.
+func states(inv admin.Inventory) resolve.StateReader {
+	sr, _ := inv.(resolve.StateReader)
+	return sr
+}
+
 func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releaser admin.Releaser,
-	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens) (*admin.API, *tls.Config, error) {
+	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens,
+	life admin.Lifecycle) (*admin.API, *tls.Config, error) {
 	auth, err := adminAuth(cfg.Admin)
 	if err != nil {
 		return nil, nil, err
@@ -158,6 +167,8 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releas
 		WritesBack: cfg.Catalog != "", // writeBack (writeback.go)
 		BootURL:    bootURL,
 		BootTokens: tokens,
+		Lifecycle:  life,
+		States:     states(inv),
 
 		MaxBodyBytes: cfg.Security.AdminMaxBodyBytes,
 	})

@@ -68,13 +68,22 @@ func freePort(t *testing.T, network string) int {
 }
 
 // startSim writes ipmi_sim's configuration and chassis script into a
-// temporary directory and starts it; the cleanup stops it and the VM.
+// temporary directory and starts it; the cleanup stops it and the VM. The
+// VM has 64 MiB and no NIC.
 func startSim(t *testing.T, bins map[string]string) *sim {
+	t.Helper()
+	return startSimVM(t, bins, "64", "")
+}
+
+// startSimVM is startSim with the VM's memory (MiB) and more QEMU
+// arguments (no spaces within one).
+func startSimVM(t *testing.T, bins map[string]string, mem, vmArgs string) *sim {
 	t.Helper()
 	dir := t.TempDir()
 	lan, serial := freePort(t, "udp"), freePort(t, "tcp")
 	repl := strings.NewReplacer("@DIR@", dir, "@QEMU@", bins["qemu-system-x86_64"],
-		"@LANPORT@", strconv.Itoa(lan), "@SERIALPORT@", strconv.Itoa(serial), "@PASSWORD@", password)
+		"@LANPORT@", strconv.Itoa(lan), "@SERIALPORT@", strconv.Itoa(serial), "@PASSWORD@", password,
+		"@MEM@", mem, "@VMARGS@", vmArgs)
 	for name, mode := range map[string]os.FileMode{"lan.conf": 0o600, "sim.emu": 0o600, "chassis-control.sh": 0o700} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {

@@ -18,9 +18,10 @@ import (
 const describeUsage = `Usage: provisiond describe machine NAME|MAC [-o table|json|yaml] [flags]
 
 Shows one machine in full: its registration (name, labels, pinned
-addresses), its state, the group and profile it was last served (or would
-get, when it has not booted yet), its leases, and its recent boot events,
-oldest first. NAME is a registered machine's name; a MAC (or SMBIOS UUID)
+addresses, BMC type), its state, its hardware facts, the group and profile
+it was last served (or would get, when it has not booted yet), its leases,
+its state timeline and its recent events (boots, reports, operators' marks,
+BMC operations), oldest first. NAME is a registered machine's name; a MAC (or SMBIOS UUID)
 finds registered and discovered machines alike.
 
 Flags:
@@ -136,6 +137,12 @@ func printMachine(w io.Writer, m *machineView, sel *selectResult) {
 	field("UUID", dash(m.UUID))
 	field("Labels", dash(groups.SelectorString(m.Labels)))
 	field("State", machineState(*m))
+	if hw := hardware(m.Hardware); hw != "" {
+		field("Hardware", hw)
+	}
+	if m.BMC != "" {
+		field("BMC", m.BMC)
+	}
 	switch {
 	case m.Group != "":
 		field("Group", m.Group+" (last served)")
@@ -160,17 +167,21 @@ func printMachine(w io.Writer, m *machineView, sel *selectResult) {
 	field("Last seen", last)
 	tw.Flush()
 	fmt.Fprintln(w)
+	if len(m.Changes) > 0 || m.State != "" {
+		printTimeline(w, m.Changes)
+		fmt.Fprintln(w)
+	}
 	if len(m.Events) == 0 {
 		fmt.Fprintln(w, "Events: none")
 		return
 	}
 	fmt.Fprintln(w, "Events:")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  TIME\tENDPOINT\tSTATUS\tGROUP\tPROFILE\tREMOTE")
+	fmt.Fprintln(tw, "  TIME\tENDPOINT\tSTATUS\tGROUP\tPROFILE\tREMOTE\tNOTE")
 	events := slices.Clone(m.Events)
 	slices.SortStableFunc(events, func(a, b eventView) int { return a.Time.Compare(b.Time) })
 	for _, e := range events {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\n", e.Time.UTC().Format("2006-01-02T15:04:05Z"), e.Endpoint, e.Status, dash(e.Group), dash(e.Profile), dash(e.Remote))
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format("2006-01-02T15:04:05Z"), e.Endpoint, e.Status, dash(e.Group), dash(e.Profile), dash(e.Remote), eventNote(e))
 	}
 	tw.Flush()
 }

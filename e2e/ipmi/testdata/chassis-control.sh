@@ -1,7 +1,9 @@
 #!/bin/sh
 # ipmi_sim's chassis_control program for the IPMI end-to-end test: it is
 # the machine's power supply and firmware. The test replaces @DIR@,
-# @QEMU@ and @SERIALPORT@.
+# @QEMU@, @SERIALPORT@, @MEM@ (the VM's memory) and @VMARGS@ (more QEMU
+# arguments: the lifecycle test's NIC, its network-boot URL and SMBIOS
+# serial; none for the power test).
 #
 #   chassis-control.sh DEVICE get PARM...        prints PARM:VALUE lines
 #   chassis-control.sh DEVICE set PARM VALUE...  power 1|0, boot pxe|default|..
@@ -38,11 +40,11 @@ set)
           order=c
           [ "$(cat "$bootfile" 2>/dev/null)" = pxe ] && order=n
           echo default > "$bootfile"
-          @QEMU@ -nodefaults -accel tcg -m 64 -display none -monitor none \
+          @QEMU@ -nodefaults -accel tcg -m @MEM@ -display none -monitor none \
             -serial "file:$dir/serial.log" \
             -chardev socket,id=ipmi0,host=127.0.0.1,port=@SERIALPORT@,reconnect=10 \
             -device ipmi-bmc-extern,chardev=ipmi0,id=bmc0 -device isa-ipmi-kcs,bmc=bmc0 \
-            -boot "order=$order" -pidfile "$pidfile" -daemonize >>"$dir/qemu.out" 2>&1 \
+            @VMARGS@ -boot "order=$order" -pidfile "$pidfile" -daemonize >>"$dir/qemu.out" 2>&1 \
             || { echo "qemu failed: see $dir/qemu.out"; exit 1; }
           echo "start order=$order pid=$(cat "$pidfile")" >> "$dir/starts"
         else
