@@ -97,7 +97,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	go func() { rec.Run(recCtx); close(recDone) }()
 	d.onStop(func() { stopRec(); <-recDone })
 	hub, live := d.consoleHub(reg, rec) // the console's live boot events (daemon_console.go)
-	life := d.startLifecycle(rec, hub) // docs/lifecycle.md
+	life := d.startLifecycle(rec, hub)  // docs/lifecycle.md
 
 	var assetsHandler http.Handler
 	if cfg.AssetsDir != "" {
