@@ -177,7 +177,7 @@ func (c *Catalog) etcdWarnings(ix *groups.Index) []string {
 // danglingRef is a reference to a template or profile that does not
 // exist: key names it independently of the files ("groups/a->profiles/p"),
 // text as an error message does.
-type danglingRef struct{ key, text string }
+type danglingRef struct{ key, field, text string }
 
 // dangling lists the references to templates and profiles that do not
 // exist, sorted.
@@ -198,7 +198,7 @@ func (c *Catalog) dangling() []danglingRef {
 				continue
 			}
 			if _, ok := c.Templates[ref.kind][ref.name]; !ok {
-				out = append(out, danglingRef{"profiles/" + id + "->" + string(ref.kind) + "/" + ref.name,
+				out = append(out, danglingRef{"profiles/" + id + "->" + string(ref.kind) + "/" + ref.name, ref.fld,
 					fmt.Sprintf("%s: %s %q: no such template %s/%s", c.source("profiles/"+id), ref.fld, ref.name, ref.kind, ref.name)})
 			}
 		}
@@ -206,17 +206,19 @@ func (c *Catalog) dangling() []danglingRef {
 	for _, id := range sortedKeys(c.Groups) {
 		g := c.Groups[id]
 		if _, ok := c.Profiles[g.Profile]; !ok {
-			out = append(out, danglingRef{"groups/" + id + "->profiles/" + g.Profile,
+			out = append(out, danglingRef{"groups/" + id + "->profiles/" + g.Profile, "profile",
 				fmt.Sprintf("%s: profile %q: no such profile (profiles/%s.json)", c.source("groups/"+id), g.Profile, g.Profile)})
 		}
 	}
 	return out
 }
 
-// NewDangling returns an error wrapping ErrInvalid for the first
-// reference to a missing template or profile that next has and prev (nil:
-// an empty catalog) has not: the REST API refuses a change that breaks a
-// reference, while the matchbox gRPC API accepts it (see Validate).
+// NewDangling returns an error wrapping ErrInvalid, and an
+// *invalid.FieldError naming the referring field (profile, cloud_id,
+// ...), for the first reference to a missing template or profile that
+// next has and prev (nil: an empty catalog) has not: the REST API refuses
+// a change that breaks a reference, while the matchbox gRPC API accepts
+// it (see Validate).
 func NewDangling(prev, next *Catalog) error {
 	had := map[string]bool{}
 	if prev != nil {
@@ -226,7 +228,7 @@ func NewDangling(prev, next *Catalog) error {
 	}
 	for _, d := range next.dangling() {
 		if !had[d.key] {
-			return fmt.Errorf("%w: %s", ErrInvalid, d.text)
+			return invalid.Field(d.field, fmt.Errorf("%w: %s", ErrInvalid, d.text))
 		}
 	}
 	return nil

@@ -33,7 +33,8 @@ func (s *Server) resolve(r *http.Request) (resolve.Result, error) {
 	}
 	res, err := s.resolver.Resolve(r.Context(), s.snap.Load(), f, resolve.Options{})
 	if m := res.Match; m != nil && m.Group != nil && info != nil {
-		info.group, info.profile = m.Group.ID, m.Profile.ID
+		// m.Profile is nil when the group names a missing profile.
+		info.group, info.profile = m.Group.ID, m.Group.Profile
 	}
 	if err != nil {
 		s.record(r, res.Match, toHTTP(err).Code)
