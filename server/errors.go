@@ -41,6 +41,8 @@ func toHTTP(err error) *httpError {
 		return &httpError{http.StatusBadRequest, err.Error(), err}
 	case errors.Is(err, catalog.ErrNeedMAC):
 		return &httpError{http.StatusBadRequest, err.Error(), err}
+	case errors.Is(err, catalog.ErrNotRegistered): // before ErrNoMatch, which it also is
+		return &httpError{http.StatusForbidden, "refused: the group's pool is limited to registered machines, and this machine is not registered", err}
 	case errors.Is(err, catalog.ErrNoMatch):
 		return &httpError{http.StatusNotFound, "no matching group", err}
 	case errors.Is(err, catalog.ErrNoTemplate):
@@ -52,7 +54,7 @@ func toHTTP(err error) *httpError {
 	case errors.Is(err, resolve.ErrNotReady):
 		return &httpError{http.StatusServiceUnavailable, "catalog not loaded yet", err}
 	case errors.Is(err, storage.ErrUnavailable):
-		return &httpError{http.StatusServiceUnavailable, "store unavailable (no quorum?): cannot write now, try again", err}
+		return &httpError{http.StatusServiceUnavailable, storage.UnavailableMessage(err), err}
 	}
 	return &httpError{http.StatusInternalServerError, "internal error, see the server log", err}
 }

@@ -75,7 +75,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every store operation, the boot path's allocations included, is
 	// timed where the store is (storage/metrics.go).
-	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe}
+	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe, Name: storeName(store)}
 	cacheStats := &catalog.CacheStats{}
 	// Guarded: a --catalog load that would release registered machines'
 	// leases or drop every group is refused unless the operator consents.

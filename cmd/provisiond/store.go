@@ -118,3 +118,12 @@ func followStore(ctx context.Context, store storage.Store, catalogs *storage.Cat
 	}()
 	return func() { <-done }
 }
+
+// storeName names the store for clients' 503 messages: "bbolt file PATH"
+// or "etcd".
+func storeName(s storage.Store) string {
+	if b, ok := s.(*bolt.Store); ok {
+		return "bbolt file " + b.Path()
+	}
+	return "etcd"
+}
