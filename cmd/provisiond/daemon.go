@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -158,7 +159,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if cfg.AdminAddr == "" {
 		return nil
 	}
-	adminAPI, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens)
+	adminAPI, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens, backupHandler(store))
 	if err != nil {
 		return err
 	}
@@ -170,7 +171,10 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		}
 		tc = d.adminCert.use(tc)
 	}
-	_, err = d.listen("admin", cfg.AdminAddr, adminAPI, tc)
+	adminURL, err := d.listen("admin", cfg.AdminAddr, adminAPI, tc)
+	if err == nil && auth == nil {
+		warnNoAdminAuth(log, strings.TrimPrefix(strings.TrimPrefix(adminURL, "http://"), "https://"))
+	}
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -131,7 +132,8 @@ func reloadTokens(c adminConfig, auth *admin.Auth, log *slog.Logger) {
 
 // newAdmin builds the admin API handler and its listener's TLS config.
 func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releaser admin.Releaser,
-	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens) (*admin.API, *tls.Config, error) {
+	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens,
+	backup http.Handler) (*admin.API, *tls.Config, error) {
 	auth, err := adminAuth(cfg.Admin)
 	if err != nil {
 		return nil, nil, err
@@ -142,9 +144,6 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releas
 	}
 	if st, err := os.Stat(cfg.Admin.TokenFile); err == nil && st.Mode().Perm()&0o077 != 0 {
 		log.Warn("the admin token file is readable by other users: chmod 600 it", "file", cfg.Admin.TokenFile, "mode", st.Mode().Perm().String())
-	}
-	if auth == nil {
-		log.Warn("the admin API has no authentication: anyone who can reach " + cfg.AdminAddr + " can change the catalog (loopback only)")
 	}
 	a := admin.New(admin.Config{
 		Logger:     log,
@@ -157,10 +156,18 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releas
 		CatalogDir: cfg.Catalog,
 		BootURL:    bootURL,
 		BootTokens: tokens,
+		Backup:     backup,
 
 		MaxBodyBytes: cfg.Security.AdminMaxBodyBytes,
 	})
 	return a, tc, nil
+}
+
+// warnNoAdminAuth warns that the admin API at addr, the address it
+// listens on (the real port, not --admin-addr's :0), has no
+// authentication.
+func warnNoAdminAuth(log *slog.Logger, addr string) {
+	log.Warn("the admin API has no authentication: anyone who can reach " + addr + " can change the catalog (loopback only)")
 }
 
 // reportOverwrites logs what a directory load overwrote. The directory is

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -126,4 +127,13 @@ func storeName(s storage.Store) string {
 		return "bbolt file " + b.Path()
 	}
 	return "etcd"
+}
+
+// backupHandler is the admin API's GET /api/v1/backup: the bbolt store's
+// consistent copy; nil for etcd, whose own snapshots are its backup.
+func backupHandler(s storage.Store) http.Handler {
+	if b, ok := s.(*bolt.Store); ok {
+		return b.BackupHandler()
+	}
+	return nil
 }
