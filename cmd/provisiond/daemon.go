@@ -136,7 +136,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		MaxLabels:            cfg.Security.MaxLabels,
 	})
 	catalogs.Swap = srv.Swap
-	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease}
+	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease, assetsDir: cfg.AssetsDir}
 	if _, err := d.loader.initial(ctx); err != nil {
 		return err
 	}
