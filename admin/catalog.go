@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/storage"
 )
 
 // CatalogChange is the answer to a write of /api/v1/catalog: what changed,
@@ -46,6 +47,13 @@ func (a *API) writeCatalog(replace bool) http.HandlerFunc {
 		if err != nil {
 			writeAPIError(w, r, err)
 			return
+		}
+		if replace {
+			// A whole-catalog replace that would drop every group or
+			// release registered machines' leases is refused (409,
+			// listing them; storage.Guarded) unless the request says
+			// allow_release=true.
+			r = r.WithContext(storage.GuardReleases(r.Context(), r.URL.Query().Get("allow_release") == "true"))
 		}
 		var changes catalog.Changes
 		snap, ok := a.update(w, r, op, "catalog", func(c *catalog.Catalog) error {
