@@ -167,11 +167,22 @@ func (c *Catalog) etcdWarnings(ix *groups.Index) []string {
 		case n == 0:
 			warnings = append(warnings, fmt.Sprintf("%s: etcd cluster with no registered member: register its machines in machines/ so that members lists them before they boot", c.source("groups/"+id)))
 		case n%2 == 0:
-			warnings = append(warnings, fmt.Sprintf("%s: etcd cluster of %d members: quorum is %d and it tolerates %d failure(s), the same as %d members; use %d or %d",
-				c.source("groups/"+id), n, n/2+1, (n-1)/2, n-1, n-1, n+1))
+			warnings = append(warnings, fmt.Sprintf("%s: etcd cluster of %d members: quorum is %d and it tolerates %s, the same as %s; use %d or %d",
+				c.source("groups/"+id), n, n/2+1, count((n-1)/2, "failure", "no failure"), count(n-1, "member", ""), n-1, n+1))
 		}
 	}
 	return warnings
+}
+
+// count is "1 thing", "n things", or zero when n is 0 and zero is set.
+func count(n int, thing, zero string) string {
+	switch {
+	case n == 0 && zero != "":
+		return zero
+	case n == 1:
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // danglingRef is a reference to a template or profile that does not

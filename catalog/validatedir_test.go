@@ -20,7 +20,7 @@ func TestValidateDir(t *testing.T) {
 		warn   string // the one warning besides the missing assets, as want
 	}{
 		{"valid", "", "", "", "", 0, ""},
-		{"JSON syntax", "groups/worker.json", `"selector": {`, `"selector": {,`, "./groups/worker.json:5:17: invalid group: invalid character ',' looking for beginning of object key string", 1, ""},
+		{"JSON syntax", "groups/worker.json", `"selector": {`, `"selector": {,`, "./groups/worker.json:5:16: invalid group: invalid character ',' looking for beginning of object key string", 1, ""},
 		{"Butane typo", "ignition/worker.yaml", "      enabled: true\n      contents: |\n        [Unit]\n        Description=etcd gateway", "      enable: true\n      contents: |\n        [Unit]\n        Description=etcd gateway",
 			"./ignition/worker.yaml:61:7: unused key enable (at $.systemd.units.0.enable) (Butane, line 50 col 7 of the output rendered for group worker-cabinet-two)", 1, ""},
 		{"missing key", "ignition/worker.yaml", "ROLE={{ .role }}", "ROLE={{ .rol }}",
