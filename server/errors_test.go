@@ -55,9 +55,9 @@ func TestToHTTPUnavailableNamesStore(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&storage.UnavailableError{Store: "bbolt file /data/provisiond.db", Err: cause}, "the store (bbolt file /data/provisiond.db) cannot write now: try again; the server log has the cause"},
-		{fmt.Errorf("allocating: %w", &storage.UnavailableError{Store: "etcd", Err: cause}), "the store (etcd) cannot write now: try again; the server log has the cause"},
-		{cause, "the store cannot write now: try again; the server log has the cause"},
+		{&storage.UnavailableError{Store: "bbolt file /data/provisiond.db", Err: cause}, "store unavailable (bbolt file /data/provisiond.db): cannot write now, try again; the server log has the cause"},
+		{fmt.Errorf("allocating: %w", &storage.UnavailableError{Store: "etcd", Err: cause}), "store unavailable (etcd): cannot write now, try again; the server log has the cause"},
+		{cause, "store unavailable: cannot write now, try again; the server log has the cause"},
 	}
 	for _, tc := range tests {
 		he := toHTTP(tc.err)

@@ -22,12 +22,12 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 // write can be tried again, and that the server log has the cause (a full
 // disk, a lost quorum, a closed store).
 func UnavailableMessage(err error) string {
-	store := "the store"
+	store := "store unavailable"
 	var ue *UnavailableError
 	if errors.As(err, &ue) && ue.Store != "" {
-		store = "the store (" + ue.Store + ")"
+		store += " (" + ue.Store + ")"
 	}
-	return store + " cannot write now: try again; the server log has the cause"
+	return store + ": cannot write now, try again; the server log has the cause"
 }
 
 // named wraps err, when it is an ErrUnavailable, in an UnavailableError

@@ -30,7 +30,7 @@ func TestTimedNamesUnavailableStore(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Store != "bbolt file /d/provisiond.db" || !errors.Is(err, storage.ErrUnavailable) || err.Error() != full.Error() {
 		t.Fatalf("got %T %v", err, err)
 	}
-	if got, want := storage.UnavailableMessage(err), "the store (bbolt file /d/provisiond.db) cannot write now: try again; the server log has the cause"; got != want {
+	if got, want := storage.UnavailableMessage(err), "store unavailable (bbolt file /d/provisiond.db): cannot write now, try again; the server log has the cause"; got != want {
 		t.Errorf("message %q, want %q", got, want)
 	}
 	exhausted := fmt.Errorf("%w: pool p", ipam.ErrExhausted)

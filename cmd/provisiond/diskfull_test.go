@@ -54,7 +54,7 @@ func TestServeDiskFull(t *testing.T) {
 	if code != 503 {
 		t.Fatalf("new machine on a full disk: %d %s", code, body)
 	}
-	if want := "the store (bbolt file " + filepath.Join(data, "provisiond.db") + ") cannot write now: try again; the server log has the cause\n"; body != want {
+	if want := "store unavailable (bbolt file " + filepath.Join(data, "provisiond.db") + "): cannot write now, try again; the server log has the cause\n"; body != want {
 		t.Errorf("full disk answer %q, want %q", body, want)
 	}
 	t.Logf("full after %d new machines: %d %s", i-101, code, strings.TrimSpace(body))
