@@ -67,8 +67,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// CatalogDir is the --catalog directory, when the catalog is loaded
 	// from one: writes then carry a Warning that the next reload
-	// overwrites them.
+	// overwrites them, unless WritesBack.
 	CatalogDir string
+	// WritesBack says that Catalogs writes every change back into
+	// CatalogDir (provisiond serve does), so a reload keeps it: no Warning.
+	WritesBack bool
 	// BootURL is the boot listener's URL (http://host:port), used as
 	// .server.url by /api/v1/render unless the request sends
 	// X-Provisiond-Server-URL.

@@ -44,11 +44,58 @@ func (a *Auth) SetTokens(tokens []string) {
 	a.tokens.Store(&hs)
 }
 
+// Authenticate returns the identity of a request whose TLS client
+// certificate the listener verified ("cert:<common name>"), when client
+// certificates are accepted; ok false otherwise. It never reads a token.
+// With Authenticate and CheckToken, an *Auth is the console's
+// Authenticator.
+func (a *Auth) Authenticate(r *http.Request) (identity string, ok bool) {
+	if a.ClientCerts && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		return "cert:" + r.TLS.VerifiedChains[0][0].Subject.CommonName, true
+	}
+	return "", false
+}
+
+// CheckToken returns the identity of an admin token
+// ("token:<fingerprint>", the first 4 bytes of its SHA-256 in hex), or ok
+// false for a token not accepted. It compares against every token in
+// constant time.
+func (a *Auth) CheckToken(tok string) (identity string, ok bool) {
+	if tok == "" {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	match := 0
+	for _, t := range *a.tokens.Load() {
+		match |= subtle.ConstantTimeCompare(sum[:], t[:]) // every token, always
+	}
+	if match != 1 {
+		return "", false
+	}
+	return "token:" + hex.EncodeToString(sum[:4]), true
+}
+
+// Accepts reports whether an identity Authenticate or CheckToken
+// returned is still accepted: a "token:<fingerprint>" while a token with
+// that fingerprint is, a "cert:..." while client certificates are. The
+// console asks it after SetTokens, to end the sessions of removed tokens.
+func (a *Auth) Accepts(identity string) bool {
+	if fp, ok := strings.CutPrefix(identity, "token:"); ok {
+		for _, t := range *a.tokens.Load() {
+			if hex.EncodeToString(t[:4]) == fp {
+				return true
+			}
+		}
+		return false
+	}
+	return a.ClientCerts && strings.HasPrefix(identity, "cert:")
+}
+
 // check returns the caller's identity ("token:<fingerprint>" or
 // "cert:<common name>"), or an error for the client.
 func (a *Auth) check(r *http.Request) (string, error) {
-	if a.ClientCerts && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
-		return "cert:" + r.TLS.VerifiedChains[0][0].Subject.CommonName, nil
+	if who, ok := a.Authenticate(r); ok {
+		return who, nil
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -61,15 +108,11 @@ func (a *Auth) check(r *http.Request) (string, error) {
 	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return "", fmt.Errorf("authentication required: Authorization: Bearer <token>")
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	ok := 0
-	for _, t := range *a.tokens.Load() {
-		ok |= subtle.ConstantTimeCompare(sum[:], t[:]) // every token, always
-	}
-	if ok != 1 {
+	who, ok := a.CheckToken(strings.TrimSpace(tok))
+	if !ok {
 		return "", fmt.Errorf("invalid token")
 	}
-	return "token:" + hex.EncodeToString(sum[:4]), nil
+	return who, nil
 }
 
 // authenticate refuses requests without valid credentials with 401 and

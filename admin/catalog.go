@@ -52,7 +52,7 @@ func (a *API) writeCatalog(replace bool) http.HandlerFunc {
 		if replace {
 			// A whole-catalog replace that would drop every group or
 			// release registered machines' leases is refused (409,
-			// listing them; storage.Guarded) unless the request says
+			// listing them; storage.GuardReleases) unless the request says
 			// allow_release=true.
 			r = r.WithContext(storage.GuardReleases(r.Context(), allow))
 		}

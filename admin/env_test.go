@@ -53,7 +53,7 @@ func newAdminEnv(t testing.TB, dir string, auth *Auth) *adminEnv {
 	e.rec = inventory.NewRecorder(e.store, nil, log)
 	timed := &storage.Timed{Store: e.store, Observe: storage.NewMetrics(e.reg).Observe}
 	e.srv = server.New(server.Config{Logger: log, Allocator: timed, Leases: e.table, Recorder: e.rec, Registry: e.reg, CacheStats: e.stats, Machines: e.rec})
-	e.cats = &storage.Catalogs{Store: &storage.Guarded{Store: timed}, Leases: e.table, Swap: e.srv.Swap, Options: catalog.Options{Stats: e.stats}}
+	e.cats = &storage.Catalogs{Store: timed, Leases: e.table, Swap: e.srv.Swap, Options: catalog.Options{Stats: e.stats}}
 	if dir != "" {
 		c, err := catalog.LoadDir(dir)
 		if err != nil {

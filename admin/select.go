@@ -84,7 +84,7 @@ func (a *API) selectMachine(w http.ResponseWriter, r *http.Request) {
 	if m.Machine != nil {
 		res.Machine = m.Machine.Name
 	}
-	if m.Group != nil {
+	if m.Group != nil && !errors.Is(err, catalog.ErrNoProfile) {
 		res.Matched, res.Group, res.Profile = true, m.Group.ID, m.Group.Profile
 		if p.Pool != nil {
 			res.Pool = p.Pool.Name

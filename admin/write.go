@@ -65,7 +65,7 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, op, ref string, fn 
 	}
 	a.metrics.changes.WithLabelValues(op, "ok").Inc()
 	a.log.Info("admin change", "op", op, "ref", ref, "who", identityFrom(r.Context()))
-	if a.cfg.CatalogDir != "" {
+	if a.cfg.CatalogDir != "" && !a.cfg.WritesBack {
 		w.Header().Set("Warning", `299 provisiond "the catalog is loaded from --catalog `+strings.ReplaceAll(a.cfg.CatalogDir, `"`, `'`)+`: this change lasts until the next reload (SIGHUP or restart) replaces the catalog with the directory's content"`)
 	}
 	return snap, true

@@ -3,7 +3,9 @@ package console
 import (
 	"context"
 	"crypto/subtle"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -196,4 +198,36 @@ func (c *Console) checkCSRF(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackWithoutAuth refuses, when the console has no Authenticator,
+// every request whose Host is not a loopback address or "localhost".
+// provisiond allows an admin listener without authentication only on a
+// loopback address; checking the Host as well keeps another site from
+// reaching the console through a DNS name it points at 127.0.0.1 (DNS
+// rebinding), which a browser would treat as that site's own.
+func (c *Console) loopbackWithoutAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.cfg.Auth == nil && !loopbackHost(r.Host) {
+			c.log.Warn("console: request for another host refused (no authentication: loopback only)", "host", r.Host, "remote", r.RemoteAddr)
+			c.errorPage(w, r, http.StatusForbidden, "Refused: this console has no authentication, so it answers only at a loopback address (127.0.0.1, [::1] or localhost).")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHost reports whether a Host header names a loopback address or
+// localhost.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }

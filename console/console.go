@@ -130,13 +130,28 @@ func (c *Console) Close() {
 	c.closeOnce.Do(func() { close(c.closed) })
 }
 
+// EndSessions ends every session whose identity accepted no longer
+// accepts, and their live views; call it when the admin credentials
+// change (provisiond calls it on SIGHUP, after re-reading
+// --admin-token-file, with admin.Auth.Accepts), so that removing a token
+// signs out the browsers that signed in with it. It returns how many
+// sessions it ended.
+func (c *Console) EndSessions(accepted func(identity string) bool) int {
+	n := c.sessions.endWhere(func(who string) bool { return !accepted(who) })
+	if n > 0 {
+		c.log.Info("console: sessions ended: their credentials are no longer accepted", "sessions", n)
+	}
+	return n
+}
+
 // Prefix returns the path the console is mounted at.
 func (c *Console) Prefix() string { return c.cfg.Prefix }
 
 // routes registers every console route in one place.
 //
 // Middleware runs outermost first: securityHeaders (CSP, no framing, no
-// caching), sameOrigin (403 for an unsafe request from another origin,
+// caching), loopbackWithoutAuth (without an Authenticator, 403 for a
+// request not addressed to a loopback host), sameOrigin (403 for an unsafe request from another origin,
 // by Sec-Fetch-Site or Origin), then, on every route but the login page
 // and the static files, authenticate (a session cookie or a client
 // certificate; else a redirect to the login page, or 401 for the event
@@ -144,7 +159,7 @@ func (c *Console) Prefix() string { return c.cfg.Prefix }
 // form token).
 func (c *Console) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(c.recoverer, securityHeaders, c.sameOrigin)
+	r.Use(c.recoverer, securityHeaders, c.loopbackWithoutAuth, c.sameOrigin)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		c.errorPage(w, r, http.StatusNotFound, "No such page: "+r.URL.Path)
 	})

@@ -5,14 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,10 +18,8 @@ import (
 	"time"
 
 	"github.com/provisiond/provisiond/catalog"
-	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
-	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/server"
 	"github.com/provisiond/provisiond/storage"
 	"github.com/provisiond/provisiond/storage/bolt"
@@ -32,24 +28,24 @@ import (
 // testToken is the rig's admin token.
 const testToken = "console-test-token-0123456789abcdef"
 
-// rig is the console served as provisiond will serve it, from real
+// rig is the console served as provisiond serves it, from real pieces,
+// for the tests that look inside it (its sessions, its hub, a fake
+// lifecycle that records what it was asked); the browser test runs
+// against a real provisiond serve instead (serve_browser_test.go). The
 // pieces: a bbolt store in a temporary directory, the production example
 // catalog applied to it, the real boot server recording to a real
 // inventory recorder through the hub, and the console mounted under
 // /console/ on a second listener, like the admin listener. Both listen on
 // 127.0.0.1.
-//
-// When provisiond serve mounts the console itself, this is the one
-// function to replace: start provisiond and point Boot and Admin at its
-// listeners.
 type rig struct {
-	Boot    *httptest.Server
-	Admin   *httptest.Server
-	Console *Console
-	Hub     *Hub
-	Rec     *inventory.Recorder
-	Life    *fakeLifecycle
-	Leases  *ipam.Table
+	Boot     *httptest.Server
+	Admin    *httptest.Server
+	Console  *Console
+	Hub      *Hub
+	Rec      *inventory.Recorder
+	Life     *fakeLifecycle
+	Leases   *ipam.Table
+	Catalogs *storage.Catalogs
 }
 
 func newRig(t testing.TB, cfg Config) *rig {
@@ -85,7 +81,7 @@ func newRig(t testing.TB, cfg Config) *rig {
 	cfg.Logger = log
 	cfg.Auth = tokenAuth{tokens: []string{testToken}}
 	cfg.Catalogs, cfg.Inventory, cfg.Leases, cfg.Hub = catalogs, rec, table, hub
-	cfg.Previewer = &snapshotPreviewer{catalogs: catalogs, leases: table, serverURL: boot.URL}
+	cfg.Previewer = &ResolvePreviewer{Catalogs: catalogs, Leases: table, Inventory: rec, ServerURL: boot.URL}
 	cfg.Lifecycle = life
 	con, err := New(cfg)
 	if err != nil {
@@ -98,13 +94,19 @@ func newRig(t testing.TB, cfg Config) *rig {
 	// Cleanups run last first: end the live views, as provisiond's
 	// shutdown does, so that Close does not wait for a browser's stream.
 	t.Cleanup(con.Close)
-	return &rig{Boot: boot, Admin: admin, Console: con, Hub: hub, Rec: rec, Life: life, Leases: table}
+	return &rig{Boot: boot, Admin: admin, Console: con, Hub: hub, Rec: rec, Life: life, Leases: table, Catalogs: catalogs}
 }
 
 // boot makes one boot request, as a machine's firmware does.
 func (r *rig) boot(t testing.TB, endpoint string, q url.Values) int {
 	t.Helper()
-	resp, err := http.Get(r.Boot.URL + endpoint + "?" + q.Encode())
+	return bootAt(t, r.Boot.URL, endpoint, q)
+}
+
+// bootAt makes one boot request to the boot listener at base.
+func bootAt(t testing.TB, base, endpoint string, q url.Values) int {
+	t.Helper()
+	resp, err := http.Get(base + endpoint + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +127,12 @@ const (
 // real boot endpoints, and lets one unknown machine ask.
 func (r *rig) bootFleet(t testing.TB) {
 	t.Helper()
+	bootFleetAt(t, r.Boot.URL)
+}
+
+// bootFleetAt is bootFleet against the boot listener at base.
+func bootFleetAt(t testing.TB, base string) {
+	t.Helper()
 	for _, s := range []struct {
 		endpoint string
 		q        url.Values
@@ -137,7 +145,7 @@ func (r *rig) bootFleet(t testing.TB) {
 		{"/ipxe", url.Values{"mac": {worker2}, "role": {"worker"}, "cabinet": {"two"}}, 200},
 		{"/ipxe", url.Values{"mac": {strangerM}}, 404},
 	} {
-		if got := r.boot(t, s.endpoint, s.q); got != s.want {
+		if got := bootAt(t, base, s.endpoint, s.q); got != s.want {
 			t.Fatalf("%s?%s: %d, want %d", s.endpoint, s.q.Encode(), got, s.want)
 		}
 	}
@@ -188,82 +196,6 @@ func (f *fakeLifecycle) Done() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.done...)
-}
-
-// snapshotPreviewer previews from the served snapshot the way the admin
-// API's /api/v1/render does, until the resolve package's preview is wired
-// in its place.
-type snapshotPreviewer struct {
-	catalogs  *storage.Catalogs
-	leases    *ipam.Table
-	serverURL string
-}
-
-func (p *snapshotPreviewer) Preview(ctx context.Context, mac, uuid string) (*Preview, error) {
-	snap := p.catalogs.Current()
-	if snap == nil {
-		return nil, errors.New("catalog not loaded yet")
-	}
-	q := groups.Labels{}
-	raw := url.Values{}
-	if mac != "" {
-		q["mac"], raw["mac"] = mac, []string{mac}
-	}
-	if uuid != "" {
-		q["uuid"], raw["uuid"] = uuid, []string{uuid}
-	}
-	m, err := snap.Resolve(q)
-	if err != nil {
-		return nil, fmt.Errorf("no group matches a request with only this machine's mac and uuid: %w", err)
-	}
-	out := &Preview{Group: m.Group.ID, Profile: m.Profile.ID, LeaseState: "none"}
-	var ip map[string]any
-	if pool := snap.Pool(m); pool != nil {
-		out.Pool = pool.Name
-		if l, ok := p.leases.Lookup(pool.Name, m.MAC); ok {
-			out.LeaseState, out.Address = "existing", l.Address.String()
-			if l.Pinned {
-				out.LeaseState = "pinned"
-			}
-			ip = snap.IPData(pool, l.Address)
-		} else {
-			taken := map[netip.Addr]bool{}
-			for _, l := range p.leases.All() {
-				if l.Pool == pool.Name {
-					taken[l.Address] = true
-				}
-			}
-			a, err := pool.FirstFree(func(a netip.Addr) bool { return taken[a] })
-			if err != nil {
-				out.LeaseState = "exhausted"
-				return out, nil
-			}
-			out.LeaseState, out.Address = "preview", a.String()
-			ip = snap.IPData(pool, a)
-		}
-	}
-	in := snap.Input(m, raw.Encode(), p.serverURL, ip)
-	boot, err := snap.Boot(m, in)
-	if err != nil {
-		return nil, err
-	}
-	out.IPXE = string(profiles.IPXEScript(boot))
-	for _, kind := range profiles.Kinds {
-		if _, err := catalog.TemplateName(m.Profile, kind); err != nil {
-			continue
-		}
-		out.ConfigKind = string(kind)
-		cfg, ws, err := snap.Config(kind, m, in)
-		if err != nil {
-			out.ConfigErr = err.Error()
-		}
-		out.Config = string(cfg)
-		for _, w := range ws {
-			out.Warnings = append(out.Warnings, string(w))
-		}
-		break
-	}
-	return out, nil
 }
 
 // client is a browser-like HTTP client: it keeps cookies and does not

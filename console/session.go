@@ -137,3 +137,18 @@ func (s *sessions) len() int {
 	defer s.mu.Unlock()
 	return len(s.byID)
 }
+
+// endWhere ends every session whose identity drop reports, and returns
+// how many it ended.
+func (s *sessions) endWhere(drop func(who string) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, o := range s.byID {
+		if drop(o.who) {
+			delete(s.byID, k)
+			n++
+		}
+	}
+	return n
+}

@@ -1,9 +1,11 @@
 //go:build e2e
 
 // The OpenTofu end-to-end test: terraform-provider-matchbox v0.5.4 applies
-// a Typhoon-style configuration to provisiond's gRPC API over mutual TLS,
-// the boot endpoints serve it, a second plan (after a restart) shows no
-// changes, and destroy removes it. Both binaries come from
+// a Typhoon-style configuration to `provisiond serve`'s gRPC API over
+// mutual TLS, the boot endpoints serve it, a second plan (after a restart)
+// shows no changes, and destroy removes it: once with the objects in the
+// store, once with a matchbox data directory (-data-path, matchbox's
+// flags) that the writes land in. Both binaries come from
 // e2e/tofu/build.sh (built from the Go module proxy, cached outside the
 // clone); .ci/run builds them first.
 //
@@ -129,24 +131,57 @@ type tofuEnv struct {
 	work  string // the configuration
 	certs string
 	env   []string
-	bin   string   // provisiond or the rpcserve stand-in
-	args  []string // its serve arguments before the addresses
+	bin   string // provisiond
 	data  string
-	log   *lockedBuffer
-	boot  string // host:port
-	rpc   string // host:port
+	// catalog, when set, is a matchbox data directory given with
+	// matchbox's flags (-data-path ...): the writes are written into it.
+	catalog string
+	log     *lockedBuffer
+	boot    string // host:port
+	rpc     string // host:port
 	// httpEndpoint is the first boot listener's URL: the configuration's
 	// http_endpoint stays the same across the restart (the ports change).
 	httpEndpoint string
 	stopProc     func()
+	hupProc      func()
 }
 
 func TestOpenTofu(t *testing.T) {
+	t.Run("store", func(t *testing.T) { testOpenTofu(t, false) })
+	t.Run("catalog-directory", func(t *testing.T) { testOpenTofu(t, true) })
+}
+
+// tofuFiles are the files a matchbox data directory holds after the apply,
+// named as matchbox names them.
+var tofuFiles = []string{
+	"profiles/node1-install.json", "profiles/node1.json", "profiles/worker.json",
+	"groups/node1-install.json", "groups/node1.json", "groups/worker.json",
+	"ignition/node1-install.ign", "ignition/node1.ign", "ignition/worker.yaml.tmpl",
+}
+
+func testOpenTofu(t *testing.T, writeBack bool) {
 	te := tofuSetup(t)
+	if writeBack {
+		// A fresh matchbox data directory: assets only.
+		te.catalog = filepath.Join(t.TempDir(), "matchbox")
+		if err := os.MkdirAll(filepath.Join(te.catalog, "assets"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	te.start()
 
 	te.run("init", "-input=false", "-no-color")
 	te.run(append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, te.vars()...)...)
+	if writeBack {
+		for _, f := range tofuFiles {
+			if _, err := os.Stat(filepath.Join(te.catalog, f)); err != nil {
+				t.Errorf("after apply: %v", err)
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(te.catalog, "ignition", "node1.ign")); err != nil || string(b) != installedIgn {
+			t.Errorf("ignition/node1.ign = %q, %v", b, err)
+		}
+	}
 
 	// The boot endpoints serve what Terraform wrote.
 	ipxe := te.get("/ipxe?mac="+tofuMAC, http.StatusOK)
@@ -180,11 +215,17 @@ func TestOpenTofu(t *testing.T) {
 	}
 
 	// No drift: Get returned exactly what was put, before and after a
-	// restart (the objects come back from the store).
+	// restart (the objects come back from the store, or from the
+	// directory, which the restart loads).
 	te.planNoChanges()
 	te.stopProc()
 	te.start()
 	te.planNoChanges()
+	if writeBack {
+		// A reload reads the directory again: still no drift.
+		te.hup()
+		te.planNoChanges()
+	}
 
 	te.run(append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, te.vars()...)...)
 	te.get("/ipxe?mac="+tofuMAC, http.StatusNotFound)
@@ -193,6 +234,13 @@ func TestOpenTofu(t *testing.T) {
 	out := te.run(append([]string{"plan", "-input=false", "-no-color"}, te.vars()...)...)
 	if !strings.Contains(out, "6 to add, 0 to change, 0 to destroy") {
 		t.Errorf("plan after destroy:\n%s", out)
+	}
+	if writeBack {
+		for _, f := range tofuFiles {
+			if _, err := os.Stat(filepath.Join(te.catalog, f)); !os.IsNotExist(err) {
+				t.Errorf("after destroy, %s: %v", f, err)
+			}
+		}
 	}
 }
 
@@ -242,15 +290,8 @@ func tofuSetup(t *testing.T) *tofuEnv {
 		t.Errorf("certs init printed no provider block:\n%s", b)
 	}
 
-	// `provisiond serve --rpc-addr` when serve has it; until then the
-	// stand-in e2e/tofu/rpcserve, which wires the same packages.
-	help, _ := exec.Command(te.bin, "serve", "--help").CombinedOutput()
-	te.args = []string{"serve"}
-	if !strings.Contains(string(help), "-rpc-addr") {
-		t.Logf("provisiond serve has no --rpc-addr yet: using the stand-in e2e/tofu/rpcserve")
-		te.bin = filepath.Join(tmp, "rpcserve")
-		gobuild(te.bin, "-tags", "e2e", "./e2e/tofu/rpcserve")
-		te.args = nil
+	if help, _ := exec.Command(te.bin, "serve", "--help").CombinedOutput(); !strings.Contains(string(help), "-rpc-addr") {
+		t.Fatalf("provisiond serve has no --rpc-addr:\n%s", help)
 	}
 
 	// The provider, from a filesystem mirror: no registry, no network.
@@ -281,12 +322,17 @@ func tofuSetup(t *testing.T) *tofuEnv {
 func (te *tofuEnv) start() {
 	t := te.t
 	t.Helper()
-	args := append(append([]string(nil), te.args...), "--addr", "127.0.0.1:0", "--rpc-addr", "127.0.0.1:0",
-		"--rpc-cert", filepath.Join(te.certs, "server.crt"), "--rpc-key", filepath.Join(te.certs, "server.key"), "--rpc-ca", filepath.Join(te.certs, "ca.crt"),
-		"--data-dir", te.data, "--log-format", "json")
-	if te.args != nil {
-		args = append(args, "--admin-addr", "127.0.0.1:0")
+	tls := func(f string) string { return filepath.Join(te.certs, f) }
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--rpc-addr", "127.0.0.1:0",
+		"--rpc-cert", tls("server.crt"), "--rpc-key", tls("server.key"), "--rpc-ca", tls("ca.crt"),
+		"--data-dir", te.data}
+	if te.catalog != "" {
+		// A matchbox unit file's command line.
+		args = []string{"serve", "-address", "127.0.0.1:0", "-rpc-address", "127.0.0.1:0", "-data-path", te.catalog,
+			"-assets-path", filepath.Join(te.catalog, "assets"), "-cert-file", tls("server.crt"), "-key-file", tls("server.key"),
+			"-ca-file", tls("ca.crt"), "-log-level", "debug"}
 	}
+	args = append(args, "--log-format", "json", "--admin-addr", "127.0.0.1:0")
 	cmd := exec.Command(te.bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -316,6 +362,7 @@ func (te *tofuEnv) start() {
 	exited := make(chan error, 1)
 	go func() { <-scanned; exited <- cmd.Wait() }()
 	stopped := false
+	te.hupProc = func() { cmd.Process.Signal(syscall.SIGHUP) }
 	te.stopProc = func() {
 		if stopped {
 			return
@@ -396,6 +443,20 @@ func (te *tofuEnv) planNoChanges() {
 	}
 	if !strings.Contains(out, "No changes.") {
 		te.t.Errorf("plan output lacks \"No changes.\":\n%s", out)
+	}
+}
+
+// hup sends SIGHUP and waits until the catalog directory is loaded again.
+func (te *tofuEnv) hup() {
+	te.t.Helper()
+	before := strings.Count(te.log.String(), `"msg":"catalog loaded"`)
+	te.hupProc()
+	deadline := time.Now().Add(startTimeout)
+	for strings.Count(te.log.String(), `"msg":"catalog loaded"`) == before {
+		if time.Now().After(deadline) {
+			te.t.Fatalf("no catalog reload within %s after SIGHUP\n%s", startTimeout, te.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -24,15 +24,24 @@ func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.recoverer, s.requestLog, s.limitInflight, s.limitQuery, s.limitLabels)
 
-	r.Get("/boot.ipxe", s.chain)
-	r.Get("/boot.ipxe.0", s.chain)
-	r.Get("/ipxe", s.bootScript(catalog.LayoutIPXE))
-	r.Get("/grub", s.bootScript(catalog.LayoutGRUB))
+	// Every GET route answers HEAD too (matchbox does; probes and
+	// download tools use it): the same handler, net/http sends no body.
+	get := func(r chi.Router, path string, h http.HandlerFunc) {
+		r.Get(path, h)
+		r.Head(path, h)
+	}
+	// matchbox answers / with 200; its Kubernetes manifest probes it.
+	get(r, "/", s.home)
+	get(r, "/boot.ipxe", s.chain)
+	get(r, "/boot.ipxe.0", s.chain)
+	get(r, "/ipxe", s.bootScript(catalog.LayoutIPXE))
+	get(r, "/grub", s.bootScript(catalog.LayoutGRUB))
 	// With boot tokens, the configs need the token /ipxe handed out.
-	r.With(s.requireToken).Get("/ignition", s.config(profiles.KindIgnition, "application/json"))
-	r.With(s.requireToken).Get("/cloud", s.config(profiles.KindCloud, "text/plain; charset=utf-8"))
-	r.With(s.requireToken).Get("/generic", s.config(profiles.KindGeneric, "text/plain; charset=utf-8"))
-	r.With(s.requireToken).Get("/metadata", s.metadata)
+	tokened := r.With(s.requireToken)
+	get(tokened, "/ignition", s.config(profiles.KindIgnition, "application/json"))
+	get(tokened, "/cloud", s.config(profiles.KindCloud, "text/plain; charset=utf-8"))
+	get(tokened, "/generic", s.config(profiles.KindGeneric, "text/plain; charset=utf-8"))
+	get(tokened, "/metadata", s.metadata)
 
 	assets := s.cfg.Assets
 	if assets == nil {
@@ -44,10 +53,17 @@ func (s *Server) routes() chi.Router {
 		r.Handle("/netboot/*", http.StripPrefix("/netboot", s.cfg.Netboot))
 	}
 
-	r.Get("/healthz", s.healthz)
-	r.Get("/readyz", s.readyz)
+	get(r, "/healthz", s.healthz)
+	get(r, "/readyz", s.readyz)
 	r.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	return r
+}
+
+// home answers / as matchbox does: 200 and a short text, whether or not
+// a catalog is loaded (/readyz says that).
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("provisiond\n"))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

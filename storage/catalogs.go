@@ -25,6 +25,10 @@ type Catalogs struct {
 
 	mu  sync.Mutex
 	cur *catalog.Snapshot
+	// rev is the stored catalog's revision that cur was read from or
+	// written as; revOK says rev is known.
+	rev   Revision
+	revOK bool
 }
 
 // Current returns the snapshot being served (nil before the first load).
@@ -34,36 +38,52 @@ func (c *Catalogs) Current() *catalog.Snapshot {
 	return c.cur
 }
 
-// Replace makes next the catalog (see Apply).
+// Replace makes next the catalog (see Apply): next replaces whatever is
+// stored, its lease changes planned against the stored catalog as it is
+// when the write lands.
 func (c *Catalogs) Replace(ctx context.Context, next *catalog.Catalog) (*catalog.Snapshot, []string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.replaceLocked(ctx, next)
+	return c.commitLocked(ctx, func(*catalog.Catalog, Revision) (*catalog.Catalog, error) { return next, nil })
 }
 
-func (c *Catalogs) replaceLocked(ctx context.Context, next *catalog.Catalog) (*catalog.Snapshot, []string, error) {
-	snap, warnings, err := Apply(ctx, c.Store, c.Leases, next, c.Options)
-	if err != nil {
-		return nil, warnings, err
-	}
-	c.set(snap)
-	return snap, warnings, nil
-}
-
-// Update applies fn to a copy of the current catalog and makes the result
-// the catalog. fn must replace objects it changes, never modify them: the
-// objects are shared with the served snapshot.
+// Update applies fn to a copy of the stored catalog and makes the result
+// the catalog, as a compare-and-swap on the stored catalog's revision
+// (see Apply): when another replica changed the stored catalog after it
+// was read, it is read again and fn is applied again, to the fresh copy,
+// at most MaxCatalogAttempts times. So fn always edits the catalog as it
+// is stored when the write lands: a precondition fn checks (an If-Match
+// ETag) refers to the stored version, and a change never undoes another
+// replica's. When the served snapshot is the stored catalog (the usual
+// case) fn gets a copy of the served one, with its Sources.
+//
+// fn may thus run more than once, each time on a fresh copy; it must set
+// whatever it reports to its caller on every run. It must replace objects
+// it changes, never modify them: the objects are shared with the served
+// snapshot. An error from fn is returned as it is, nothing written.
 func (c *Catalogs) Update(ctx context.Context, fn func(*catalog.Catalog) error) (*catalog.Snapshot, []string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	next := catalog.New()
-	if c.cur != nil {
-		next = c.cur.Catalog.Clone()
+	return c.commitLocked(ctx, func(stored *catalog.Catalog, rev Revision) (*catalog.Catalog, error) {
+		next := stored
+		if c.cur != nil && c.revOK && rev == c.rev {
+			next = c.cur.Catalog.Clone()
+		}
+		if err := fn(next); err != nil {
+			return nil, err
+		}
+		return next, nil
+	})
+}
+
+func (c *Catalogs) commitLocked(ctx context.Context, next func(*catalog.Catalog, Revision) (*catalog.Catalog, error)) (*catalog.Snapshot, []string, error) {
+	snap, warnings, rev, err := commit(ctx, c.Store, c.Leases, c.Options, next)
+	if err != nil {
+		return nil, warnings, err
 	}
-	if err := fn(next); err != nil {
-		return nil, nil, err
-	}
-	return c.replaceLocked(ctx, next)
+	c.rev, c.revOK = rev, true
+	c.set(snap)
+	return snap, warnings, nil
 }
 
 // LoadStored serves the catalog and leases as they are in the store,
@@ -72,7 +92,7 @@ func (c *Catalogs) Update(ctx context.Context, fn func(*catalog.Catalog) error) 
 func (c *Catalogs) LoadStored(ctx context.Context) (*catalog.Snapshot, []string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	stored, err := c.Store.LoadCatalog(ctx)
+	stored, rev, err := c.Store.LoadCatalogRevision(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the stored catalog: %w", err)
 	}
@@ -85,6 +105,7 @@ func (c *Catalogs) LoadStored(ctx context.Context) (*catalog.Snapshot, []string,
 		return nil, warnings, fmt.Errorf("stored catalog: %w", err)
 	}
 	c.Leases.Replace(leases)
+	c.rev, c.revOK = rev, true
 	c.set(snap)
 	return snap, warnings, nil
 }

@@ -141,39 +141,20 @@ func releaseGuard(ctx context.Context) bool {
 	return marked && !allow
 }
 
-// Guarded wraps a Store so that a ReplaceCatalog whose ctx GuardReleases
-// marked without consent is checked by CheckReleases first. The check reads the store only when it can refuse:
-// the stored catalog when the new one has no groups, the leases when the
-// plan releases any. Every other method passes through.
-type Guarded struct {
-	Store
-}
-
-// ReplaceCatalog implements Store.
-func (g *Guarded) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []LeaseOp) error {
-	if releaseGuard(ctx) {
-		var old *catalog.Catalog
-		if len(c.Groups) == 0 {
+// checkGuarded runs CheckReleases for a change that GuardReleases marked
+// without consent, in Apply and Catalogs.Update (storage.commit), between
+// planning the lease changes and the compare-and-swap that writes them.
+// It reads the leases only when the plan releases any.
+func checkGuarded(ctx context.Context, s Store, stored, next *catalog.Catalog, ops []LeaseOp) error {
+	var leases []ipam.Lease
+	for _, op := range ops {
+		if op.Kind == OpRelease {
 			var err error
-			if old, err = g.Store.LoadCatalog(ctx); err != nil {
-				return fmt.Errorf("reading the stored catalog: %w", err)
+			if leases, err = s.Leases(ctx); err != nil {
+				return fmt.Errorf("reading leases: %w", err)
 			}
-		} else {
-			old = catalog.New() // has groups: only releases can be refused
-		}
-		var leases []ipam.Lease
-		for _, op := range ops {
-			if op.Kind == OpRelease {
-				var err error
-				if leases, err = g.Store.Leases(ctx); err != nil {
-					return fmt.Errorf("reading leases: %w", err)
-				}
-				break
-			}
-		}
-		if err := CheckReleases(old, c, ops, leases, false); err != nil {
-			return err
+			break
 		}
 	}
-	return g.Store.ReplaceCatalog(ctx, c, ops)
+	return CheckReleases(stored, next, ops, leases, false)
 }

@@ -91,7 +91,7 @@ func TestGuardedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cs := &storage.Catalogs{Store: &storage.Guarded{Store: s}, Leases: ipam.NewTable(nil)}
+	cs := &storage.Catalogs{Store: s, Leases: ipam.NewTable(nil)}
 	base := []string{"w1 " + macW1 + " role=worker", "w2 " + macW2 + " role=worker", "w3 " + macW3 + " role=worker @lan=10.0.0.15"}
 	guard := storage.GuardReleases(t.Context(), false)
 	if _, _, err := cs.Replace(guard, newCatalog(t, base...)); err != nil {

@@ -20,7 +20,18 @@ var (
 	// ErrUnavailable: the store cannot take writes now (closed, or no
 	// quorum); the caller may retry later.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrStale: a compare-and-swap write (ReplaceCatalogAt) found the
+	// stored catalog at another revision than the one it was computed
+	// from; nothing was written. Catalogs reads the stored catalog again
+	// and re-applies the change.
+	ErrStale = errors.New("the stored catalog changed meanwhile")
 )
+
+// Revision identifies one version of the stored catalog. Only the backend
+// gives it a meaning (etcd: the catalog key's mod revision; bbolt: a
+// digest of the stored catalog); callers compare revisions for equality
+// and hand them back to ReplaceCatalogAt.
+type Revision uint64
 
 // Store is the contract every backend fulfils.
 type Store interface {
@@ -32,6 +43,17 @@ type Store interface {
 	// fails (a pin on an address another machine holds: ErrConflict; a
 	// pool exhausted: ipam.ErrExhausted) nothing is written.
 	ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []LeaseOp) error
+	// LoadCatalogRevision is LoadCatalog with the revision of what it
+	// read, both from one consistent read.
+	LoadCatalogRevision(ctx context.Context) (*catalog.Catalog, Revision, error)
+	// ReplaceCatalogAt is ReplaceCatalog as a compare-and-swap: it writes
+	// only if the stored catalog is still at rev (as LoadCatalogRevision
+	// returned it), checked in the same transaction as the write, and
+	// returns the revision of what it wrote. When the stored catalog is at
+	// another revision it writes nothing and returns ErrStale; lease
+	// operations fail as with ReplaceCatalog. This is how replicas that
+	// share a store never undo each other's catalog writes.
+	ReplaceCatalogAt(ctx context.Context, rev Revision, c *catalog.Catalog, ops []LeaseOp) (Revision, error)
 
 	// Leases returns every lease.
 	Leases(ctx context.Context) ([]ipam.Lease, error)
@@ -44,7 +66,12 @@ type Store interface {
 	// returns ErrNotFound.
 	Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error)
 
-	// SaveMachines writes inventory records in one transaction.
+	// SaveMachines writes inventory records in one transaction. A backend
+	// that several processes share merges each record with the stored one
+	// of the same key (the events of both, the latest MaxEvents kept), so
+	// that a machine that boots from two replicas keeps the events each
+	// saw; the conformance suite's records are written the way one
+	// recorder writes them, where merging and overwriting agree.
 	SaveMachines(ctx context.Context, ms []inventory.Machine) error
 	// Machines returns every inventory record.
 	Machines(ctx context.Context) ([]inventory.Machine, error)

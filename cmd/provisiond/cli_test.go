@@ -228,14 +228,15 @@ func TestCLI(t *testing.T) {
 }
 
 // TestReloadOverwritesAPIChanges: with --catalog, the directory is the
-// source of truth: SIGHUP replaces the catalog with the directory's
-// content, dropping API changes, and logs which.
+// source of truth. API changes are written back into it, so SIGHUP keeps
+// them; a file edited by hand after an API change wins over that change,
+// and the reload logs which.
 func TestReloadOverwritesAPIChanges(t *testing.T) {
 	cat, data := copyDir(t, testCatalog), t.TempDir()
 	p := start(t, nil, "--data-dir", data, "--catalog", cat)
 	web := writeFile(t, filepath.Join(t.TempDir(), "groups", "web.json"), `{"profile":"worker","selector":{"role":"web"}}`)
 	code, out, errOut := cli(t, p, "", "apply", "-f", web)
-	if code != 0 || !strings.Contains(out, "created groups/web") || !strings.Contains(errOut, "lasts until the next reload") {
+	if code != 0 || !strings.Contains(out, "created groups/web") || strings.Contains(errOut, "lasts until the next reload") {
 		t.Fatalf("apply: %d %s %s", code, out, errOut)
 	}
 	if code, _, _ := cli(t, p, "", "delete", "group", "worker-two"); code != 0 {
@@ -251,20 +252,32 @@ func TestReloadOverwritesAPIChanges(t *testing.T) {
 	if code, _ := get(t, "http://"+p.boot+"/ipxe?mac=52:54:00:00:00:05&role=web"); code != 200 {
 		t.Fatalf("API group not served: %d", code)
 	}
+	// An API change that a hand edit of the directory then undoes.
+	edited := `{"id":"web","name":"edited by hand","profile":"worker","selector":{"role":"web"}}`
+	writeFile(t, filepath.Join(cat, "groups", "web.json"), edited)
 
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	m := p.waitFor(t, "catalog directory loaded over changes made through the admin API; the directory wins")
-	if m["dropped"] != float64(2) || m["objects"] != "groups/web groups/worker-two" {
+	if m["dropped"] != float64(1) || m["objects"] != "groups/web" {
 		t.Errorf("dropped %v: %v", m["dropped"], m["objects"])
 	}
-	if code, _, _ := cli(t, p, "", "get", "group", "web"); code == 0 {
-		t.Errorf("the API group survived the reload")
+	if _, out, _ := cli(t, p, "", "get", "group", "web", "-o", "json"); !strings.Contains(out, "edited by hand") {
+		t.Errorf("the hand edit lost to the API change: %s", out)
 	}
-	if code, _, _ := cli(t, p, "", "get", "group", "worker-two"); code != 0 {
-		t.Errorf("the group the API deleted is not back")
+	if code, _, _ := cli(t, p, "", "get", "group", "worker-two"); code == 0 {
+		t.Errorf("the group the API deleted is back")
 	}
 	if _, out, _ := cli(t, p, "", "get", "group", "raw-node", "-o", "json"); !strings.Contains(out, "changed in both") {
 		t.Errorf("raw-node: %s", out)
+	}
+	// A file deleted by hand is deleted on reload.
+	if err := os.Remove(filepath.Join(cat, "groups", "web.json")); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitFor(t, "catalog loaded")
+	if code, _, _ := cli(t, p, "", "get", "group", "web"); code == 0 {
+		t.Errorf("the group whose file was removed survived the reload")
 	}
 	p.stop(t)
 

@@ -18,6 +18,7 @@ import (
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/rpc"
 	"github.com/provisiond/provisiond/server"
 	"github.com/provisiond/provisiond/storage"
 )
@@ -37,6 +38,7 @@ type daemon struct {
 	reloadAuth func()
 	bootCert   *certReloader
 	adminCert  *certReloader
+	rpcServer  *rpc.Server // nil without --rpc-addr (daemon_rpc.go)
 
 	servers []*http.Server
 	urls    map[string]string // listener name -> base URL
@@ -78,10 +80,13 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	// timed where the store is (storage/metrics.go).
 	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe, Name: storeName(store)}
 	cacheStats := &catalog.CacheStats{}
-	// Guarded: a --catalog load that would release registered machines'
-	// leases or drop every group is refused unless the operator consents.
-	catalogs := &storage.Catalogs{Store: &storage.Guarded{Store: timed}, Leases: table, Options: catalog.Options{Stats: cacheStats,
+	// A --catalog load that would release registered machines' leases or
+	// drop every group is refused unless the operator consents
+	// (storage.GuardReleases, checked in every catalog write).
+	catalogs := &storage.Catalogs{Store: timed, Leases: table, Options: catalog.Options{Stats: cacheStats,
 		MaxOutput: cfg.Security.MaxOutputBytes, RenderTimeout: cfg.Security.RenderTimeout}}
+	// What the APIs write through: with --catalog, into the directory too.
+	editor := newCatalogEditor(cfg.Catalog, catalogs, log)
 
 	known, err := store.Machines(ctx)
 	if err != nil {
@@ -92,6 +97,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()
 	d.onStop(func() { stopRec(); <-recDone })
+	hub, live := d.consoleHub(reg, rec) // the console's live boot events (daemon_console.go)
 
 	var assetsHandler http.Handler
 	if cfg.AssetsDir != "" {
@@ -123,7 +129,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		Logger:        log,
 		Allocator:     timed,
 		Leases:        table,
-		Recorder:      rec,
+		Recorder:      live,
 		Assets:        assetsHandler,
 		Netboot:       netbootHandler,
 		Registry:      reg,
@@ -146,7 +152,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	d.onStop(func() { stopFollow(); waitFollow() })
 	// proxyDHCP / full DHCP and TFTP (docs/netboot.md); after the catalog
 	// load, since full DHCP mode checks its pool.
-	nb, err := startNetboot(cfg.Netboot, log, reg, rec, store, table, srv)
+	nb, err := startNetboot(cfg.Netboot, log, reg, live, store, table, srv)
 	if err != nil {
 		return err
 	}
@@ -156,10 +162,13 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := d.startRPC(editor, table, reg); err != nil {
+		return err
+	}
 	if cfg.AdminAddr == "" {
 		return nil
 	}
-	adminAPI, tc, err := newAdmin(cfg, log, catalogs, catalogs, rec, table, bootURL, reg, d.tokens, backupHandler(store))
+	adminAPI, tc, err := newAdmin(cfg, log, editor, catalogs, rec, table, bootURL, reg, d.tokens, backupHandler(store))
 	if err != nil {
 		return err
 	}
@@ -171,11 +180,14 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		}
 		tc = d.adminCert.use(tc)
 	}
-	adminURL, err := d.listen("admin", cfg.AdminAddr, adminAPI, tc)
-	if err == nil && auth == nil {
-		warnNoAdminAuth(log, strings.TrimPrefix(strings.TrimPrefix(adminURL, "http://"), "https://"))
+	if err := d.listenAdmin(adminAPI, tc, consoleDeps{hub: hub, catalogs: catalogs, rec: rec, table: table, bootURL: bootURL, tokens: d.tokens}); err != nil {
+		return err
 	}
-	return err
+	if auth == nil {
+		// Named by the address it listens on: --admin-addr's port may be 0.
+		warnNoAdminAuth(log, strings.TrimPrefix(strings.TrimPrefix(d.urls["admin"], "http://"), "https://"))
+	}
+	return nil
 }
 
 // listen starts serving h on addr and returns the listener's base URL.
@@ -226,6 +238,7 @@ func (d *daemon) Reload(ctx context.Context) {
 	reloadBootSecrets(d.cfg.Security, d.tokens, d.log)
 	d.bootCert.reload(d.log)
 	d.adminCert.reload(d.log)
+	d.reloadRPC()
 	if d.cfg.Catalog == "" {
 		d.log.Warn("SIGHUP: no --catalog to reload")
 		return

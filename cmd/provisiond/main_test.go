@@ -41,6 +41,7 @@ type proc struct {
 	cmd       *exec.Cmd
 	boot      string // host:port
 	admin     string
+	rpc       string // with --rpc-addr
 	mu        sync.Mutex
 	log       bytes.Buffer
 	lines     chan map[string]any
@@ -58,8 +59,15 @@ func (p *proc) logs() string {
 // listeners. It fails the test if provisiond exits first.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	return startServe(t, env, append([]string{"--log-format", "json", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)...)
+}
+
+// startServe is start with serve's arguments as given: the log must be
+// JSON and both the boot and the admin listener must be on.
+func startServe(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{lines: make(chan map[string]any, 1000), exited: make(chan error, 1)}
-	p.cmd = exec.Command(binary, append([]string{"serve", "--log-format", "json", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)...)
+	p.cmd = exec.Command(binary, append([]string{"serve"}, args...)...)
 	p.cmd.Env = append(os.Environ(), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -101,6 +109,8 @@ func start(t *testing.T, env []string, args ...string) *proc {
 					p.boot = m["addr"].(string)
 				case "admin":
 					p.admin = m["addr"].(string)
+				case "rpc":
+					p.rpc = m["addr"].(string)
 				}
 			}
 		case err := <-p.exited:

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/provisiond/provisiond/assets"
+	"github.com/provisiond/provisiond/console"
 	"github.com/provisiond/provisiond/dhcp"
-	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/server"
 	"github.com/provisiond/provisiond/tftp"
@@ -150,7 +150,7 @@ type netboot struct {
 
 // startNetboot starts what the flags ask for. The catalog must be loaded:
 // full mode checks its pool.
-func startNetboot(c netbootConfig, log *slog.Logger, reg prometheus.Registerer, rec *inventory.Recorder,
+func startNetboot(c netbootConfig, log *slog.Logger, reg prometheus.Registerer, rec console.Recorder,
 	alloc dhcp.Allocator, leases *ipam.Table, srv *server.Server) (*netboot, error) {
 	nb := &netboot{}
 	if c.dhcpEnabled() {

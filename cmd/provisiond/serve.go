@@ -38,6 +38,7 @@ type serveConfig struct {
 	Security          securityConfig
 	Netboot           netbootConfig
 	Store             storeConfig
+	RPC               rpcConfig
 }
 
 func serveFlags(cfg *serveConfig) *flag.FlagSet {
@@ -58,6 +59,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	addSecurityFlags(fs, &cfg.Security)
 	netbootFlags(fs, &cfg.Netboot)
 	storeFlags(fs, &cfg.Store)
+	rpcFlags(fs, &cfg.RPC)
 	return fs
 }
 
@@ -70,7 +72,11 @@ validate is refused and the old one keeps being served. SIGHUP also
 re-reads the admin token file, the boot secret file and both listeners'
 certificates (each keeps its previous value if the new one does not
 load). SIGINT or SIGTERM shuts down gracefully. SECURITY.md explains boot
-tokens, TLS and the limits below.
+tokens, TLS and the limits below. With --rpc-addr, matchbox's gRPC API
+(terraform-provider-matchbox) is served too; with --catalog, changes made
+through the APIs are written back into the directory.
+
+` + matchboxHelp + `
 
 Flags:
 `
@@ -80,12 +86,26 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs := serveFlags(&cfg)
 	fs.SetOutput(stderr)
 	fs.Usage = flagUsage(fs, serveIntro)
+	args, mbFlags, err := matchboxArgs(args) // serve_matchbox.go
+	if err != nil {
+		return cmdline.Exit(stderr, "serve", cmdline.Usage(err))
+	}
 	if err := parseWithEnv(fs, args, nil); err != nil {
 		return cmdline.Exit(stderr, "serve", err)
+	}
+	mbMode, mbDefaults, err := matchboxEnv(fs, &cfg, mbFlags, nil)
+	if err != nil {
+		return cmdline.Exit(stderr, "serve", cmdline.Usage(err))
 	}
 	logger, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return cmdline.Exit(stderr, "serve", err)
+	}
+	if mbMode {
+		logger.Info("matchbox's flags or variables: matchbox's defaults apply", "defaults", strings.Join(mbDefaults, " "))
+		if err := prepareMatchboxCatalog(cfg.Catalog); err != nil {
+			return cmdline.Exit(stderr, "serve", err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -179,6 +199,9 @@ func checkConfig(cfg *serveConfig) error {
 		return err
 	}
 	if err := checkNetboot(&cfg.Netboot, cfg.Addr); err != nil {
+		return err
+	}
+	if err := checkRPC(cfg.RPC); err != nil {
 		return err
 	}
 	return checkStore(&cfg.Store)

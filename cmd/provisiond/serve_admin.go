@@ -154,6 +154,7 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releas
 		Auth:       auth,
 		Registry:   reg,
 		CatalogDir: cfg.Catalog,
+		WritesBack: cfg.Catalog != "", // writeBack (writeback.go)
 		BootURL:    bootURL,
 		BootTokens: tokens,
 		Backup:     backup,

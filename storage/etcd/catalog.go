@@ -133,80 +133,127 @@ func decodeCatalog(data []byte) (*catalog.Catalog, error) {
 
 // LoadCatalog implements storage.Store.
 func (s *Store) LoadCatalog(ctx context.Context) (*catalog.Catalog, error) {
+	c, _, err := s.LoadCatalogRevision(ctx)
+	return c, err
+}
+
+// LoadCatalogRevision implements storage.Store: the revision is the
+// catalog key's mod revision, 0 when no catalog was ever written.
+func (s *Store) LoadCatalogRevision(ctx context.Context) (*catalog.Catalog, storage.Revision, error) {
 	var resp *clientv3.GetResponse
 	err := s.doLong(ctx, "reading the catalog", func(ctx context.Context) (err error) {
 		resp, err = s.cli.Get(ctx, s.catalogKey())
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(resp.Kvs) == 0 {
-		return catalog.New(), nil
+		return catalog.New(), 0, nil
 	}
 	c, err := decodeCatalog(resp.Kvs[0].Value)
 	if err != nil {
-		return nil, fmt.Errorf("stored catalog %s: %w", s.catalogKey(), err)
+		return nil, 0, fmt.Errorf("stored catalog %s: %w", s.catalogKey(), err)
 	}
-	return c, nil
+	return c, storage.Revision(resp.Kvs[0].ModRevision), nil
 }
 
 // maxAttempts bounds the optimistic retries of one write that lost races
 // against other writers.
 const maxAttempts = 20
 
-// ReplaceCatalog implements storage.Store. The catalog is one key, so it
-// is written whole with its lease changes in one transaction, under
-// compares on every lease key the changes touch: another replica's write
-// in between makes it read again and retry. A change of more lease keys
-// than one transaction may hold first writes the new automatic leases of
-// registered machines in transactions of their own (see docs/etcd.md).
+// ReplaceCatalog implements storage.Store: ReplaceCatalogAt at whatever
+// revision the catalog is, with no compare on it.
 func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []storage.LeaseOp) error {
+	_, err := s.replaceCatalog(ctx, c, ops, nil)
+	return err
+}
+
+// ReplaceCatalogAt implements storage.Store. The catalog is one key, so it
+// is written whole with its lease changes in one transaction, under a
+// compare that the catalog key's mod revision is still rev, and compares
+// on every lease key the changes touch: another replica's lease write in
+// between makes it read the leases again and retry; another replica's
+// catalog write makes it return storage.ErrStale. A change of more lease
+// keys than one transaction may hold first writes the new automatic leases
+// of registered machines in transactions of their own (see docs/etcd.md).
+func (s *Store) ReplaceCatalogAt(ctx context.Context, rev storage.Revision, c *catalog.Catalog, ops []storage.LeaseOp) (storage.Revision, error) {
+	return s.replaceCatalog(ctx, c, ops, &rev)
+}
+
+func (s *Store) replaceCatalog(ctx context.Context, c *catalog.Catalog, ops []storage.LeaseOp, at *storage.Revision) (storage.Revision, error) {
 	value, err := encodeCatalog(c)
 	if err != nil {
-		return fmt.Errorf("encoding the catalog: %w", err)
+		return 0, fmt.Errorf("encoding the catalog: %w", err)
 	}
 	if limit := s.cfg.MaxRequestBytes - requestSlack; len(value) > limit {
-		return fmt.Errorf("the catalog is %d bytes compressed; one etcd request holds at most %d here (--max-request-bytes %d, less room for lease changes): raise --max-request-bytes on every member, or shrink the catalog",
+		return 0, fmt.Errorf("the catalog is %d bytes compressed; one etcd request holds at most %d here (--max-request-bytes %d, less room for lease changes): raise --max-request-bytes on every member, or shrink the catalog",
 			len(value), limit, s.cfg.MaxRequestBytes)
 	}
+	key := s.catalogKey()
+	written := false // the stored catalog is this value, at *at
 	for range maxAttempts {
 		st, err := s.readLeases(ctx)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		p, err := plan(st, ops, time.Now().Unix())
 		if err != nil {
-			return err
+			return 0, err
 		}
 		cmps, writes := s.txnOps(st, p)
 		if len(writes)+1 > s.cfg.MaxTxnOps {
 			fresh := p.fresh(st)
 			if len(fresh) == 0 || len(writes)+1-2*len(fresh) > s.cfg.MaxTxnOps {
-				return fmt.Errorf("the catalog change writes %d lease keys in one transaction; etcd allows %d operations per transaction (--max-txn-ops): raise it on every member, or make the change in steps",
+				return 0, fmt.Errorf("the catalog change writes %d lease keys in one transaction; etcd allows %d operations per transaction (--max-txn-ops): raise it on every member, or make the change in steps",
 					len(writes), s.cfg.MaxTxnOps)
 			}
 			if err := s.preallocate(ctx, fresh); err != nil {
-				return err
+				return 0, err
 			}
 			continue // read again: those leases are now in place
 		}
-		writes = append(writes, clientv3.OpPut(s.catalogKey(), string(value)))
-		// A repeat of a commit that went through fails its compares and
-		// is planned again, to no lease changes.
+		if written && len(writes) == 0 {
+			return *at, nil
+		}
+		if at != nil {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", int64(*at)))
+		}
+		writes = append(writes, clientv3.OpPut(key, string(value)))
+		// A repeat of a commit that went through fails its compares: the
+		// catalog key then holds this very value, which is taken as the
+		// base to plan again from (to no lease changes).
 		var resp *clientv3.TxnResponse
 		err = s.do(ctx, "writing the catalog", func(ctx context.Context) (err error) {
-			resp, err = s.cli.Txn(ctx).If(cmps...).Then(writes...).Commit()
+			resp, err = s.cli.Txn(ctx).If(cmps...).Then(writes...).Else(clientv3.OpGet(key)).Commit()
 			return err
 		})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if resp.Succeeded {
-			return nil
+			return storage.Revision(resp.Header.Revision), nil
+		}
+		if at == nil {
+			continue
+		}
+		var now storage.Revision
+		var stored []byte
+		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
+			now, stored = storage.Revision(kvs[0].ModRevision), kvs[0].Value
+		}
+		switch {
+		case now == *at:
+			// A lease key changed: plan again.
+		case stored != nil && bytes.Equal(stored, value):
+			// This write itself, committed by an attempt whose answer was
+			// lost (or the same catalog written by another replica).
+			at, written = &now, true
+		default:
+			return 0, fmt.Errorf("%w: catalog revision %d, the change was computed from %d", storage.ErrStale, now, *at)
 		}
 	}
-	return fmt.Errorf("%w: writing the catalog: leases kept changing under it (%d attempts)", storage.ErrUnavailable, maxAttempts)
+	return 0, fmt.Errorf("%w: writing the catalog: leases kept changing under it (%d attempts)", storage.ErrUnavailable, maxAttempts)
 }
 
 // preallocate writes leases that need neither their address nor their

@@ -14,7 +14,12 @@
 //
 // The catalog is one key so that a replacement, with its lease changes, is
 // one transaction: replicas and restarts see the old catalog or the new
-// one, never a mixture. A new lease is a transaction that succeeds only if
-// neither its address key nor its machine key exists. docs/etcd.md has
-// the limits and the behaviour when the cluster loses quorum.
+// one, never a mixture; and that transaction compares the catalog key's
+// revision with the one the change was computed from, so a replica never
+// undoes another's write (storage.Store's ReplaceCatalogAt). A new lease
+// is a transaction that succeeds only if neither its address key nor its
+// machine key exists. Inventory records are merged with the stored ones.
+// Requests are retried through leader elections (budget.go). docs/etcd.md
+// has the guarantees with the tests that show them, the limits, and the
+// behaviour when the cluster loses quorum.
 package etcd

@@ -47,9 +47,11 @@ type Config struct {
 	CertFile, KeyFile, CAFile string
 	// DialTimeout bounds the first connection at Open (default 5s).
 	DialTimeout time.Duration
-	// RequestTimeout bounds every request (default 4s). It is what turns a
-	// cluster without quorum into storage.ErrUnavailable quickly, rather
-	// than a boot request that hangs.
+	// RequestTimeout is the time a request is tried for (default 4s),
+	// extended at most twice while the cluster has a leader (see budget).
+	// It is what turns a cluster without quorum into
+	// storage.ErrUnavailable, after 1.5 RequestTimeouts, rather than a
+	// boot request that hangs.
 	RequestTimeout time.Duration
 	// MaxTxnOps and MaxRequestBytes are the cluster's --max-txn-ops and
 	// --max-request-bytes (defaults 128 and 1.5 MiB, etcd's own). A catalog
@@ -166,48 +168,58 @@ func (s *Store) Prefix() string { return s.cfg.Prefix }
 
 var errClosed = fmt.Errorf("%w: etcd store closed", storage.ErrUnavailable)
 
-// do runs one request, fn, within RequestTimeout (or parent's deadline,
-// if sooner). An attempt that fails because the cluster cannot answer
-// right now (a leader election, a member that went away) is tried again
-// while time is left, and each attempt gets a quarter of the time: the
-// client spreads requests over all endpoints, so an attempt sent to a
-// member that hangs (cut off, or stopping) leaves time for another one.
-// fn must be safe to repeat: reads, or writes under compares that make a
-// repeat of a committed write fail harmlessly. Errors are wrapped (wrap).
+// do runs one request, fn, within its budget: RequestTimeout, extended
+// while the cluster has a leader, never past parent's deadline. An
+// attempt that fails because the cluster cannot answer right now (a
+// leader election, a member that went away, a commit slower than the
+// attempt's time) is tried again while time is left. The first
+// attempt gets a quarter of the time, so that one sent to a member that
+// hangs (cut off, or stopping) leaves time for another (the client
+// spreads requests over all endpoints); each retry gets twice as long as
+// the one before, so that a cluster that is slow, not gone, gets the time
+// it needs instead of a storm of abandoned attempts. fn must be safe to
+// repeat: reads, or writes under compares that make a repeat of a
+// committed write fail harmlessly. Errors are wrapped (wrap).
 func (s *Store) do(parent context.Context, op string, fn func(ctx context.Context) error) error {
-	return s.attempts(parent, op, max(s.cfg.RequestTimeout/4, 250*time.Millisecond), fn)
+	return s.attempts(parent, op, s.attemptTimeout, fn)
 }
 
 // doLong is do for reads that may take long (every lease, the
 // inventory, the catalog): an attempt may use all the time left, and only
 // a quick failure is tried again.
 func (s *Store) doLong(parent context.Context, op string, fn func(ctx context.Context) error) error {
-	return s.attempts(parent, op, s.cfg.RequestTimeout, fn)
+	return s.attempts(parent, op, func(int) time.Duration { return s.cfg.RequestTimeout }, fn)
 }
 
-func (s *Store) attempts(parent context.Context, op string, perAttempt time.Duration, fn func(ctx context.Context) error) error {
-	deadline := time.Now().Add(s.cfg.RequestTimeout)
-	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+// attemptTimeout is the time attempt number retry (0 for the first) of a
+// request gets: a quarter of RequestTimeout (at least 250ms), doubled on
+// every retry.
+func (s *Store) attemptTimeout(retry int) time.Duration {
+	d := max(s.cfg.RequestTimeout/4, 250*time.Millisecond)
+	for range min(retry, 8) {
+		d *= 2
 	}
+	return d
+}
+
+func (s *Store) attempts(parent context.Context, op string, perAttempt func(retry int) time.Duration, fn func(ctx context.Context) error) error {
+	b := s.newBudget(parent)
 	for {
 		if s.closed.Load() {
 			return errClosed
 		}
-		end := deadline
-		if d := time.Now().Add(perAttempt); d.Before(end) {
-			end = d
-		}
-		ctx, cancel := context.WithDeadline(parent, end)
+		ctx, cancel := b.attempt(parent, perAttempt)
 		err := fn(ctx)
 		cancel()
 		if err == nil {
 			return nil
 		}
-		if !unavailable(err) || parent.Err() != nil || time.Until(deadline) <= retryPause {
+		if !unavailable(err) {
 			return s.wrap(op, err)
 		}
-		time.Sleep(retryPause)
+		if !b.retry(parent) {
+			return s.wrap(op, fmt.Errorf("%w (%s)", err, b))
+		}
 	}
 }
 
@@ -232,13 +244,27 @@ func (s *Store) wrap(op string, err error) error {
 	if errors.Is(err, rpctypes.ErrRequestTooLarge) || errors.Is(err, rpctypes.ErrGRPCRequestTooLarge) {
 		return fmt.Errorf("%s: etcd refused a request larger than its --max-request-bytes (this provisiond assumes %d): %w", op, s.cfg.MaxRequestBytes, err)
 	}
+	if noSpace(err) {
+		return fmt.Errorf("%w: %s: etcd is out of space (its NOSPACE alarm is raised: compact, defragment and disarm it, or raise --quota-backend-bytes): %v", storage.ErrUnavailable, op, err)
+	}
 	if unavailable(err) {
 		return fmt.Errorf("%w: etcd unavailable (no quorum?): %s: %v", storage.ErrUnavailable, op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+func noSpace(err error) bool {
+	return errors.Is(err, rpctypes.ErrGRPCNoSpace) || errors.Is(err, rpctypes.ErrNoSpace)
+}
+
+// unavailable says err means the cluster cannot answer now (no leader,
+// leader changed, timeouts, members unreachable, too many requests): worth
+// trying again. A full database (NOSPACE) is not: it lasts until an
+// operator acts.
 func unavailable(err error) bool {
+	if noSpace(err) {
+		return false
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		errors.Is(err, clientv3.ErrNoAvailableEndpoints) {
 		return true
@@ -253,6 +279,10 @@ func unavailable(err error) bool {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted:
 		return true
+	case codes.Unknown:
+		// A member stopping while it handles the request answers raft's
+		// own error, which etcd does not map to a gRPC code.
+		return strings.Contains(status.Convert(err).Message(), "raft: stopped")
 	}
 	return false
 }

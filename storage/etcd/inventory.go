@@ -8,6 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/provisiond/provisiond/inventory"
+	"github.com/provisiond/provisiond/storage"
 )
 
 // inventoryChunk is the most records one SaveMachines transaction writes.
@@ -15,8 +16,12 @@ const inventoryChunk = 100
 
 // SaveMachines implements storage.Store. The records (a batch the
 // inventory recorder collected over its flush interval) are written in
-// transactions of at most 100 puts, under etcd's limit on operations per
-// transaction; each record is written whole.
+// transactions of at most 100 records, under etcd's limit on operations
+// per transaction. Each replica keeps its own records in memory, so a
+// machine that boots from two replicas has a record in each: every record
+// is merged with the stored one (mergeMachine: the events of both) and
+// written under a compare that the stored one is still as read, read
+// again and merged again when another replica wrote it meanwhile.
 func (s *Store) SaveMachines(ctx context.Context, ms []inventory.Machine) error {
 	if len(ms) == 0 {
 		return nil
@@ -27,24 +32,65 @@ func (s *Store) SaveMachines(ctx context.Context, ms []inventory.Machine) error 
 	per := min(inventoryChunk, s.cfg.MaxTxnOps)
 	for len(ms) > 0 {
 		n := min(per, len(ms))
-		ops := make([]clientv3.Op, 0, n)
-		for _, m := range ms[:n] {
-			data, err := json.Marshal(m)
-			if err != nil {
-				return err
-			}
-			ops = append(ops, clientv3.OpPut(s.inventoryPrefix()+m.Key, string(data)))
+		if err := s.saveChunk(ctx, ms[:n]); err != nil {
+			return err
 		}
 		ms = ms[n:]
-		err := s.do(ctx, "writing the inventory", func(ctx context.Context) error {
-			_, err := s.cli.Txn(ctx).Then(ops...).Commit()
+	}
+	return nil
+}
+
+// saveChunk merges and writes at most MaxTxnOps records in one
+// transaction.
+func (s *Store) saveChunk(ctx context.Context, ms []inventory.Machine) error {
+	for range maxAttempts {
+		reads := make([]clientv3.Op, len(ms))
+		for i, m := range ms {
+			reads[i] = clientv3.OpGet(s.inventoryPrefix() + m.Key)
+		}
+		var resp *clientv3.TxnResponse
+		err := s.do(ctx, "reading the inventory", func(ctx context.Context) (err error) {
+			resp, err = s.cli.Txn(ctx).Then(reads...).Commit()
 			return err
 		})
 		if err != nil {
 			return err
 		}
+		cmps := make([]clientv3.Cmp, 0, len(ms))
+		puts := make([]clientv3.Op, 0, len(ms))
+		for i, m := range ms {
+			key := s.inventoryPrefix() + m.Key
+			merged := m
+			if kvs := resp.Responses[i].GetResponseRange().Kvs; len(kvs) == 1 {
+				var stored inventory.Machine
+				if err := json.Unmarshal(kvs[0].Value, &stored); err == nil {
+					merged = mergeMachine(stored, m)
+				} // an undecodable record is replaced by this one
+				cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", kvs[0].ModRevision))
+			} else {
+				cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))
+			}
+			data, err := json.Marshal(merged)
+			if err != nil {
+				return err
+			}
+			puts = append(puts, clientv3.OpPut(key, string(data)))
+		}
+		// A repeat of a commit that went through fails its compares and
+		// merges again: merging a record into itself changes nothing.
+		var tresp *clientv3.TxnResponse
+		err = s.do(ctx, "writing the inventory", func(ctx context.Context) (err error) {
+			tresp, err = s.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if tresp.Succeeded {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("%w: writing the inventory: other replicas kept writing the same records (%d attempts)", storage.ErrUnavailable, maxAttempts)
 }
 
 // Machines implements storage.Store.

@@ -7,41 +7,27 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/storage"
 )
 
-// Allocate implements storage.Store. A machine that has a lease costs one
-// read. New leases are written in transactions that succeed only if
-// neither the address key nor the machine key exists (create revision 0);
-// when another writer got there first, the pool is read again and the
-// next free addresses are tried. Allocations for one pool that arrive
-// together in this process share a transaction, so a boot storm costs a
-// few commits, not one per machine, and fills the pool from the bottom.
+// Allocate implements storage.Store. Allocations for one pool that
+// arrive together in this process share a read and a transaction, so a
+// boot storm costs a few requests to etcd, not one or two per machine
+// (and not a storm of retries when etcd is slow), and fills the pool from
+// the bottom. The shared read returns the lease of a machine that has one.
+// New leases are written in transactions that succeed only if neither the
+// address key nor the machine key exists (create revision 0); when another
+// writer got there first, the pool is read again and the next free
+// addresses are tried.
 func (s *Store) Allocate(ctx context.Context, pool *ipam.Pool, mac string) (ipam.Lease, error) {
-	key := s.macKey(pool.Name, mac)
-	var resp *clientv3.GetResponse
-	err := s.do(ctx, "reading the lease of "+mac, func(ctx context.Context) (err error) {
-		resp, err = s.cli.Get(ctx, key)
-		return err
-	})
-	if err != nil {
-		return ipam.Lease{}, err
-	}
-	if len(resp.Kvs) == 1 {
-		return decodeLease(key, resp.Kvs[0].Value)
+	if s.closed.Load() {
+		return ipam.Lease{}, errClosed
 	}
 	return s.batcher(pool.Name).allocate(s, pool, mac)
-}
-
-// attemptCtx bounds one attempt by perAttempt and the whole by deadline.
-func attemptCtx(deadline time.Time, perAttempt time.Duration) (context.Context, context.CancelFunc) {
-	if d := time.Now().Add(perAttempt); d.Before(deadline) {
-		deadline = d
-	}
-	return context.WithDeadline(context.Background(), deadline)
 }
 
 // allocReq is one machine waiting for its lease.
@@ -116,20 +102,24 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		close(r.done)
 	}
 	// Whoever asked, the batch is written on its own clock (a caller that
-	// gives up must not fail the others): RequestTimeout in all. Within
+	// gives up must not fail the others), within a budget of its own
+	// (RequestTimeout, extended while the cluster has a leader). Within
 	// it, a failure that says the cluster cannot answer right now (a
-	// leader election, a member that went away) is retried, so that
-	// losing one member does not fail a boot; the compares make a retry
-	// of a transaction that did commit harmless. Each attempt gets a
-	// quarter of the time, so that one sent to a member that hangs (cut
-	// off, or stopping) leaves time for others: the client spreads
-	// requests over every endpoint.
-	deadline := time.Now().Add(s.cfg.RequestTimeout)
-	perAttempt := max(s.cfg.RequestTimeout/4, 250*time.Millisecond)
+	// leader election, a member that went away, a slow commit) is
+	// retried, so that losing one member does not fail a boot; the
+	// compares make a retry of a transaction that did commit harmless.
+	// The first attempt gets a quarter of the time, so that one sent to
+	// a member that hangs (cut off, or stopping) leaves time for others
+	// (the client spreads requests over every endpoint); each retry gets
+	// twice as long as the one before, so that a cluster that is slow,
+	// not gone, gets the time it needs (see attemptTimeout).
+	b := s.newBudget(context.Background())
 	fail := func(op string, err error) bool {
-		if unavailable(err) && !s.closed.Load() && time.Until(deadline) > retryPause {
-			time.Sleep(retryPause)
-			return false
+		if unavailable(err) {
+			if b.retry(context.Background()) {
+				return false
+			}
+			err = fmt.Errorf("%w (%s)", err, b)
 		}
 		if op != "" {
 			err = s.wrap(op, err)
@@ -139,30 +129,38 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		}
 		return true
 	}
+	// reads is one read at one revision: the pool's address keys (keys
+	// only: a big pool costs its key names, not its leases) and the
+	// batch's machine keys.
+	reads := func(batch []*allocReq) []clientv3.Op {
+		ops := []clientv3.Op{clientv3.OpGet(s.poolPrefix(pool.Name)+"addr/", clientv3.WithPrefix(), clientv3.WithKeysOnly())}
+		for _, r := range batch {
+			ops = append(ops, clientv3.OpGet(s.macKey(pool.Name, r.mac)))
+		}
+		return ops
+	}
+	// state holds the reads' answer when a failed write brought it back.
+	var state []*etcdserverpb.ResponseOp
 	for attempt := 0; attempt < maxAttempts; {
 		if s.closed.Load() {
 			fail("", errClosed)
 			return
 		}
-		// One read at one revision: the pool's address keys (keys only:
-		// a big pool costs its key names, not its leases) and the
-		// batch's machine keys.
-		reads := []clientv3.Op{clientv3.OpGet(s.poolPrefix(pool.Name)+"addr/", clientv3.WithPrefix(), clientv3.WithKeysOnly())}
-		for _, r := range batch {
-			reads = append(reads, clientv3.OpGet(s.macKey(pool.Name, r.mac)))
-		}
-		ctx, cancel := attemptCtx(deadline, perAttempt)
-		resp, err := s.cli.Txn(ctx).Then(reads...).Commit()
-		cancel()
-		if err != nil {
-			if fail("reading pool "+pool.Name, err) {
-				return
+		if state == nil {
+			ctx, cancel := b.attempt(context.Background(), s.attemptTimeout)
+			resp, err := s.cli.Txn(ctx).Then(reads(batch)...).Commit()
+			cancel()
+			if err != nil {
+				if fail("reading pool "+pool.Name, err) {
+					return
+				}
+				continue
 			}
-			continue
+			state = resp.Responses
 		}
 		taken := map[netip.Addr]bool{}
 		held := map[string]ipam.Lease{}
-		for i, rr := range resp.Responses {
+		for i, rr := range state {
 			for _, kv := range rr.GetResponseRange().Kvs {
 				if i == 0 {
 					if _, _, last, ok := s.leaseKey(string(kv.Key)); ok {
@@ -213,10 +211,13 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 		if len(pending) == 0 {
 			return
 		}
-		ctx, cancel = attemptCtx(deadline, perAttempt)
-		tresp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
-		cancel()
+		// When another writer took an address or a machine first, the
+		// transaction's Else reads the pool again in the same round trip.
+		state = nil
 		batch = pending
+		ctx, cancel := b.attempt(context.Background(), s.attemptTimeout)
+		tresp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Else(reads(batch)...).Commit()
+		cancel()
 		if err != nil {
 			if fail("writing leases in pool "+pool.Name, err) {
 				return
@@ -229,7 +230,8 @@ func (s *Store) commitBatch(pool *ipam.Pool, batch []*allocReq) {
 			}
 			return
 		}
-		attempt++ // another writer took an address or a machine: read again
+		attempt++ // another writer took an address or a machine: try again
+		state = tresp.Responses
 	}
 	for _, r := range batch {
 		finish(r, ipam.Lease{}, fmt.Errorf("%w: allocating in pool %s: other writers kept taking the same addresses (%d attempts)", storage.ErrUnavailable, pool.Name, maxAttempts))
@@ -261,7 +263,8 @@ func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
 }
 
 // Release implements storage.Store: it deletes both keys of the lease
-// under a compare that the address key is as read.
+// under a compare that the address key is as read, retried like every
+// write while the cluster elects a leader.
 func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error) {
 	ak := s.addrKey(pool, addr)
 	for range maxAttempts {
@@ -280,18 +283,25 @@ func (s *Store) Release(ctx context.Context, pool string, addr netip.Addr) (ipam
 		if err != nil {
 			return ipam.Lease{}, err
 		}
-		// Not repeated: a repeat of a delete that did commit would report
-		// the released lease as not found.
-		rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		tresp, err := s.cli.Txn(rctx).
-			If(clientv3.Compare(clientv3.ModRevision(ak), "=", resp.Kvs[0].ModRevision)).
-			Then(clientv3.OpDelete(ak), clientv3.OpDelete(s.macKey(pool, l.MAC))).
-			Commit()
-		cancel()
+		// Repeated when the cluster could not answer (an election): when a
+		// repeat finds the key gone, an earlier attempt did commit (or
+		// another release of the same lease did), and the lease is
+		// released as asked.
+		tries := 0
+		var tresp *clientv3.TxnResponse
+		err = s.do(ctx, "releasing lease "+pool+"/"+addr.String(), func(ctx context.Context) (err error) {
+			tries++
+			tresp, err = s.cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.ModRevision(ak), "=", resp.Kvs[0].ModRevision)).
+				Then(clientv3.OpDelete(ak), clientv3.OpDelete(s.macKey(pool, l.MAC))).
+				Else(clientv3.OpGet(ak, clientv3.WithCountOnly())).
+				Commit()
+			return err
+		})
 		if err != nil {
-			return ipam.Lease{}, s.wrap("releasing lease "+pool+"/"+addr.String(), err)
+			return ipam.Lease{}, err
 		}
-		if tresp.Succeeded {
+		if tresp.Succeeded || (tries > 1 && tresp.Responses[0].GetResponseRange().Count == 0) {
 			return l, nil
 		}
 	}

@@ -100,13 +100,15 @@ func testClosedUnavailable(t *testing.T, h *harness) {
 	h.close()
 	ctx := t.Context()
 	calls := map[string]func() error{
-		"LoadCatalog":    func() error { _, err := s.LoadCatalog(ctx); return err },
-		"ReplaceCatalog": func() error { return s.ReplaceCatalog(ctx, smallCatalog(t), nil) },
-		"Leases":         func() error { _, err := s.Leases(ctx); return err },
-		"Allocate":       func() error { _, err := s.Allocate(ctx, lan(t), mac(2)); return err },
-		"Release":        func() error { _, err := s.Release(ctx, "lan", addr("10.1.0.3")); return err },
-		"SaveMachines":   func() error { return s.SaveMachines(ctx, inventoryRecords()) },
-		"Machines":       func() error { _, err := s.Machines(ctx); return err },
+		"LoadCatalog":         func() error { _, err := s.LoadCatalog(ctx); return err },
+		"ReplaceCatalog":      func() error { return s.ReplaceCatalog(ctx, smallCatalog(t), nil) },
+		"LoadCatalogRevision": func() error { _, _, err := s.LoadCatalogRevision(ctx); return err },
+		"ReplaceCatalogAt":    func() error { _, err := s.ReplaceCatalogAt(ctx, 0, smallCatalog(t), nil); return err },
+		"Leases":              func() error { _, err := s.Leases(ctx); return err },
+		"Allocate":            func() error { _, err := s.Allocate(ctx, lan(t), mac(2)); return err },
+		"Release":             func() error { _, err := s.Release(ctx, "lan", addr("10.1.0.3")); return err },
+		"SaveMachines":        func() error { return s.SaveMachines(ctx, inventoryRecords()) },
+		"Machines":            func() error { _, err := s.Machines(ctx); return err },
 	}
 	for _, name := range sortedKeys(calls) {
 		if err := calls[name](); !errors.Is(err, storage.ErrUnavailable) {

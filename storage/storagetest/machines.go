@@ -44,11 +44,24 @@ func testMachinesRoundTrip(t *testing.T, h *harness) {
 	checkMachines(t, h.machines(), want)
 }
 
+// testMachinesOverwrite writes a record again the way the recorder does
+// when a machine moves on: a later last-seen, a new state, and a new event
+// that pushes the oldest out of the MaxEvents it keeps. A backend that
+// merges records (etcd: several replicas) and one that overwrites them
+// (bbolt) both store exactly the new record.
 func testMachinesOverwrite(t *testing.T, h *harness) {
 	recs := inventoryRecords()
+	first := &recs[0]
+	for len(first.Events) < inventory.MaxEvents {
+		last := first.Events[len(first.Events)-1]
+		first.Events = append(first.Events, inventory.Event{Time: last.Time.Add(time.Minute), Endpoint: "/ignition",
+			Group: "workers", Profile: "worker", Remote: "10.1.0.3:4244", Status: 200})
+		first.LastSeen = last.Time.Add(time.Minute)
+	}
 	if err := h.s.SaveMachines(t.Context(), recs); err != nil {
 		t.Fatalf("SaveMachines: %v", err)
 	}
+	checkMachines(t, h.machines(), recs)
 	// The first record moves on; the others are not in this write and stay.
 	m := recs[0]
 	m.LastSeen = m.LastSeen.Add(time.Hour)

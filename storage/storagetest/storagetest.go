@@ -51,6 +51,10 @@ type Reopener func(t *testing.T, old storage.Store) storage.Store
 //   - Ops: ReplaceCatalog's pins, ensures and releases, and its atomicity:
 //     a conflicting pin (storage.ErrConflict) or an exhausted ensure
 //     (ipam.ErrExhausted) leaves catalog and leases exactly as they were.
+//   - Revision: LoadCatalogRevision and ReplaceCatalogAt, the
+//     compare-and-swap every catalog write goes through: a write at a
+//     revision that is no longer stored writes nothing (storage.ErrStale),
+//     and of writers racing from one revision exactly one succeeds.
 //   - Leases, Machines: listing and inventory round trip and overwrite.
 //   - Concurrency: 200 simultaneous allocations (run with -race).
 //   - Closed: every method of a closed store returns storage.ErrUnavailable.
@@ -84,6 +88,9 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"Ops/Ensure", testOpEnsure},
 		{"Ops/Release", testOpRelease},
 		{"Ops/EnsureExhausted", testOpEnsureExhausted},
+		{"Revision/TracksWrites", testRevisionTracksWrites},
+		{"Revision/Stale", testRevisionStale},
+		{"Revision/Race", testRevisionRace},
 		{"Leases/All", testLeasesAll},
 		{"Machines/RoundTrip", testMachinesRoundTrip},
 		{"Machines/Overwrite", testMachinesOverwrite},
