@@ -90,6 +90,10 @@ type Config struct {
 	// renders the local-boot script for ipxe and grub, as the boot
 	// listener answers it.
 	States resolve.StateReader
+	// Backup answers GET and HEAD /api/v1/backup with a consistent copy
+	// of the store (a *bolt.Store's BackupHandler); nil (the etcd store)
+	// answers 501 naming etcdctl snapshot save.
+	Backup http.Handler
 }
 
 // API is the admin API handler (/api/v1/...).
@@ -175,6 +179,9 @@ func (a *API) routes() chi.Router {
 
 		r.Get("/leases", a.listLeases)
 		r.Delete("/leases/{pool}/{address}", a.releaseLease)
+
+		r.Get("/backup", a.backup)
+		r.Head("/backup", a.backup)
 
 		r.Get("/select", a.selectMachine)
 		r.Get("/render/{endpoint}", a.render)

@@ -98,8 +98,10 @@ func TestAdminRoutes(t *testing.T) {
 		{name: "merge refused as a whole", method: "POST", path: "/api/v1/catalog", body: `{"profiles":[{"id":"web","boot":{"kernel":"/k"}}],"groups":[{"id":"web","profile":"webb"}]}`, code: 422, field: "profile"},
 		{name: "document with a bad object", method: "POST", path: "/api/v1/catalog", body: `{"groups":[{"id":"a","profile":"worker"},{"id":"b","profile":"worker","selector":{"n":1}}]}`, code: 422, field: "groups[1].selector.n"},
 		{name: "document with an unknown field", method: "POST", path: "/api/v1/catalog", body: `{"group":[]}`, code: 422, field: "group"},
-		{name: "replace the catalog", method: "PUT", path: "/api/v1/catalog", body: `{"profiles":[{"id":"p","boot":{"kernel":"/k"}}],"groups":[{"id":"g","profile":"p"}]}`, code: 200, want: []string{`"deleted": [`, `"groups/services"`}},
-		{name: "dry run", method: "PUT", path: "/api/v1/catalog?dry_run=true", body: `{}`, code: 200, want: []string{`"dry_run": true`}},
+		{name: "replace releasing registered machines' leases", method: "PUT", path: "/api/v1/catalog", body: `{"profiles":[{"id":"p","boot":{"kernel":"/k"}}],"groups":[{"id":"g","profile":"p"}]}`, code: 409, want: []string{"node1 services/10.0.0.101", "allow_release=true"}},
+		{name: "replace the catalog", method: "PUT", path: "/api/v1/catalog?allow_release=true", body: `{"profiles":[{"id":"p","boot":{"kernel":"/k"}}],"groups":[{"id":"g","profile":"p"}]}`, code: 200, want: []string{`"deleted": [`, `"groups/services"`}},
+		{name: "dry run", method: "PUT", path: "/api/v1/catalog?dry_run=true&allow_release=true", body: `{}`, code: 200, want: []string{`"dry_run": true`}},
+		{name: "dry run of a refused replace", method: "PUT", path: "/api/v1/catalog?dry_run=true", body: `{}`, code: 409, want: []string{"no groups", "allow_release=true"}},
 		{name: "replace with a stale If-Match", method: "PUT", path: "/api/v1/catalog", body: `{}`, hdr: []string{"If-Match", `"stale"`}, code: 412},
 
 		// leases

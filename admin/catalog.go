@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/storage"
 )
 
 // CatalogChange is the answer to a write of /api/v1/catalog: what changed,
@@ -47,12 +48,22 @@ func (a *API) writeCatalog(replace bool) http.HandlerFunc {
 			writeAPIError(w, r, err)
 			return
 		}
+		allow := r.URL.Query().Get("allow_release") == "true"
+		if replace {
+			// A whole-catalog replace that would drop every group or
+			// release registered machines' leases is refused (409,
+			// listing them; storage.GuardReleases) unless the request says
+			// allow_release=true.
+			r = r.WithContext(storage.GuardReleases(r.Context(), allow))
+		}
 		var changes catalog.Changes
+		var old *catalog.Catalog
 		snap, ok := a.update(w, r, op, "catalog", func(c *catalog.Catalog) error {
 			if err := checkPreconditions(r, true, etagOf(c.Document())); err != nil {
 				return err
 			}
 			before := c.Clone()
+			old = before
 			if replace {
 				*c = *part
 			} else {
@@ -65,6 +76,15 @@ func (a *API) writeCatalog(replace bool) http.HandlerFunc {
 			return
 		}
 		dry := w.Header().Get("X-Provisiond-Dry-Run") == "true"
+		if dry && replace {
+			// A dry run never reaches the store's guard: foresee its
+			// refusal, so that apply --prune --dry-run says what the
+			// real apply would.
+			if err := storage.CheckReleases(old, snap.Catalog, storage.PlanLeases(old, snap), a.cfg.Leases.All(), allow); err != nil {
+				writeAPIError(w, r, err)
+				return
+			}
+		}
 		if !dry {
 			a.log.Info("admin catalog change", "op", op, "created", len(changes.Created), "updated", len(changes.Updated),
 				"deleted", len(changes.Deleted), "who", identityFrom(r.Context()))

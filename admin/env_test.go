@@ -68,7 +68,7 @@ func newAdminEnv(t testing.TB, dir string, auth *Auth) *adminEnv {
 	e.boot = httptest.NewServer(e.srv)
 	t.Cleanup(e.boot.Close)
 	e.adm = New(Config{Logger: log, Catalogs: e.cats, Releaser: e.cats, Inventory: e.rec, Leases: e.table,
-		Auth: auth, Registry: e.reg, BootURL: e.boot.URL, MaxBodyBytes: 1 << 20})
+		Auth: auth, Registry: e.reg, BootURL: e.boot.URL, MaxBodyBytes: 1 << 20, Backup: e.store.BackupHandler()})
 	e.admin = httptest.NewServer(e.adm)
 	t.Cleanup(e.admin.Close)
 	t.Cleanup(func() {

@@ -53,6 +53,8 @@ type ErrorBody struct {
 //   - 413: the body is too large;
 //   - 422: the content is invalid (unknown field, wrong type, missing
 //     reference, template or Butane error);
+//   - 403: the group's pool is limited to registered machines and the
+//     machine is not registered (catalog.ErrNotRegistered);
 //   - 404: no such object, no matching group, no template of the kind;
 //   - 503: a pool is exhausted, renders are busy, the store unavailable
 //     or the catalog not loaded yet;
@@ -131,6 +133,8 @@ func apiStatus(err error) (int, string) {
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, storage.ErrNotFound):
 		return http.StatusNotFound, err.Error()
+	case errors.Is(err, catalog.ErrNotRegistered): // before ErrNoMatch, which it also is
+		return http.StatusForbidden, "refused: the group's pool is limited to registered machines: " + err.Error()
 	case errors.Is(err, catalog.ErrNoMatch):
 		return http.StatusNotFound, "no group matches these facts (GET /api/v1/select explains why)"
 	case errors.Is(err, catalog.ErrNeedMAC):
@@ -144,7 +148,7 @@ func apiStatus(err error) (int, string) {
 	case errors.Is(err, resolve.ErrNotReady):
 		return http.StatusServiceUnavailable, "catalog not loaded yet"
 	case errors.Is(err, storage.ErrUnavailable):
-		return http.StatusServiceUnavailable, "store unavailable (no quorum?): cannot write now, try again"
+		return http.StatusServiceUnavailable, storage.UnavailableMessage(err)
 	}
 	return http.StatusInternalServerError, "internal error, see the server log"
 }

@@ -60,6 +60,7 @@ func TestToAPIStatusByKind(t *testing.T) {
 		{"bad labels", wrap(groups.ErrBadLabels), 400, ""},
 		{"not found", wrap(storage.ErrNotFound), 404, ""},
 		{"no match", wrap(catalog.ErrNoMatch), 404, ""},
+		{"not registered", fmt.Errorf("%w (%w): some words", catalog.ErrNotRegistered, catalog.ErrNoMatch), 403, ""},
 		{"no template", wrap(catalog.ErrNoTemplate), 404, ""},
 		{"needs a mac", wrap(catalog.ErrNeedMAC), 400, ""},
 		{"pool needs a mac", invalid.Field("mac", &resolve.PoolError{Group: "g", Pool: "p", State: resolve.LeaseNeedsMAC, Err: catalog.ErrNeedMAC}), 400, "mac"},

@@ -102,11 +102,11 @@ func (a *API) selectMachine(w http.ResponseWriter, r *http.Request) {
 			cv.Selector = map[string]string{}
 		}
 		switch {
+		case c.Group == m.Group && errors.Is(err, catalog.ErrNoProfile):
+			cv.Reason = "matches, with the highest precedence, but its profile does not exist: the machine gets 404 (" + err.Error() + ")"
 		case res.Matched && c.Group == m.Group:
 			cv.Selected = true
 			cv.Reason = fmt.Sprintf("selected: matches, with the highest precedence (%d selector keys)", len(c.Group.Selector))
-		case c.Group == m.Group && errors.Is(err, catalog.ErrNoProfile):
-			cv.Reason = "matches, with the highest precedence, but its profile does not exist: the machine gets 404 (" + err.Error() + ")"
 		case c.Matches:
 			cv.Reason = "matches, but ranks below " + m.Group.ID + precedenceWhy(m.Group, c.Group)
 		default:

@@ -193,7 +193,7 @@ func TestEtcdEvenMembersWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "etcd cluster of 2 members: quorum is 2 and it tolerates 0 failure(s), the same as 1 members; use 1 or 3"
+	want := "etcd cluster of 2 members: quorum is 2 and it tolerates no failure, the same as 1 member; use 1 or 3"
 	if !strings.Contains(strings.Join(warnings, "\n"), want) {
 		t.Errorf("warnings %q lack %q", warnings, want)
 	}
@@ -204,7 +204,7 @@ func TestEtcdEvenMembersWarning(t *testing.T) {
 	}
 	files["machines/m4.json"] = `{"name":"m4","mac":"52:54:00:00:00:04","labels":{"role":"b"}}`
 	_, warnings, _ = load(t, files)
-	if !strings.Contains(strings.Join(warnings, "\n"), "4 members: quorum is 3 and it tolerates 1 failure(s), the same as 3 members") {
+	if !strings.Contains(strings.Join(warnings, "\n"), "4 members: quorum is 3 and it tolerates 1 failure, the same as 3 members") {
 		t.Errorf("4 members: %q", warnings)
 	}
 }

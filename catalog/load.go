@@ -221,7 +221,10 @@ func readCatalogFile(path, sub string) ([]byte, error) {
 }
 
 // jsonErr prefixes err with the file, and with line:column for JSON syntax
-// and type errors.
+// and type errors: the column of the byte at fault. encoding/json's Offset
+// counts the bytes read, the one at fault included, so that byte is at
+// Offset-1 (for a type error, the last byte of the value read); at the end
+// of the input ("unexpected end") the place is just past the last byte.
 func jsonErr(path string, data []byte, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -231,6 +234,11 @@ func jsonErr(path string, data []byte, err error) error {
 		off = syn.Offset
 	case errors.As(err, &typ):
 		off = typ.Offset
+	case errors.Is(err, io.ErrUnexpectedEOF): // a json.Decoder's "unexpected end"
+		off = int64(len(data))
+	}
+	if off > 0 && off <= int64(len(data)) && (typ != nil || syn != nil && !strings.HasPrefix(syn.Error(), "unexpected end")) {
+		off--
 	}
 	if off >= 0 {
 		line, col := lineCol(data, off)

@@ -15,7 +15,9 @@ import (
 func TestResolveRegisteredOnly(t *testing.T) {
 	files := base()
 	files["pools/net.json"] = `{"name":"net","cidr":"10.0.0.0/24","start":"10.0.0.10","end":"10.0.0.20","gateway":"10.0.0.1","registered_only":true}`
-	files["groups/c.json"] = `{"id":"c","profile":"p","selector":{}}`
+	// The catch-all provides .role itself (base's generic template uses
+	// it; a top-level key a group does not provide is a load error).
+	files["groups/c.json"] = `{"id":"c","profile":"p","selector":{},"metadata":{"role":"none"}}`
 	s, _, err := load(t, files)
 	if err != nil {
 		t.Fatal(err)

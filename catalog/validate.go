@@ -167,11 +167,22 @@ func (c *Catalog) etcdWarnings(ix *groups.Index) []string {
 		case n == 0:
 			warnings = append(warnings, fmt.Sprintf("%s: etcd cluster with no registered member: register its machines in machines/ so that members lists them before they boot", c.source("groups/"+id)))
 		case n%2 == 0:
-			warnings = append(warnings, fmt.Sprintf("%s: etcd cluster of %d members: quorum is %d and it tolerates %d failure(s), the same as %d members; use %d or %d",
-				c.source("groups/"+id), n, n/2+1, (n-1)/2, n-1, n-1, n+1))
+			warnings = append(warnings, fmt.Sprintf("%s: etcd cluster of %d members: quorum is %d and it tolerates %s, the same as %s; use %d or %d",
+				c.source("groups/"+id), n, n/2+1, count((n-1)/2, "failure", "no failure"), count(n-1, "member", ""), n-1, n+1))
 		}
 	}
 	return warnings
+}
+
+// count is "1 thing", "n things", or zero when n is 0 and zero is set.
+func count(n int, thing, zero string) string {
+	switch {
+	case n == 0 && zero != "":
+		return zero
+	case n == 1:
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // danglingRef is a reference to a template or profile that does not
@@ -213,10 +224,12 @@ func (c *Catalog) dangling() []danglingRef {
 	return out
 }
 
-// NewDangling returns an error wrapping ErrInvalid for the first
-// reference to a missing template or profile that next has and prev (nil:
-// an empty catalog) has not: the REST API refuses a change that breaks a
-// reference, while the matchbox gRPC API accepts it (see Validate).
+// NewDangling returns an error wrapping ErrInvalid, and an
+// *invalid.FieldError naming the referring field (profile, cloud_id,
+// ...), for the first reference to a missing template or profile that
+// next has and prev (nil: an empty catalog) has not: the REST API refuses
+// a change that breaks a reference, while the matchbox gRPC API accepts
+// it (see Validate).
 func NewDangling(prev, next *Catalog) error {
 	had := map[string]bool{}
 	if prev != nil {

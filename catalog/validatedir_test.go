@@ -17,15 +17,20 @@ func TestValidateDir(t *testing.T) {
 		new    string
 		want   string // the one error, with the directory as ./
 		errors int
+		warn   string // the one warning besides the missing assets, as want
 	}{
-		{"valid", "", "", "", "", 0},
-		{"JSON syntax", "groups/worker.json", `"selector": {`, `"selector": {,`, "./groups/worker.json:5:17: invalid group: invalid character ',' looking for beginning of object key string", 1},
+		{"valid", "", "", "", "", 0, ""},
+		{"JSON syntax", "groups/worker.json", `"selector": {`, `"selector": {,`, "./groups/worker.json:5:16: invalid group: invalid character ',' looking for beginning of object key string", 1, ""},
 		{"Butane typo", "ignition/worker.yaml", "      enabled: true\n      contents: |\n        [Unit]\n        Description=etcd gateway", "      enable: true\n      contents: |\n        [Unit]\n        Description=etcd gateway",
-			"./ignition/worker.yaml:61:7: unused key enable (at $.systemd.units.0.enable) (Butane, line 50 col 7 of the output rendered for group worker-cabinet-two)", 1},
+			"./ignition/worker.yaml:61:7: unused key enable (at $.systemd.units.0.enable) (Butane, line 50 col 7 of the output rendered for group worker-cabinet-two)", 1, ""},
 		{"missing key", "ignition/worker.yaml", "ROLE={{ .role }}", "ROLE={{ .rol }}",
-			"./ignition/worker.yaml:49:19: template worker.yaml uses .rol, which group worker-cabinet-two does not provide (not in its metadata or selector); only keys under .request may wait for the request", 1},
-		{"template syntax", "ignition/services.yaml", "{{", "{{ if }}{{", "./ignition/services.yaml:12:1: missing value for if", 1},
-		{"missing profile", "groups/worker.json", `"profile": "worker"`, `"profile": "wroker"`, "", 1},
+			"./ignition/worker.yaml:49:19: template worker.yaml uses .rol, which group worker-cabinet-two does not provide (not in its metadata or selector); only keys under .request may wait for the request", 1, ""},
+		{"template syntax", "ignition/services.yaml", "{{", "{{ if }}{{", "./ignition/services.yaml:12:1: missing value for if", 1, ""},
+		// A group naming a missing profile loads, as serve loads it
+		// (matchbox serves it; Terraform writes a profile before its
+		// templates): a warning, and those machines get 404.
+		{"missing profile", "groups/worker.json", `"profile": "worker"`, `"profile": "wroker"`, "", 0,
+			`./groups/worker.json: profile "wroker": no such profile (profiles/wroker.json): its machines get 404 for it until it exists`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +43,7 @@ func TestValidateDir(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var errs, assets []Problem
+			var errs, assets, warns []Problem
 			for _, p := range problems {
 				switch {
 				case p.Severity == SeverityError:
@@ -48,8 +53,18 @@ func TestValidateDir(t *testing.T) {
 					}
 				case strings.Contains(p.Message, "/assets/"):
 					assets = append(assets, p)
+				case tc.warn != "":
+					warns = append(warns, p)
 				default:
 					t.Errorf("unexpected warning %s", p)
+				}
+			}
+			if tc.warn != "" {
+				if len(warns) != 1 {
+					t.Fatalf("%d warnings besides the assets, want 1: %v", len(warns), problems)
+				}
+				if got := strings.Replace(warns[0].String(), dir+string(filepath.Separator), "./", 1); got != tc.warn {
+					t.Errorf("got warning\n%s\nwant\n%s", got, tc.warn)
 				}
 			}
 			if len(errs) != tc.errors {
@@ -100,15 +115,19 @@ func TestValidateDirAssets(t *testing.T) {
 	}
 }
 
-// TestValidateDirEmpty: a directory that holds no catalog is not an
-// error, but it is said.
+// TestValidateDirEmpty: a directory that holds no catalog is an error
+// naming it, as serve refuses it at load (ErrNotCatalogDir): loading it
+// would replace the stored catalog with an empty one.
 func TestValidateDirEmpty(t *testing.T) {
-	problems, err := ValidateDir(t.TempDir(), "")
+	dir := t.TempDir()
+	problems, err := ValidateDir(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(problems) != 1 || problems[0].Severity != SeverityWarning || !strings.Contains(problems[0].Message, "no groups") {
-		t.Fatalf("got %q", problems)
+	if len(problems) != 1 || problems[0].Severity != SeverityError || !strings.Contains(problems[0].String(), dir) ||
+		!strings.Contains(problems[0].Message, ErrNotCatalogDir.Error()) ||
+		!strings.Contains(problems[0].Message, "it has none of profiles/, groups/, machines/, pools/") {
+		t.Fatalf("got %q, want one error naming %s and saying it is not a catalog directory", problems, dir)
 	}
 	if _, err := ValidateDir(filepath.Join(t.TempDir(), "nope"), ""); err == nil {
 		t.Fatal("a missing directory validated")

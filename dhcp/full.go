@@ -43,6 +43,12 @@ type Full struct {
 	// LeaseTime is the DHCP lease duration (default 1h). The address is
 	// the machine's for good; the lease time only says when to renew.
 	LeaseTime time.Duration
+	// Registered reports whether mac (lowercase, colon-separated) is a
+	// machine of the catalog's registry (machines/). A pool limited to
+	// registered machines (ipam.Pool.RegisteredOnly) offers addresses to
+	// those only, as the boot path allocates from it for those only; nil
+	// counts no machine as registered.
+	Registered func(mac string) bool
 }
 
 // LeaseTable is the in-memory mirror of the store's leases.
@@ -104,6 +110,14 @@ func (s *Server) handleFull(ctx context.Context, req *dhcpv4.DHCPv4, c client, l
 	pool := f.Pools(f.Pool)
 	if pool == nil {
 		return nil, "", fmt.Errorf("pool %q is gone from the catalog", f.Pool)
+	}
+	if pool.RegisteredOnly && (f.Registered == nil || !f.Registered(c.mac)) {
+		// No offer, no ACK, no INFORM answer: the pool's addresses are
+		// for registered machines, and an unanswered client tries
+		// another server or gives up.
+		s.Metrics.ignored("not_registered")
+		log.Info("dhcp: no answer: the pool is limited to registered machines, and this mac is not registered (machines/)", "pool", f.Pool)
+		return nil, "", nil
 	}
 
 	var mods []dhcpv4.Modifier

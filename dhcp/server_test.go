@@ -416,3 +416,52 @@ func TestStartRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestFullDHCPRegisteredOnly: from a pool limited to registered machines,
+// full mode offers an address to a registered mac only; an unregistered
+// one gets no answer, no lease is allocated for it, and the refusal is
+// counted.
+func TestFullDHCPRegisteredOnly(t *testing.T) {
+	pool, err := ipam.Decode([]byte(`{"name": "lab", "cidr": "192.0.2.0/24", "start": "192.0.2.100", "end": "192.0.2.110",
+		"gateway": "192.0.2.1", "registered_only": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const known, stranger = "52:54:00:00:03:01", "52:54:00:00:03:66"
+	table := ipam.NewTable(nil)
+	alloc := &allocator{}
+	reg := prometheus.NewRegistry()
+	s := &Server{Recorder: &recorder{}, Metrics: NewMetrics(reg), Full: &Full{
+		Pool: "lab", Allocator: alloc, Leases: table,
+		Pools:      func(string) *ipam.Pool { return pool },
+		Registered: func(mac string) bool { return mac == known },
+	}}
+	dhcpAddr, _ := start(t, s)
+
+	if _, err := newClient(t, dhcpAddr, stranger, 500*time.Millisecond).DiscoverOffer(t.Context(), biosPXE...); err == nil {
+		t.Error("an unregistered mac was offered an address of a registered-only pool")
+	}
+	if _, ok := table.Lookup("lab", stranger); ok {
+		t.Error("the unregistered mac got a lease")
+	}
+	alloc.mu.Lock()
+	_, allocated := alloc.leases[stranger]
+	alloc.mu.Unlock()
+	if allocated {
+		t.Error("an address was allocated for the unregistered mac")
+	}
+	if n := testutil.ToFloat64(s.Metrics.unanswered.WithLabelValues("not_registered")); n < 1 {
+		t.Errorf("not_registered refusals counted: %v", n)
+	}
+
+	lease, err := newClient(t, dhcpAddr, known, 2*time.Second).Request(t.Context(), biosPXE...)
+	if err != nil {
+		t.Fatalf("registered mac: %v", err)
+	}
+	if got := lease.ACK.YourIPAddr.String(); got != "192.0.2.100" {
+		t.Errorf("registered mac got %s, want 192.0.2.100", got)
+	}
+	if l, ok := table.Lookup("lab", known); !ok || l.Address.String() != "192.0.2.100" {
+		t.Errorf("lease table: %+v %v", l, ok)
+	}
+}

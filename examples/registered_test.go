@@ -52,10 +52,9 @@ func TestUnregisteredClaimsServices(t *testing.T) {
 			const intruder = "52:54:00:66:66:66"
 			for _, ep := range []string{"/ipxe", "/ignition", "/metadata"} {
 				code, body := fetch(t, hs.URL+ep+"?mac="+intruder+"&"+tc.claim)
-				// 404 as "no matching group" until the server maps
-				// catalog.ErrNotRegistered to 403.
-				if code != http.StatusNotFound && code != http.StatusForbidden {
-					t.Errorf("%s: %d, want 403 or 404\n%s", ep, code, body)
+				// catalog.ErrNotRegistered: 403, saying why.
+				if code != http.StatusForbidden || !strings.Contains(body, "limited to registered machines") {
+					t.Errorf("%s: %d, want 403 saying the pool is limited to registered machines\n%s", ep, code, body)
 				}
 				if strings.Contains(body, "10.0.0.1") {
 					t.Errorf("%s: the answer carries an address of the pool:\n%s", ep, body)

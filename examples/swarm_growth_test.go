@@ -25,8 +25,8 @@ func TestSwarmGrows(t *testing.T) {
 		}
 	}
 	wantWarning := map[int]string{
-		2: "groups/manager.json: etcd cluster of 2 members: quorum is 2 and it tolerates 0 failure(s), the same as 1 members; use 1 or 3",
-		4: "groups/manager.json: etcd cluster of 4 members: quorum is 3 and it tolerates 1 failure(s), the same as 3 members; use 3 or 5",
+		2: "groups/manager.json: etcd cluster of 2 members: quorum is 2 and it tolerates no failure, the same as 1 member; use 1 or 3",
+		4: "groups/manager.json: etcd cluster of 4 members: quorum is 3 and it tolerates 1 failure, the same as 3 members; use 3 or 5",
 	}
 	for n := 1; n <= 5; n++ {
 		if n > 1 {

@@ -33,6 +33,7 @@ func (s *Server) resolve(r *http.Request, opt resolve.Options) (resolve.Result, 
 	}
 	res, err := s.resolver.Resolve(r.Context(), s.snap.Load(), f, opt)
 	if m := res.Match; m != nil && m.Group != nil && info != nil {
+		// m.Profile is nil when the group names a missing profile.
 		info.group, info.profile = m.Group.ID, m.Group.Profile
 	}
 	if err != nil {

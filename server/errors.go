@@ -43,6 +43,8 @@ func toHTTP(err error) *httpError {
 		return &httpError{http.StatusBadRequest, err.Error(), err}
 	case errors.Is(err, catalog.ErrNeedMAC):
 		return &httpError{http.StatusBadRequest, err.Error(), err}
+	case errors.Is(err, catalog.ErrNotRegistered): // before ErrNoMatch, which it also is
+		return &httpError{http.StatusForbidden, "refused: the group's pool is limited to registered machines, and this machine is not registered", err}
 	case errors.Is(err, catalog.ErrNoMatch):
 		return &httpError{http.StatusNotFound, "no matching group", err}
 	case errors.Is(err, catalog.ErrNoTemplate):
@@ -54,7 +56,7 @@ func toHTTP(err error) *httpError {
 	case errors.Is(err, resolve.ErrNotReady):
 		return &httpError{http.StatusServiceUnavailable, "catalog not loaded yet", err}
 	case errors.Is(err, storage.ErrUnavailable):
-		return &httpError{http.StatusServiceUnavailable, "store unavailable (no quorum?): cannot write now, try again", err}
+		return &httpError{http.StatusServiceUnavailable, storage.UnavailableMessage(err), err}
 	case errors.Is(err, inventory.ErrTransition), errors.Is(err, inventory.ErrState), errors.Is(err, inventory.ErrUnknown):
 		// a report the machine's state refuses (409), or that names no
 		// machine or state (400): the lifecycle's own mapping

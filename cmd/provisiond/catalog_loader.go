@@ -23,6 +23,9 @@ type catalogLoader struct {
 	// allowRelease is --allow-release: the load at start may release
 	// (storage.CheckReleases); reloads never may.
 	allowRelease bool
+	// assetsDir is --assets-dir ("" when no assets are served): each
+	// load logs the kernels and initrds its profiles name that it lacks.
+	assetsDir string
 }
 
 func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) {
@@ -33,6 +36,7 @@ func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) 
 			return nil, err
 		}
 		c := snap.Catalog
+		l.warnAssets(c)
 		if len(c.Groups) == 0 && len(c.Profiles) == 0 {
 			l.log.Warn("no catalog: every machine is answered 404. Give one with --catalog DIR (a matchbox-layout directory such as examples/production; PROVISIOND_CATALOG), or load one into the store with 'provisiond apply -f DIR' or 'provisiond import-matchbox DIR'")
 		}
@@ -54,6 +58,7 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.warnAssets(c)
 	before := l.catalogs.Current()
 	snap, warnings, err := l.catalogs.Replace(ctx, c)
 	l.warn(warnings)
@@ -79,5 +84,14 @@ func (l *catalogLoader) reload(ctx context.Context) {
 func (l *catalogLoader) warn(warnings []string) {
 	for _, w := range warnings {
 		l.log.Warn("catalog", "warning", strings.TrimSpace(w))
+	}
+}
+
+// warnAssets logs every asset a profile of c names under /assets/ that
+// the assets directory lacks, as `provisiond validate` reports them: a
+// machine would otherwise download "404 page not found" as its kernel.
+func (l *catalogLoader) warnAssets(c *catalog.Catalog) {
+	for _, p := range catalog.MissingAssets(c, l.assetsDir) {
+		l.log.Warn("missing asset", "problem", p.String())
 	}
 }

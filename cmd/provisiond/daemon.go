@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,7 +78,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every store operation, the boot path's allocations included, is
 	// timed where the store is (storage/metrics.go).
-	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe}
+	timed := &storage.Timed{Store: store, Observe: storage.NewMetrics(reg).Observe, Name: storeName(store)}
 	cacheStats := &catalog.CacheStats{}
 	// A --catalog load that would release registered machines' leases or
 	// drop every group is refused unless the operator consents
@@ -144,7 +145,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		MaxLabels:            cfg.Security.MaxLabels,
 	})
 	catalogs.Swap = srv.Swap
-	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease}
+	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease, assetsDir: cfg.AssetsDir}
 	if _, err := d.loader.initial(ctx); err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if cfg.AdminAddr == "" {
 		return nil
 	}
-	adminAPI, tc, err := newAdmin(cfg, log, editor, catalogs, rec, table, bootURL, reg, d.tokens, life)
+	adminAPI, tc, err := newAdmin(cfg, log, editor, catalogs, rec, table, bootURL, reg, d.tokens, life, backupHandler(store))
 	if err != nil {
 		return err
 	}
@@ -182,7 +183,14 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		}
 		tc = d.adminCert.use(tc)
 	}
-	return d.listenAdmin(adminAPI, tc, consoleDeps{hub: hub, catalogs: catalogs, rec: rec, table: table, bootURL: bootURL, tokens: d.tokens, life: life})
+	if err := d.listenAdmin(adminAPI, tc, consoleDeps{hub: hub, catalogs: catalogs, rec: rec, table: table, bootURL: bootURL, tokens: d.tokens, life: life}); err != nil {
+		return err
+	}
+	if auth == nil {
+		// Named by the address it listens on: --admin-addr's port may be 0.
+		warnNoAdminAuth(log, strings.TrimPrefix(strings.TrimPrefix(d.urls["admin"], "http://"), "https://"))
+	}
+	return nil
 }
 
 // listen starts serving h on addr and returns the listener's base URL.

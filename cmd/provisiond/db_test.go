@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,47 +140,63 @@ func TestDBOffline(t *testing.T) {
 	}
 }
 
-// db backup --server streams the backup route of a running server. The
-// admin API mounts bolt.Store.BackupHandler at BackupPath behind its
-// authentication; this test mounts it behind a bearer check of its own.
+// db backup --server streams GET /api/v1/backup of a running
+// provisiond serve, behind the admin API's authentication: the copy opens
+// as a store and holds every lease the server answered, while the server
+// keeps serving.
 func TestDBBackupServer(t *testing.T) {
-	dir, leases := dbDir(t, 200)
-	s, err := bolt.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	data := t.TempDir()
 	const token = "db-backup-token-0123456789abcdef"
-	mux := http.NewServeMux()
-	mux.Handle("GET "+BackupPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+token {
-			http.Error(w, `{"error": "unauthorized"}`, http.StatusUnauthorized)
-			return
-		}
-		s.BackupHandler().ServeHTTP(w, r)
-	}))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
 	tokens := writeFile(t, filepath.Join(t.TempDir(), "tokens"), token+"\n")
+	p := start(t, nil, "--data-dir", data, "--catalog", guardCatalog(t), "--admin-token-file", tokens)
+	answered := map[string]string{} // mac -> address the boot answered
+	for i := range 15 {
+		mac := fmt.Sprintf("52:54:00:0d:00:%02x", i)
+		code, body := get(t, "http://"+p.boot+"/ipxe?role=services&mac="+mac)
+		at := strings.Index(body, "ip=10.7.0.")
+		if code != 200 || at < 0 {
+			t.Fatalf("boot %s: %d %s", mac, code, body)
+		}
+		answered[mac] = strings.Fields(body[at+len("ip="):])[0]
+	}
 	file := filepath.Join(t.TempDir(), "live.db")
-	code, out, errs := runDB(t, "backup", "--server", srv.URL, "--token-file", tokens, "-f", file)
-	if code != 0 || !strings.Contains(out, "200 leases") {
+	code, out, errs := runDB(t, "backup", "--server", "http://"+p.admin, "--token-file", tokens, "-f", file)
+	if code != 0 || !strings.Contains(out, "checked ok") {
 		t.Fatalf("db backup --server: %d\n%s%s", code, out, errs)
 	}
-	if got := leasesOf(t, file); !sameLeaseSet(got, leases) {
-		t.Errorf("backup holds %d leases, want %d", len(got), len(leases))
+	got := leasesOf(t, file)
+	inBackup := map[string]string{}
+	for _, l := range got {
+		inBackup[l.MAC] = l.Address.String()
+	}
+	for mac, addr := range answered {
+		if inBackup[mac] != addr {
+			t.Errorf("%s was answered %s; the backup gives it %q", mac, addr, inBackup[mac])
+		}
+	}
+	if len(got) != len(answered)+2 { // and the registered n1 (pinned) and n2
+		t.Errorf("backup holds %d leases, want %d", len(got), len(answered)+2)
 	}
 	// The data dir of the running server is locked: the offline verbs say
 	// to use the server.
-	if code, _, errs := runDB(t, "backup", "--data-dir", dir, "-f", file+"2"); code != 1 || !strings.Contains(errs, "--server") {
+	if code, _, errs := runDB(t, "backup", "--data-dir", data, "-f", file+"2"); code != 1 || !strings.Contains(errs, "--server") {
 		t.Errorf("offline backup of a running server's dir: %d %s", code, errs)
 	}
 	other := filepath.Join(t.TempDir(), "none.db")
-	if code, _, errs := runDB(t, "backup", "--server", srv.URL, "-f", other); code != 1 || !strings.Contains(errs, "401") {
+	if code, _, errs := runDB(t, "backup", "--server", "http://"+p.admin, "-f", other); code != 1 || !strings.Contains(errs, "401") {
 		t.Errorf("db backup without the token: %d %s", code, errs)
 	}
 	if _, err := os.Stat(other); !os.IsNotExist(err) {
 		t.Errorf("a refused backup left %s: %v", other, err)
+	}
+	// The live backup equals the stopped server's own file.
+	p.stop(t)
+	stopped := filepath.Join(t.TempDir(), "stopped.db")
+	if code, out, errs := runDB(t, "backup", "--data-dir", data, "-f", stopped); code != 0 {
+		t.Fatalf("db backup --data-dir after stop: %d %s%s", code, out, errs)
+	}
+	if after := leasesOf(t, stopped); !sameLeaseSet(after, got) {
+		t.Errorf("live backup: %d leases; the stopped server's file: %d, or they differ", len(got), len(after))
 	}
 }
 

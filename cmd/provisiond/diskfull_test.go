@@ -54,6 +54,9 @@ func TestServeDiskFull(t *testing.T) {
 	if code != 503 {
 		t.Fatalf("new machine on a full disk: %d %s", code, body)
 	}
+	if want := "store unavailable (bbolt file " + filepath.Join(data, "provisiond.db") + "): cannot write now, try again; the server log has the cause\n"; body != want {
+		t.Errorf("full disk answer %q, want %q", body, want)
+	}
 	t.Logf("full after %d new machines: %d %s", i-101, code, strings.TrimSpace(body))
 	if logs := p.logs(); !strings.Contains(logs, filepath.Join(data, "provisiond.db")+" cannot be written") || !strings.Contains(logs, "no space left on device") {
 		t.Errorf("the log does not name the store file and the cause:\n%s", logs)

@@ -168,6 +168,10 @@ func startNetboot(c netbootConfig, log *slog.Logger, reg prometheus.Registerer, 
 					}
 					return nil
 				},
+				Registered: func(mac string) bool {
+					snap := srv.Snapshot()
+					return snap != nil && snap.Machine(mac, "") != nil
+				},
 			}
 		}
 		if err := d.Start(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -140,7 +141,7 @@ func states(inv admin.Inventory) resolve.StateReader {
 
 func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releaser admin.Releaser,
 	inv admin.Inventory, table *ipam.Table, bootURL string, reg prometheus.Registerer, tokens *server.BootTokens,
-	life admin.Lifecycle) (*admin.API, *tls.Config, error) {
+	life admin.Lifecycle, backup http.Handler) (*admin.API, *tls.Config, error) {
 	auth, err := adminAuth(cfg.Admin)
 	if err != nil {
 		return nil, nil, err
@@ -151,9 +152,6 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releas
 	}
 	if st, err := os.Stat(cfg.Admin.TokenFile); err == nil && st.Mode().Perm()&0o077 != 0 {
 		log.Warn("the admin token file is readable by other users: chmod 600 it", "file", cfg.Admin.TokenFile, "mode", st.Mode().Perm().String())
-	}
-	if auth == nil {
-		log.Warn("the admin API has no authentication: anyone who can reach " + cfg.AdminAddr + " can change the catalog (loopback only)")
 	}
 	a := admin.New(admin.Config{
 		Logger:     log,
@@ -169,10 +167,18 @@ func newAdmin(cfg serveConfig, log *slog.Logger, catalogs admin.Catalogs, releas
 		BootTokens: tokens,
 		Lifecycle:  life,
 		States:     states(inv),
+		Backup:     backup,
 
 		MaxBodyBytes: cfg.Security.AdminMaxBodyBytes,
 	})
 	return a, tc, nil
+}
+
+// warnNoAdminAuth warns that the admin API at addr, the address it
+// listens on (the real port, not --admin-addr's :0), has no
+// authentication.
+func warnNoAdminAuth(log *slog.Logger, addr string) {
+	log.Warn("the admin API has no authentication: anyone who can reach " + addr + " can change the catalog (loopback only)")
 }
 
 // reportOverwrites logs what a directory load overwrote. The directory is

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -117,4 +118,22 @@ func followStore(ctx context.Context, store storage.Store, catalogs *storage.Cat
 		catalogs.Follow(ctx, w, log.With("component", "store-watch"))
 	}()
 	return func() { <-done }
+}
+
+// storeName names the store for clients' 503 messages: "bbolt file PATH"
+// or "etcd".
+func storeName(s storage.Store) string {
+	if b, ok := s.(*bolt.Store); ok {
+		return "bbolt file " + b.Path()
+	}
+	return "etcd"
+}
+
+// backupHandler is the admin API's GET /api/v1/backup: the bbolt store's
+// consistent copy; nil for etcd, whose own snapshots are its backup.
+func backupHandler(s storage.Store) http.Handler {
+	if b, ok := s.(*bolt.Store); ok {
+		return b.BackupHandler()
+	}
+	return nil
 }

@@ -120,3 +120,34 @@ func TestValidateEnv(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 }
+
+// TestValidateVerbAsServe: validate judges as serve loads. A group naming
+// a missing profile is served (those machines get 404): exit 0, with the
+// warning naming the profile printed. A directory that holds no catalog
+// is refused at load: exit 1, the error naming the directory.
+func TestValidateVerbAsServe(t *testing.T) {
+	dir := copyCatalog(t, "production")
+	group := filepath.Join(dir, "groups", "worker.json")
+	b, err := os.ReadFile(group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"profile": "worker"`) {
+		t.Fatalf("%s names no worker profile:\n%s", group, b)
+	}
+	if err := os.WriteFile(group, []byte(strings.Replace(string(b), `"profile": "worker"`, `"profile": "wroker"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := validate(t, dir)
+	want := group + `: warning: profile "wroker": no such profile (profiles/wroker.json): its machines get 404 for it until it exists`
+	if code != 0 || errOut != "" || !strings.Contains(out, want+"\n") || !strings.HasSuffix(out, dir+" is valid (5 warnings)\n") {
+		t.Fatalf("missing profile: exit %d\nstdout:\n%s\nstderr:\n%s\nwant the line\n%s", code, out, errOut, want)
+	}
+
+	empty := t.TempDir()
+	code, out, errOut = validate(t, empty)
+	if code != 1 || !strings.Contains(out, empty) || !strings.Contains(out, "not a catalog directory") ||
+		errOut != "provisiond: validate: "+empty+" is not valid: 1 error, 0 warnings\n" {
+		t.Fatalf("empty directory: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}

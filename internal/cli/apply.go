@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +27,9 @@ directory's name (groups/web.json) or --kind, or a whole catalog as
 'provisiond get catalog -o json' prints it.
 
 Objects are created or replaced; with --prune, the catalog becomes exactly
-what was given and every other object is deleted.
+what was given and every other object is deleted. A prune that would drop
+every group, or release the leases of machines it no longer registers, is
+refused (listing them) unless --allow-release is given.
 
 Flags:
 `
@@ -39,6 +42,7 @@ func Apply(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&files, "f", "`FILE or DIR` to apply (repeatable)")
 	prune := fs.Bool("prune", false, "replace the whole catalog: delete every object not given")
 	dry := fs.Bool("dry-run", false, "validate on the server without changing anything")
+	allowRelease := fs.Bool("allow-release", false, "with --prune: release the leases of machines no longer registered, or drop every group, on purpose")
 	kind := fs.String("kind", "", "`kind` of a single FILE: profile, group, pool, machine, ignition, cloud or generic")
 	ifMatch := fs.String("if-match", "", "apply only if the catalog's ETag is still `etag` (the etag of the last apply -o json)")
 	return Exit(stderr, "apply", func() error {
@@ -48,6 +52,9 @@ func Apply(args []string, stdout, stderr io.Writer) int {
 		}
 		if len(pos) > 0 || len(files) == 0 {
 			return Usagef("want -f FILE|DIR (provisiond apply --help)")
+		}
+		if *allowRelease && !*prune {
+			return Usagef("--allow-release goes with --prune: a merge deletes nothing, so releases nothing")
 		}
 		all := catalog.New()
 		for _, f := range files {
@@ -61,7 +68,11 @@ func Apply(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return err
 		}
-		res, hdr, err := sendCatalog(c, all, *prune, *dry, *ifMatch)
+		res, hdr, err := sendCatalogAllow(c, all, *prune, *dry, *allowRelease, *ifMatch)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict && strings.Contains(ae.errorBody.Error, "allow_release=true") {
+			return fmt.Errorf("%w\n(to do it on purpose: provisiond apply --prune --allow-release)", err)
+		}
 		if err != nil {
 			return err
 		}
@@ -77,6 +88,13 @@ func Apply(args []string, stdout, stderr io.Writer) int {
 
 // sendCatalog POSTs (merge) or PUTs (prune) c to /api/v1/catalog.
 func sendCatalog(c *Client, cat *catalog.Catalog, prune, dry bool, ifMatch string) (*catalogChange, http.Header, error) {
+	return sendCatalogAllow(c, cat, prune, dry, false, ifMatch)
+}
+
+// sendCatalogAllow is sendCatalog; allowRelease sends allow_release=true,
+// the operator's consent to a prune that releases registered machines'
+// leases or drops every group.
+func sendCatalogAllow(c *Client, cat *catalog.Catalog, prune, dry, allowRelease bool, ifMatch string) (*catalogChange, http.Header, error) {
 	body, err := json.Marshal(cat.Document())
 	if err != nil {
 		return nil, nil, err
@@ -87,6 +105,9 @@ func sendCatalog(c *Client, cat *catalog.Catalog, prune, dry bool, ifMatch strin
 	}
 	if dry {
 		q.Set("dry_run", "true")
+	}
+	if allowRelease {
+		q.Set("allow_release", "true")
 	}
 	if ifMatch != "" {
 		h.Set("If-Match", ifMatch)
