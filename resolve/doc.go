@@ -35,13 +35,13 @@
 // also reported as LeaseState (needs-mac, exhausted), which is what admin
 // select shows instead of failing.
 //
-// # Where later steps plug in
+// # Checks that refuse or change the answer
 //
 // A check that may refuse or change the answer for a machine belongs
-// between match and lease, in Resolve, so that every transport gets it:
-// a pool limited to registered machines refuses when Result.Match.Machine
-// is nil before any address is allocated (a typed error beside
-// ErrNeedMAC). Install once is there: with Options.BootScript (the
+// before the lease, so that every transport gets it: a pool limited to
+// registered machines refuses in the match step (catalog.Snapshot.Resolve
+// returns catalog.ErrNotRegistered, also ErrNoMatch) before any address
+// is allocated. Install once is in Resolve: with Options.BootScript (the
 // /ipxe and /grub requests) and Resolver.States set, a machine whose
 // group or profile has install_once and whose inventory state is
 // installed resolves with Result.LocalBoot, before any lease is taken;

@@ -34,7 +34,8 @@ func checkName(field, name string) error {
 
 // toStatus maps an error to a gRPC status, in one place: NotFound for a
 // missing object or no match (matchbox's code too), InvalidArgument for
-// content the catalog refuses, Unavailable when the store has no quorum,
+// content the catalog refuses, Unavailable when the store cannot write now,
+// PermissionDenied for an unregistered machine claiming a limited pool,
 // FailedPrecondition for a conflict with stored leases, Canceled or
 // DeadlineExceeded for the caller's context, Internal for the rest.
 func toStatus(err error) error {
@@ -46,6 +47,10 @@ func toStatus(err error) error {
 	}
 	code := codes.Internal
 	switch {
+	case errors.Is(err, catalog.ErrNotRegistered):
+		// before ErrNoMatch, which it also is: a machine claiming a group
+		// whose pool is limited to registered machines (the boot listener's 403)
+		code = codes.PermissionDenied
 	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNoMatch):
 		code = codes.NotFound
 	case errors.Is(err, errBadRequest), errors.Is(err, catalog.ErrInvalid),
@@ -53,7 +58,9 @@ func toStatus(err error) error {
 		errors.Is(err, groups.ErrBadMAC), errors.Is(err, groups.ErrBadUUID), errors.Is(err, groups.ErrBadLabels):
 		code = codes.InvalidArgument
 	case errors.Is(err, storage.ErrUnavailable):
-		code = codes.Unavailable // no quorum: the client may retry
+		// the store cannot write now (no quorum, a full disk): the client
+		// may retry; the message names the store, the log has the cause
+		return status.Error(codes.Unavailable, storage.UnavailableMessage(err))
 	case errors.Is(err, storage.ErrConflict):
 		code = codes.FailedPrecondition // e.g. a pin on another machine's lease
 	case errors.Is(err, context.Canceled):

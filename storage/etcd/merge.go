@@ -23,6 +23,14 @@ func mergeMachine(a, b inventory.Machine) inventory.Machine {
 	if b.LastSeen.Before(a.LastSeen) {
 		earlier, later = b, a
 	}
+	// A record that already holds every event of the other one (the same
+	// replica writing its record again as the machine moves on) is the
+	// merge: folding its events again would add timeline entries twice.
+	if holdsAll(later, earlier) {
+		merged := later
+		merged.FirstSeen = earliest(a.FirstSeen, b.FirstSeen)
+		return merged
+	}
 	// Fold the later record's newer events into the earlier record, as
 	// the recorder would have had it seen them all. (inventory.Recorder
 	// is the one place that knows how an event moves a record on.)
@@ -51,6 +59,31 @@ func mergeMachine(a, b inventory.Machine) inventory.Machine {
 	merged.FirstSeen = earliest(a.FirstSeen, b.FirstSeen)
 	merged.Events = mergeEvents(a.Events, b.Events)
 	return merged
+}
+
+// holdsAll reports whether later holds each of earlier's events, or had
+// to drop it as older than the first event it keeps (it keeps the latest
+// inventory.MaxEvents).
+func holdsAll(later, earlier inventory.Machine) bool {
+	if len(later.Events) == 0 {
+		return len(earlier.Events) == 0
+	}
+	first := later.Events[0].Time
+	for _, e := range earlier.Events {
+		if len(later.Events) >= inventory.MaxEvents && e.Time.Before(first) {
+			continue
+		}
+		if !slices.ContainsFunc(later.Events, func(x inventory.Event) bool { return sameEvent(x, e) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameEvent: equal time and fields, as mergeEvents counts events once.
+func sameEvent(x, y inventory.Event) bool {
+	return x.Time.Equal(y.Time) && x.Endpoint == y.Endpoint && x.Group == y.Group &&
+		x.Profile == y.Profile && x.Remote == y.Remote && x.Status == y.Status
 }
 
 func earliest(a, b time.Time) time.Time {
