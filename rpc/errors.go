@@ -59,8 +59,9 @@ func toStatus(err error) error {
 		code = codes.InvalidArgument
 	case errors.Is(err, storage.ErrUnavailable):
 		// the store cannot write now (no quorum, a full disk): the client
-		// may retry; the message names the store, the log has the cause
-		return status.Error(codes.Unavailable, storage.UnavailableMessage(err))
+		// may retry; the error names the store (bbolt file or etcd) and
+		// the cause
+		code = codes.Unavailable
 	case errors.Is(err, storage.ErrConflict):
 		code = codes.FailedPrecondition // e.g. a pin on another machine's lease
 	case errors.Is(err, context.Canceled):

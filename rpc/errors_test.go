@@ -22,6 +22,7 @@ func TestToStatus(t *testing.T) {
 		{nil, codes.OK},
 		{fmt.Errorf("x: %w", errNotFound), codes.NotFound},
 		{fmt.Errorf("x: %w", catalog.ErrNoProfile), codes.NotFound},
+		{fmt.Errorf("%w (%w): pool limited", catalog.ErrNotRegistered, catalog.ErrNoMatch), codes.PermissionDenied},
 		{fmt.Errorf("x: %w", catalog.ErrInvalid), codes.InvalidArgument},
 		{fmt.Errorf("x: %w", groups.ErrBadMAC), codes.InvalidArgument},
 		{fmt.Errorf("writing: %w", storage.ErrUnavailable), codes.Unavailable},
