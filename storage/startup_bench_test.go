@@ -1,0 +1,106 @@
+package storage_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/internal/catalogen"
+	"github.com/provisiond/provisiond/ipam"
+	"github.com/provisiond/provisiond/storage"
+	"github.com/provisiond/provisiond/storage/bolt"
+)
+
+var (
+	startupDirsMu sync.Mutex
+	startupDirs   = map[string]string{}
+)
+
+// startupDir writes a generated catalog of n machines of shape to a
+// directory once per process.
+func startupDir(b *testing.B, shape catalogen.Shape, n int) string {
+	b.Helper()
+	startupDirsMu.Lock()
+	defer startupDirsMu.Unlock()
+	key := string(shape) + "-" + strconv.Itoa(n)
+	if d, ok := startupDirs[key]; ok {
+		return d
+	}
+	c, err := shape.New(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := os.MkdirTemp("", "startup-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := catalogen.Write(d, c); err != nil {
+		b.Fatal(err)
+	}
+	startupDirs[key] = d
+	return d
+}
+
+// BenchmarkStartup is provisiond serve's catalog start-up on bbolt, as
+// cmd/provisiond does it: "dir" loads --catalog into a new database
+// (LoadDir, Compile, write); "dir-again" loads the same directory into a
+// database that already holds it; "stored" serves the stored catalog (no
+// --catalog). Use -cpuprofile to see where the time goes.
+func BenchmarkStartup(b *testing.B) {
+	for _, shape := range []catalogen.Shape{catalogen.Matchbox, catalogen.Pooled} {
+		for _, n := range []int{10_000, 100_000} {
+			if testing.Short() && n > 10_000 {
+				continue
+			}
+			name := string(shape) + "/" + strconv.Itoa(n)
+			load := func(b *testing.B, dataDir string, fromDir bool) {
+				st, err := bolt.Open(dataDir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer st.Close()
+				cs := &storage.Catalogs{Store: st, Leases: ipam.NewTable(nil)}
+				ctx := context.Background()
+				if !fromDir {
+					if _, _, err := cs.LoadStored(ctx); err != nil {
+						b.Fatal(err)
+					}
+					return
+				}
+				c, err := catalog.LoadDir(startupDir(b, shape, n))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := cs.Replace(ctx, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run(name+"/dir", func(b *testing.B) {
+				startupDir(b, shape, n)
+				for b.Loop() {
+					b.StopTimer()
+					d := b.TempDir()
+					b.StartTimer()
+					load(b, d, true)
+				}
+			})
+			b.Run(name+"/dir-again", func(b *testing.B) {
+				d := b.TempDir()
+				load(b, d, true)
+				for b.Loop() {
+					load(b, d, true)
+				}
+			})
+			b.Run(name+"/stored", func(b *testing.B) {
+				d := b.TempDir()
+				load(b, d, true)
+				for b.Loop() {
+					load(b, d, false)
+				}
+			})
+		}
+	}
+}
