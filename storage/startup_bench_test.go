@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/internal/catalogen"
@@ -56,6 +57,11 @@ func BenchmarkStartup(b *testing.B) {
 				continue
 			}
 			name := string(shape) + "/" + strconv.Itoa(n)
+			// Each phase's time per load is reported as a metric of its
+			// own: read (LoadDir), replace (read the stored catalog,
+			// Compile, write) or stored (read the stored catalog and
+			// leases, Compile).
+			var phases map[string]time.Duration
 			load := func(b *testing.B, dataDir string, fromDir bool) {
 				st, err := bolt.Open(dataDir)
 				if err != nil {
@@ -65,41 +71,60 @@ func BenchmarkStartup(b *testing.B) {
 				cs := &storage.Catalogs{Store: st, Leases: ipam.NewTable(nil)}
 				ctx := context.Background()
 				if !fromDir {
+					t := time.Now()
 					if _, _, err := cs.LoadStored(ctx); err != nil {
 						b.Fatal(err)
 					}
+					phases["stored"] += time.Since(t)
 					return
 				}
+				t := time.Now()
 				c, err := catalog.LoadDir(startupDir(b, shape, n))
 				if err != nil {
 					b.Fatal(err)
 				}
+				phases["read"] += time.Since(t)
+				t = time.Now()
 				if _, _, err := cs.Replace(ctx, c); err != nil {
 					b.Fatal(err)
+				}
+				phases["replace"] += time.Since(t)
+			}
+			report := func(b *testing.B) {
+				for name, d := range phases {
+					b.ReportMetric(d.Seconds()/float64(b.N), name+"-s/op")
 				}
 			}
 			b.Run(name+"/dir", func(b *testing.B) {
 				startupDir(b, shape, n)
+				phases = map[string]time.Duration{}
 				for b.Loop() {
 					b.StopTimer()
 					d := b.TempDir()
 					b.StartTimer()
 					load(b, d, true)
 				}
+				report(b)
 			})
 			b.Run(name+"/dir-again", func(b *testing.B) {
 				d := b.TempDir()
+				phases = map[string]time.Duration{}
 				load(b, d, true)
+				phases = map[string]time.Duration{}
 				for b.Loop() {
 					load(b, d, true)
 				}
+				report(b)
 			})
 			b.Run(name+"/stored", func(b *testing.B) {
 				d := b.TempDir()
+				phases = map[string]time.Duration{}
 				load(b, d, true)
+				phases = map[string]time.Duration{}
 				for b.Loop() {
 					load(b, d, false)
 				}
+				report(b)
 			})
 		}
 	}
