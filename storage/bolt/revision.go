@@ -102,6 +102,7 @@ func catalogDigest(tx *bbolt.Tx, visit func(bucket string, k, v []byte) error) (
 // readCatalogTx decodes the stored catalog and its digest in one walk.
 func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 	c := catalog.New()
+	var groupKeys, groupValues [][]byte
 	rev, err := catalogDigest(tx, func(bucket string, k, v []byte) error {
 		var err error
 		switch bucket {
@@ -111,10 +112,10 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 				c.Profiles[p.ID] = p
 			}
 		case "groups":
-			var g *groups.Group
-			if g, err = groups.Decode(v); err == nil {
-				c.Groups[g.ID] = g
-			}
+			// Decoded below, on GOMAXPROCS goroutines: 100,000 groups
+			// are most of a stored catalog. v stays valid while tx is
+			// open.
+			groupKeys, groupValues = append(groupKeys, k), append(groupValues, v)
 		case "pools":
 			var p *ipam.Pool
 			if p, err = ipam.Decode(v); err == nil {
@@ -137,6 +138,21 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 	})
 	if err != nil {
 		return nil, 0, err
+	}
+	decoded := make([]*groups.Group, len(groupValues))
+	_, err = encodeAll(len(groupValues), func(i int) ([]byte, error) {
+		g, err := groups.Decode(groupValues[i])
+		if err != nil {
+			return nil, fmt.Errorf("stored groups/%s: %w", groupKeys[i], err)
+		}
+		decoded[i] = g
+		return nil, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, g := range decoded {
+		c.Groups[g.ID] = g
 	}
 	return c, rev, nil
 }
@@ -202,7 +218,8 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) err
 }
 
 // encodeAll returns encode(0..n-1), on up to GOMAXPROCS goroutines for
-// large n; the first error (by index) is returned.
+// large n; the first error (by index) is returned. readCatalogTx decodes
+// with it too.
 func encodeAll(n int, encode func(i int) ([]byte, error)) ([][]byte, error) {
 	out := make([][]byte, n)
 	errs := make([]error, n)
