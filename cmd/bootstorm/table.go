@@ -72,7 +72,7 @@ func printSummary(w io.Writer, rs []*result, cfg config) {
 			}
 		}
 	}
-	fmt.Fprintln(w, "\n| shape | N | start-up, --catalog, new database | catalog load | start-up from the store | start-up, --catalog, same database | RSS after start-up | peak RSS (first start) | peak RSS (from the store) |")
+	fmt.Fprintln(w, "\n| shape | N | start-up, --catalog, new database | catalog load | start-up from the store | start-up, --catalog, same database | RSS after start-up | peak RSS (--catalog starts) | peak RSS (from the store) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %.0f MiB | %.0f MiB | %.0f MiB |\n", r.Shape, r.N, secs(r.StartupSeconds), r.CatalogLoad,
