@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,13 +50,32 @@ func startupDir(b *testing.B, shape catalogen.Shape, n int) string {
 // cmd/provisiond does it: "dir" loads --catalog into a new database
 // (LoadDir, Compile, write); "dir-again" loads the same directory into a
 // database that already holds it; "stored" serves the stored catalog (no
-// --catalog). Use -cpuprofile to see where the time goes.
+// --catalog). Use -cpuprofile to see where the time goes. It runs 10,000
+// machines of each shape; PROVISIOND_STARTUP_BENCH_N=100000 (a
+// comma-separated list) sets the sizes, so that .ci/run's pass over every
+// benchmark stays short.
 func BenchmarkStartup(b *testing.B) {
-	for _, shape := range []catalogen.Shape{catalogen.Matchbox, catalogen.Pooled} {
-		for _, n := range []int{10_000, 100_000} {
-			if testing.Short() && n > 10_000 {
-				continue
+	sizes := []int{10_000}
+	if env := os.Getenv("PROVISIOND_STARTUP_BENCH_N"); env != "" {
+		sizes = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("PROVISIOND_STARTUP_BENCH_N=%q: want machine counts, comma-separated", env)
 			}
+			sizes = append(sizes, n)
+		}
+	}
+	b.Cleanup(func() {
+		startupDirsMu.Lock()
+		defer startupDirsMu.Unlock()
+		for key, d := range startupDirs {
+			os.RemoveAll(d)
+			delete(startupDirs, key)
+		}
+	})
+	for _, shape := range []catalogen.Shape{catalogen.Matchbox, catalogen.Pooled} {
+		for _, n := range sizes {
 			name := string(shape) + "/" + strconv.Itoa(n)
 			// Each phase's time per load is reported as a metric of its
 			// own: read (LoadDir), replace (read the stored catalog,
