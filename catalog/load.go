@@ -9,7 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
@@ -37,11 +40,13 @@ func LoadDir(dir string) (*Catalog, error) {
 		return nil, err
 	}
 	c := New()
-	err = eachFile(dir, "profiles", ".json", &c.Notes, func(path, name string, data []byte) error {
+	err = eachDecoded(dir, "profiles", ".json", &c.Notes, func(path, _ string, data []byte) (*profiles.Profile, error) {
 		p, err := profiles.Decode(data)
 		if err != nil {
-			return jsonErr(path, data, err)
+			return nil, jsonErr(path, data, err)
 		}
+		return p, nil
+	}, func(path, name string, p *profiles.Profile) error {
 		// matchbox finds a profile by its file name (profiles/<id>.json),
 		// whatever its "id" says: so does provisiond.
 		if p.ID != name {
@@ -53,15 +58,22 @@ func LoadDir(dir string) (*Catalog, error) {
 		return nil
 	})
 	if err == nil {
-		err = eachFile(dir, "groups", ".json", &c.Notes, func(path, name string, data []byte) error {
+		err = eachDecoded(dir, "groups", ".json", &c.Notes, func(path, name string, data []byte) (*groups.Group, error) {
 			// matchbox selects groups without reading their "id" (its docs
 			// show group files without one): such a group takes its file
-			// name.
-			data = withDefaultID(data, name)
+			// name. A group that decodes with its own id needs no second
+			// look (one decode per file, not two, for the usual file).
 			g, err := groups.Decode(data)
-			if err != nil {
-				return jsonErr(path, data, err)
+			if err == nil && g.ID != "" {
+				return g, nil
 			}
+			data = withDefaultID(data, name)
+			g, err = groups.Decode(data)
+			if err != nil {
+				return nil, jsonErr(path, data, err)
+			}
+			return g, nil
+		}, func(path, _ string, g *groups.Group) error {
 			// matchbox lists every group file and uses its "id", which need
 			// not be the file name (its own examples have groups/install.json
 			// with "id": "stage-0"): so does provisiond.
@@ -129,14 +141,107 @@ var matchboxDirs = map[string]bool{"profiles": true, "groups": true, "ignition":
 // are skipped; so are, with a note, subdirectories and files without ext in
 // matchbox's directories (see matchboxDirs). Elsewhere they are an error.
 func eachFile(dir, sub, ext string, notes *[]string, fn func(path, name string, data []byte) error) error {
+	files, err := listFiles(dir, sub, ext, notes)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := readCatalogFile(f.path, sub)
+		if err != nil {
+			return err
+		}
+		if err := fn(f.path, f.name, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// catalogFile is one file eachFile and eachDecoded visit: its path, and
+// its name without the extension.
+type catalogFile struct{ path, name string }
+
+// eachDecoded is eachFile for directories of many files (100,000 group
+// files are one catalog): it reads and decodes the files on up to
+// GOMAXPROCS goroutines, then merges the decoded values one at a time in
+// directory order. The outcome is eachFile's: merge sees the files in the
+// same order, and the error returned is the one of the first file (in
+// that order) that fails to read, decode or merge.
+func eachDecoded[T any](dir, sub, ext string, notes *[]string, decode func(path, name string, data []byte) (T, error), merge func(path, name string, v T) error) error {
+	files, err := listFiles(dir, sub, ext, notes)
+	if err != nil {
+		return err
+	}
+	type decoded struct {
+		v   T
+		err error
+	}
+	out := make([]decoded, len(files))
+	one := func(i int) {
+		data, err := readCatalogFile(files[i].path, sub)
+		if err == nil {
+			out[i].v, err = decode(files[i].path, files[i].name, data)
+		}
+		out[i].err = err
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(files)/64)
+	if workers <= 1 {
+		for i := range files {
+			one(i)
+			if out[i].err != nil {
+				break // nothing after the first error is merged
+			}
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(files) {
+						return
+					}
+					one(i)
+					if out[i].err != nil {
+						// Files after i need not be read. Every file
+						// before it has been taken by a worker and is
+						// finished before wg.Wait returns: one of them
+						// may fail too, and comes first.
+						next.Store(int64(len(files)))
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for i, f := range files {
+		if out[i].err != nil {
+			return out[i].err
+		}
+		if err := merge(f.path, f.name, out[i].v); err != nil {
+			return err
+		}
+		var zero T
+		out[i].v = zero // merged: let it go with the map that holds it
+	}
+	return nil
+}
+
+// listFiles returns the files eachFile visits in dir/sub, in directory
+// order, adding a note for each one it skips.
+func listFiles(dir, sub, ext string, notes *[]string) ([]catalogFile, error) {
 	root := filepath.Join(dir, sub)
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("catalog: %w", err)
+		return nil, fmt.Errorf("catalog: %w", err)
 	}
+	files := make([]catalogFile, 0, len(entries))
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
@@ -148,24 +253,18 @@ func eachFile(dir, sub, ext string, notes *[]string, fn func(path, name string, 
 				*notes = append(*notes, fmt.Sprintf("%s: skipped: a directory (%s/ holds files only; matchbox skips it too)", path, sub))
 				continue
 			}
-			return fmt.Errorf("%s: is a directory; %s/ holds files only", path, sub)
+			return nil, fmt.Errorf("%s: is a directory; %s/ holds files only", path, sub)
 		}
 		if ext != "" && !strings.HasSuffix(name, ext) {
 			if matchboxDirs[sub] {
 				*notes = append(*notes, fmt.Sprintf("%s: skipped: not a %s file (%s/ holds <id>%s files; matchbox skips it too)", path, ext, sub, ext))
 				continue
 			}
-			return fmt.Errorf("%s: not a %s file; %s/ holds <id>%s files only", path, ext, sub, ext)
+			return nil, fmt.Errorf("%s: not a %s file; %s/ holds <id>%s files only", path, ext, sub, ext)
 		}
-		data, err := readCatalogFile(path, sub)
-		if err != nil {
-			return err
-		}
-		if err := fn(path, strings.TrimSuffix(name, ext), data); err != nil {
-			return err
-		}
+		files = append(files, catalogFile{path, strings.TrimSuffix(name, ext)})
 	}
-	return nil
+	return files, nil
 }
 
 // withDefaultID returns data with "id": id added when data is a JSON

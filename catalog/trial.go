@@ -32,23 +32,33 @@ const trialServerURL = "http://provisiond.invalid:8080"
 // cannot change the YAML structure. What a shared check cannot see (a
 // template that branches on a value) still fails at request time with 500
 // and the cause in the log.
+//
+// Each group's trial data is built and its shape computed once per load:
+// the shapes are kept (two numbers a group) for trialLimits, which builds
+// a group's data again only for a shape it has not checked yet.
 func (s *Snapshot) trialRenders() (warnings []string, err error) {
 	first := s.firstMachines()
 	checked := map[trialKey]bool{}
 	failed := map[string]bool{}
 	var errs []error
-	for _, g := range s.Index.Groups() {
+	all := s.Index.Groups()
+	shapes := make([]groupShape, len(all))
+	for i, g := range all {
 		p := s.Catalog.Profiles[g.Profile]
-		if p == nil || p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) || failed[p.IgnitionID] {
+		if p == nil {
+			continue
+		}
+		in := s.trialInput(g, first[g])
+		data := profiles.Data(in)
+		shapes[i] = trialShapes(data)
+		if p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) || failed[p.IgnitionID] {
 			continue
 		}
 		t := s.tmpl[profiles.KindIgnition][p.IgnitionID]
 		if t == nil {
 			continue // a dangling reference: a warning of validate's
 		}
-		in := s.trialInput(g, first[g])
-		data := profiles.Data(in)
-		shape := trialKey{p.IgnitionID, dataShape(data)}
+		shape := trialKey{p.IgnitionID, shapes[i].data}
 		if checked[shape] {
 			continue
 		}
@@ -79,7 +89,7 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 			failed[p.IgnitionID] = true
 		}
 	}
-	if err := s.trialLimits(); err != nil {
+	if err := s.trialLimits(first, all, shapes); err != nil {
 		errs = append(errs, err)
 		if isLimit(err) {
 			return warnings, joinProblems(errs...)
@@ -194,6 +204,50 @@ type trialKey struct {
 	shape    uint64
 }
 
+// groupShape is the shape of a group's trial data (profiles.Data) and of
+// its boot data (profiles.BootData with the trial boot token).
+type groupShape struct{ data, boot uint64 }
+
+// trialBootToken is the boot token of trial boot renders.
+const trialBootToken = "trial"
+
+// trialShapes returns dataShape(data) and the dataShape of data with
+// boot_token set to trialBootToken, without building that second map: a
+// map's shape is a hash of its length and of the sum of its entries'.
+func trialShapes(data map[string]any) groupShape {
+	var sum uint64
+	for k, v := range data {
+		sum += entryShape(k, v)
+	}
+	n, bootSum := len(data), sum+entryShape("boot_token", trialBootToken)
+	if old, ok := data["boot_token"]; ok {
+		bootSum -= entryShape("boot_token", old)
+	} else {
+		n++
+	}
+	return groupShape{data: mapShape(len(data), sum), boot: mapShape(n, bootSum)}
+}
+
+// mapShape is dataShape of a map of n entries whose entry shapes sum to
+// sum.
+func mapShape(n int, sum uint64) uint64 {
+	var h maphash.Hash
+	h.SetSeed(shapeSeed)
+	writeMap(&h, n, sum)
+	return h.Sum64()
+}
+
+// entryShape is the shape of one map entry; a map's shape depends on the
+// sum of its entries', whatever their order.
+func entryShape(k string, v any) uint64 {
+	var e maphash.Hash
+	e.SetSeed(shapeSeed)
+	e.WriteString(k)
+	e.WriteByte(0)
+	shapeInto(&e, v)
+	return e.Sum64()
+}
+
 func writeMap(h *maphash.Hash, n int, sum uint64) {
 	var b [17]byte
 	b[0] = '{'
@@ -203,15 +257,8 @@ func writeMap(h *maphash.Hash, n int, sum uint64) {
 }
 
 func shapeInto(h *maphash.Hash, v any) {
-	// entries combines map entries by addition, so order does not matter.
-	entry := func(k string, v any) uint64 {
-		var e maphash.Hash
-		e.SetSeed(shapeSeed)
-		e.WriteString(k)
-		e.WriteByte(0)
-		shapeInto(&e, v)
-		return e.Sum64()
-	}
+	// Map entries are combined by addition, so order does not matter.
+	entry := entryShape
 	switch x := v.(type) {
 	case map[string]any:
 		var sum uint64

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/profiles"
 )
 
@@ -23,14 +24,15 @@ func isLimit(err error) bool {
 // have, is refused when it is written, not discovered at every boot.
 // Other render errors are ignored here: such a template may need request
 // data, and fails at request time with 500.
-func (s *Snapshot) trialLimits() error {
-	first := s.firstMachines()
+func (s *Snapshot) trialLimits(first map[*groups.Group]*Machine, all []*groups.Group, shapes []groupShape) error {
 	checked := map[trialKey]bool{}
 	failed := map[string]bool{}
 	var errs []error
-	// Shapes are computed once per group, not once per template: at
-	// 100,000 groups that is most of the cost of a load.
-	check := func(src, name string, inFile bool, t *profiles.Template, data map[string]any, shape uint64, group string) error {
+	// Shapes are computed once per group (by trialRenders), not once per
+	// template, and a group's data is built again only when one of its
+	// shapes has not been checked: at 100,000 groups that was most of the
+	// cost of a load.
+	check := func(src, name string, inFile bool, t *profiles.Template, data func() map[string]any, shape uint64, group string) error {
 		if t == nil {
 			return nil
 		}
@@ -39,7 +41,7 @@ func (s *Snapshot) trialLimits() error {
 			return nil
 		}
 		checked[key] = true
-		if _, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout); err != nil {
+		if _, err := t.ExecuteTimeout(data(), s.maxOutput, s.renderTimeout); err != nil {
 			_, problem := renderFailure(src, name, inFile, group, t, err)
 			if problem != nil && !isLimit(err) {
 				// A missing key: reported once per template, and the
@@ -54,34 +56,42 @@ func (s *Snapshot) trialLimits() error {
 		}
 		return nil
 	}
-	for _, g := range s.Index.Groups() {
+	for i, g := range all {
 		p := s.Catalog.Profiles[g.Profile]
 		if p == nil {
 			continue // a dangling reference: a warning of validate's
 		}
-		in := s.trialInput(g, first[g])
-		in.BootToken = "trial"
-		data := profiles.Data(in)
+		var in *profiles.Input
+		input := func() profiles.Input {
+			if in == nil {
+				v := s.trialInput(g, first[g])
+				v.BootToken = trialBootToken
+				in = &v
+			}
+			return *in
+		}
+		data := func() map[string]any { return profiles.Data(input()) }
 		if bt := s.boot[p.ID]; bt != nil {
-			bootData := profiles.BootData(in)
-			bootShape := dataShape(bootData)
+			var bootData map[string]any
+			lazy := func() map[string]any {
+				if bootData == nil {
+					bootData = profiles.BootData(input())
+				}
+				return bootData
+			}
 			for _, t := range append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...) {
-				if err := check(s.Catalog.source("profiles/"+p.ID), t.Name, false, t, bootData, bootShape, g.ID); err != nil {
+				if err := check(s.Catalog.source("profiles/"+p.ID), t.Name, false, t, lazy, shapes[i].boot, g.ID); err != nil {
 					return joinProblems(append(errs, err)...)
 				}
 			}
 		}
-		var shape uint64
-		if p.CloudID != "" || p.GenericID != "" {
-			shape = dataShape(data)
-		}
 		if p.CloudID != "" {
-			if err := check(s.Catalog.source("cloud/"+p.CloudID), p.CloudID, true, s.tmpl[profiles.KindCloud][p.CloudID], data, shape, g.ID); err != nil {
+			if err := check(s.Catalog.source("cloud/"+p.CloudID), p.CloudID, true, s.tmpl[profiles.KindCloud][p.CloudID], data, shapes[i].data, g.ID); err != nil {
 				return joinProblems(append(errs, err)...)
 			}
 		}
 		if p.GenericID != "" {
-			if err := check(s.Catalog.source("generic/"+p.GenericID), p.GenericID, true, s.tmpl[profiles.KindGeneric][p.GenericID], data, shape, g.ID); err != nil {
+			if err := check(s.Catalog.source("generic/"+p.GenericID), p.GenericID, true, s.tmpl[profiles.KindGeneric][p.GenericID], data, shapes[i].data, g.ID); err != nil {
 				return joinProblems(append(errs, err)...)
 			}
 		}

@@ -109,7 +109,7 @@ func TestStorm(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 
-	res, err := runStorm(context.Background(), hs.URL, n, 8)
+	res, err := runStorm(context.Background(), hs.URL, catalogen.Pooled, n, 8)
 	if err != nil {
 		t.Fatal(err)
 	}

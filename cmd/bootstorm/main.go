@@ -27,8 +27,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/provisiond/provisiond/internal/catalogen"
 )
 
 type config struct {
@@ -50,6 +54,8 @@ type config struct {
 	Nginx       bool
 	LogLevel    string
 	Keep        bool
+	Shape       catalogen.Shape
+	Sizes       []int
 }
 
 func main() {
@@ -77,10 +83,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.AssetMiB, "asset-mib", 100, "size of the asset for --assets")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "--log-level of the spawned server (its log goes to a file)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary directory (catalog, database, server log)")
+	shape := fs.String("shape", "pooled", "catalog `shape`: pooled (rack pools, sticky leases, four kinds of machines) or matchbox (one group file per machine with its own metadata and address, two profiles, one Butane template, one raw Ignition); --table with both: pooled,matchbox")
+	sizes := fs.String("sizes", "10,10000,100000", "catalog sizes --table runs, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}
+		return 2
+	}
+	shapes, err := parseShapes(*shape)
+	if err != nil {
+		fmt.Fprintf(stderr, "bootstorm: --shape: %v\n", err)
+		return 2
+	}
+	if len(shapes) > 1 && !cfg.Table {
+		fmt.Fprintln(stderr, "bootstorm: --shape: several shapes need --table")
+		return 2
+	}
+	cfg.Shape = shapes[0]
+	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
+		fmt.Fprintf(stderr, "bootstorm: --sizes: %v\n", err)
 		return 2
 	}
 	if cfg.Table {
@@ -110,10 +132,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 
-	var err error
 	switch {
 	case cfg.Table:
-		err = runTable(ctx, cfg, stdout, stderr)
+		err = runTable(ctx, cfg, shapes, stdout, stderr)
 	case cfg.Spawn:
 		var r *result
 		r, err = runSpawned(ctx, cfg, stderr)
@@ -136,8 +157,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // runAgainst storms an already running server, then measures it.
 func runAgainst(ctx context.Context, cfg config, base string) (*result, error) {
-	r := &result{N: cfg.N}
-	storm, err := runStorm(ctx, base, min(cfg.Machines, cfg.N), cfg.Concurrency)
+	r := &result{N: cfg.N, Shape: cfg.Shape}
+	storm, err := runStorm(ctx, base, cfg.Shape, min(cfg.Machines, cfg.N), cfg.Concurrency)
 	r.Storm = storm
 	if err != nil {
 		return r, err
@@ -146,4 +167,28 @@ func runAgainst(ctx context.Context, cfg config, base string) (*result, error) {
 		r.Steady, err = runSteady(ctx, base, cfg, nil)
 	}
 	return r, err
+}
+
+func parseShapes(s string) ([]catalogen.Shape, error) {
+	var out []catalogen.Shape
+	for _, f := range strings.Split(s, ",") {
+		sh, err := catalogen.ParseShape(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sh)
+	}
+	return out, nil
+}
+
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q: want positive machine counts, comma-separated", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -26,7 +26,9 @@ type spawned struct {
 	log     string
 	startup time.Duration
 	load    string // the "catalog loaded" line's duration
-	done    chan error
+	// phases are the times from exec to the start-up's log lines.
+	phases []phase
+	done   chan error
 }
 
 // workDir holds one run's catalog, database and logs.
@@ -51,7 +53,7 @@ func prepare(ctx context.Context, cfg config, stderr io.Writer) (*workDir, error
 		}
 	}
 	t := time.Now()
-	c, err := catalogen.New(cfg.N)
+	c, err := cfg.Shape.New(cfg.N)
 	if err != nil {
 		return w, err
 	}
@@ -67,7 +69,7 @@ func prepare(ctx context.Context, cfg config, stderr io.Writer) (*workDir, error
 			return w, err
 		}
 	}
-	fmt.Fprintf(stderr, "bootstorm: generated a catalog of %d machines in %s (%s)\n", cfg.N, w.catalog, time.Since(t).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "bootstorm: generated a %s catalog of %d machines in %s (%s)\n", cfg.Shape, cfg.N, w.catalog, time.Since(t).Round(time.Millisecond))
 	return w, nil
 }
 
@@ -94,18 +96,54 @@ func pinned(cpus string, argv ...string) []string {
 var (
 	listenLine = regexp.MustCompile(`msg=listening listener=boot addr=(\S+)`)
 	loadedLine = regexp.MustCompile(`msg="catalog loaded".* duration=(\S+)`)
+	timeAttr   = regexp.MustCompile(`^time=(\S+) level=\S+ msg=("[^"]*"|\S+)`)
 )
 
+// phase is one log line of a server's start-up and when it came.
+type phase struct {
+	msg string
+	at  time.Duration // since exec
+}
+
+// startupPhases returns the start-up log lines up to the boot listener's,
+// each with its time since exec (t0), from the lines' time= attributes
+// (millisecond precision).
+func startupPhases(log []byte, t0 time.Time) []phase {
+	var out []phase
+	for _, line := range strings.Split(string(log), "\n") {
+		m := timeAttr.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			continue
+		}
+		out = append(out, phase{msg: strings.Trim(m[2], `"`), at: at.Sub(t0)})
+		if listenLine.MatchString(line) {
+			break
+		}
+	}
+	return out
+}
+
 // start starts provisiond serve on 127.0.0.1:0 and waits until its boot
-// listener is up; startup is the time from exec to then.
-func start(ctx context.Context, cfg config, w *workDir, logName string) (*spawned, error) {
+// listener is up; startup is the time from exec to then. Without
+// withCatalog the server serves the catalog stored in its database.
+func start(ctx context.Context, cfg config, w *workDir, logName string, withCatalog bool) (*spawned, error) {
 	logPath := filepath.Join(w.dir, logName)
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	argv := pinned(cfg.ServerCPU, w.bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "",
-		"--data-dir", w.data, "--catalog", w.catalog, "--log-level", cfg.LogLevel)
+	args := []string{w.bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "",
+		"--data-dir", w.data, "--log-level", cfg.LogLevel}
+	if withCatalog {
+		args = append(args, "--catalog", w.catalog)
+	} else {
+		args = append(args, "--assets-dir", filepath.Join(w.catalog, "assets"))
+	}
+	argv := pinned(cfg.ServerCPU, args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	t := time.Now()
@@ -125,6 +163,7 @@ func start(ctx context.Context, cfg config, w *workDir, logName string) (*spawne
 			if m := loadedLine.FindSubmatch(data); m != nil {
 				s.load = string(m[1])
 			}
+			s.phases = startupPhases(data, t)
 			return s, checkLoopback(s.base)
 		}
 		select {
@@ -234,17 +273,17 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 	if err != nil {
 		return nil, err
 	}
-	srv, err := start(ctx, cfg, w, "provisiond.log")
+	srv, err := start(ctx, cfg, w, "provisiond.log", true)
 	if err != nil {
 		return nil, err
 	}
-	r := &result{N: cfg.N, StartupSeconds: srv.startup.Seconds(), CatalogLoad: srv.load}
+	r := &result{N: cfg.N, Shape: cfg.Shape, StartupSeconds: srv.startup.Seconds(), CatalogLoad: srv.load, Phases: srv.phases}
 	fmt.Fprintf(stderr, "bootstorm: provisiond listening on %s after %s; storming %d machines\n", srv.base, srv.startup.Round(time.Millisecond), min(cfg.Machines, cfg.N))
 	r.IdleRSSMiB = srv.rss()
 	stopRSS := make(chan struct{})
 	stormRSS := srv.sampleRSS(stopRSS)
 	cpu0 := srv.cpuTime()
-	r.Storm, err = runStorm(ctx, srv.base, min(cfg.Machines, cfg.N), cfg.Concurrency)
+	r.Storm, err = runStorm(ctx, srv.base, cfg.Shape, min(cfg.Machines, cfg.N), cfg.Concurrency)
 	if r.Storm != nil && r.Storm.Elapsed > 0 {
 		r.Storm.ServerCPU = float64(srv.cpuTime()-cpu0) / float64(r.Storm.Elapsed)
 	}
@@ -256,17 +295,28 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 		return r, err
 	}
 	// Every answered lease must survive a crash: SIGKILL, restart on the
-	// same database, and ask every machine again.
+	// same database from the stored catalog (no --catalog: the second
+	// start-up path), and ask every machine again.
 	srv.kill()
-	srv, err = start(ctx, cfg, w, "provisiond-restarted.log")
+	srv, err = start(ctx, cfg, w, "provisiond-restarted.log", false)
 	if err != nil {
 		return r, fmt.Errorf("restart after SIGKILL: %w", err)
 	}
-	defer srv.stop()
+	r.StoreStartupSeconds, r.StorePhases, r.StorePeakRSSMiB = srv.startup.Seconds(), srv.phases, srv.peakRSS()
 	r.Durable, r.DurableChecked, err = checkDurable(ctx, srv.base, r.Storm, min(64, cfg.Concurrency))
 	if err != nil {
+		srv.stop()
 		return r, fmt.Errorf("after restart: %w", err)
 	}
+	// The third start-up: --catalog again on a database that already
+	// holds it (an operator's restart or upgrade).
+	srv.stop()
+	srv, err = start(ctx, cfg, w, "provisiond-again.log", true)
+	if err != nil {
+		return r, fmt.Errorf("restart with --catalog: %w", err)
+	}
+	defer srv.stop()
+	r.AgainStartupSeconds, r.AgainLoad, r.AgainPhases, r.AgainPeakRSSMiB = srv.startup.Seconds(), srv.load, srv.phases, srv.peakRSS()
 	if cfg.SteadyDur > 0 {
 		fmt.Fprintf(stderr, "bootstorm: steady state, %d connections, %s per endpoint\n", cfg.SteadyConns, cfg.SteadyDur)
 		if r.Steady, err = runSteady(ctx, srv.base, cfg, nil); err != nil {

@@ -6,7 +6,16 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/provisiond/provisiond/internal/catalogen"
 )
+
+// printPhases prints each start-up log line's time since exec.
+func printPhases(w io.Writer, indent string, ps []phase) {
+	for _, p := range ps {
+		fmt.Fprintf(w, "%s%6.3f s  %s\n", indent, p.at.Seconds(), p.msg)
+	}
+}
 
 // endpointStats collects one endpoint's latencies and errors.
 type endpointStats struct {
@@ -62,12 +71,21 @@ func (s *endpointStats) summary(name string, elapsed time.Duration) summary {
 // measured of the server.
 type result struct {
 	N      int
+	Shape  catalogen.Shape
 	Storm  *stormResult
 	Steady []summary
 	Assets []summary
 	// StartupSeconds is from exec to the boot listener accepting.
 	StartupSeconds float64
 	CatalogLoad    string
+	Phases         []phase
+	// StoreStartupSeconds is the restart after SIGKILL, from the stored
+	// catalog (no --catalog); AgainStartupSeconds the restart after that
+	// with --catalog on a database that holds the same catalog.
+	StoreStartupSeconds, AgainStartupSeconds float64
+	StorePhases, AgainPhases                 []phase
+	AgainLoad                                string
+	StorePeakRSSMiB, AgainPeakRSSMiB         float64
 	// IdleRSSMiB is the server's resident memory after start-up,
 	// StormRSSMiB the largest sampled during the storm, PeakRSSMiB its
 	// peak since exec (VmHWM, which includes loading the catalog).
@@ -80,10 +98,19 @@ type result struct {
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
 func (r *result) print(w io.Writer) {
-	fmt.Fprintf(w, "\n## N = %d\n", r.N)
+	fmt.Fprintf(w, "\n## N = %d, %s shape\n", r.N, r.Shape)
 	if r.StartupSeconds > 0 {
 		fmt.Fprintf(w, "start-up: %.2f s to listening (catalog load: %s); RSS after start-up %.0f MiB, during the storm at most %.0f MiB, peak since exec %.0f MiB\n",
 			r.StartupSeconds, r.CatalogLoad, r.IdleRSSMiB, r.StormRSSMiB, r.PeakRSSMiB)
+		printPhases(w, "  ", r.Phases)
+	}
+	if r.StoreStartupSeconds > 0 {
+		fmt.Fprintf(w, "restart from the store (no --catalog): %.2f s to listening; peak RSS %.0f MiB\n", r.StoreStartupSeconds, r.StorePeakRSSMiB)
+		printPhases(w, "  ", r.StorePhases)
+	}
+	if r.AgainStartupSeconds > 0 {
+		fmt.Fprintf(w, "restart with --catalog on the same database: %.2f s to listening (catalog load: %s); peak RSS %.0f MiB\n", r.AgainStartupSeconds, r.AgainLoad, r.AgainPeakRSSMiB)
+		printPhases(w, "  ", r.AgainPhases)
 	}
 	if s := r.Storm; s != nil {
 		fmt.Fprintf(w, "storm: %d machines, concurrency %d, %.2f s: %.0f machines/s; %d failed machines; %d addresses, %d duplicates\n",

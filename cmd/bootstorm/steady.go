@@ -30,14 +30,14 @@ type steadyTarget struct {
 // catalog, which the storm leased): /ipxe and /metadata for all of them,
 // /ignition for the Butane ones (cached renderings) and the raw Ignition
 // ones.
-func steadyTargets(n int) []steadyTarget {
+func steadyTargets(shape catalogen.Shape, n int) []steadyTarget {
 	known := min(n, 1000)
 	var ipxe, butane, raw, md []string
 	for i := range known {
 		mac := hexhyp(catalogen.MAC(i))
 		ipxe = append(ipxe, "/ipxe?uuid=&mac="+mac+"&domain=&hostname=&serial=&arch=x86_64")
 		md = append(md, "/metadata?mac="+mac)
-		switch catalogen.KindOf(i) {
+		switch shape.Kind(i) {
 		case catalogen.Butane:
 			butane = append(butane, "/ignition?mac="+mac)
 		case catalogen.Ignition:
@@ -63,7 +63,7 @@ func steadyTargets(n int) []steadyTarget {
 // job that starts in the middle of the measurement then slows every
 // endpoint alike instead of the last ones.
 func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarget) ([]summary, error) {
-	targets := append(steadyTargets(cfg.N), extra...)
+	targets := append(steadyTargets(cfg.Shape, cfg.N), extra...)
 	for _, t := range targets {
 		// Warm up: the first request of each path may create a lease or
 		// fill the render cache; the table is about the steady state.

@@ -124,7 +124,7 @@ func firstLine(b []byte) string {
 
 // runStorm boots machines 0..n-1 of the generated catalog, concurrency at
 // a time, each through the whole sequence, and checks their addresses.
-func runStorm(ctx context.Context, base string, n, concurrency int) (*stormResult, error) {
+func runStorm(ctx context.Context, base string, shape catalogen.Shape, n, concurrency int) (*stormResult, error) {
 	stats := map[string]*endpointStats{}
 	for _, e := range stormEndpoints {
 		stats[e] = &endpointStats{}
@@ -148,7 +148,7 @@ func runStorm(ctx context.Context, base string, n, concurrency int) (*stormResul
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				addr, err := bootOne(ctx, client, base, i, stats)
+				addr, err := bootOne(ctx, client, base, shape, i, stats)
 				if err != nil {
 					failed.Add(1)
 					continue
@@ -199,7 +199,7 @@ func sourceAddr(base string, w int) net.IP {
 
 // bootOne plays machine i's network boot and returns the address
 // /metadata reports for it.
-func bootOne(ctx context.Context, c *http.Client, base string, i int, stats map[string]*endpointStats) (string, error) {
+func bootOne(ctx context.Context, c *http.Client, base string, shape catalogen.Shape, i int, stats map[string]*endpointStats) (string, error) {
 	mac := hexhyp(catalogen.MAC(i))
 	step := func(name, path string, hdr http.Header, want int) ([]byte, error) {
 		t := time.Now()
@@ -223,7 +223,7 @@ func bootOne(ctx context.Context, c *http.Client, base string, i int, stats map[
 	if _, err := step("/assets (1 MiB range)", kernel, http.Header{"Range": {"bytes=0-1048575"}}, http.StatusPartialContent); err != nil {
 		return "", err
 	}
-	cfg := catalogen.ConfigPath(i)
+	cfg := shape.ConfigPath(i)
 	if _, err := step(cfg, cfg+"?mac="+mac, nil, http.StatusOK); err != nil {
 		return "", err
 	}

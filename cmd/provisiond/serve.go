@@ -34,6 +34,7 @@ type serveConfig struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	MemoryLimit       string
 	Admin             adminConfig
 	Security          securityConfig
 	Netboot           netbootConfig
@@ -56,6 +57,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send its request headers")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept open")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "time in-flight requests get to finish on SIGTERM")
+	fs.StringVar(&cfg.MemoryLimit, "memory-limit", "", "soft memory limit of the process in `bytes` (B, KiB, MiB, GiB, TiB as GOMEMLIMIT; off: none); the garbage collector works harder near it. Default: GOMEMLIMIT, else none")
 	addAdminFlags(fs, &cfg.Admin)
 	addSecurityFlags(fs, &cfg.Security)
 	netbootFlags(fs, &cfg.Netboot)
@@ -119,6 +121,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := checkConfig(&cfg); err != nil {
 		return cmdline.Usage(err) // a flag's value: exit status 2
+	}
+	if err := applyMemoryLimit(cfg.MemoryLimit, log); err != nil {
+		return cmdline.Usage(err)
 	}
 	d := newDaemon(cfg, log)
 	// SIGHUP is caught from the start: one that comes before the daemon

@@ -41,3 +41,43 @@ func TestGeneratedCatalogLoads(t *testing.T) {
 		t.Fatalf("unknown machine: %v, %v", m, err)
 	}
 }
+
+// TestMatchboxShapeLoads does the same for the matchbox shape: each
+// machine selects its own group, whose metadata carries its own address.
+func TestMatchboxShapeLoads(t *testing.T) {
+	c, err := NewMatchbox(1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Write(dir, c); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := catalog.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded.Groups) != 1500 || len(loaded.Profiles) != 2 || len(loaded.Pools) != 0 {
+		t.Fatalf("loaded %d groups, %d profiles, %d pools; want 1500, 2, 0", len(loaded.Groups), len(loaded.Profiles), len(loaded.Pools))
+	}
+	snap, _, err := catalog.Compile(loaded, nil, catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, i := range []int{0, 1, 2, 999, 1000, 1499} {
+		m, err := snap.Resolve(groups.Labels{"mac": MAC(i)})
+		if err != nil {
+			t.Fatalf("machine %d: %v", i, err)
+		}
+		want := map[Kind]string{Butane: "butane", Ignition: "ignition"}[Matchbox.Kind(i)]
+		ip, _ := m.Group.Metadata["ip_address"].(string)
+		if m.Group.ID != GroupID(i) || m.Group.Profile != want || ip != StaticIP(i) || seen[ip] {
+			t.Errorf("machine %d: group %s profile %s ip %q, want %s %s %s (unique)", i, m.Group.ID, m.Group.Profile, ip, GroupID(i), want, StaticIP(i))
+		}
+		seen[ip] = true
+	}
+	if _, err := ParseShape("nope"); err == nil {
+		t.Error("ParseShape accepted an unknown shape")
+	}
+}

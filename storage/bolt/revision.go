@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -8,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -98,6 +102,7 @@ func catalogDigest(tx *bbolt.Tx, visit func(bucket string, k, v []byte) error) (
 // readCatalogTx decodes the stored catalog and its digest in one walk.
 func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 	c := catalog.New()
+	var groupKeys, groupValues [][]byte
 	rev, err := catalogDigest(tx, func(bucket string, k, v []byte) error {
 		var err error
 		switch bucket {
@@ -107,10 +112,10 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 				c.Profiles[p.ID] = p
 			}
 		case "groups":
-			var g *groups.Group
-			if g, err = groups.Decode(v); err == nil {
-				c.Groups[g.ID] = g
-			}
+			// Decoded below, on GOMAXPROCS goroutines: 100,000 groups
+			// are most of a stored catalog. v stays valid while tx is
+			// open.
+			groupKeys, groupValues = append(groupKeys, k), append(groupValues, v)
 		case "pools":
 			var p *ipam.Pool
 			if p, err = ipam.Decode(v); err == nil {
@@ -134,6 +139,21 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	decoded := make([]*groups.Group, len(groupValues))
+	_, err = encodeAll(len(groupValues), func(i int) ([]byte, error) {
+		g, err := groups.Decode(groupValues[i])
+		if err != nil {
+			return nil, fmt.Errorf("stored groups/%s: %w", groupKeys[i], err)
+		}
+		decoded[i] = g
+		return nil, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, g := range decoded {
+		c.Groups[g.ID] = g
+	}
 	return c, rev, nil
 }
 
@@ -142,60 +162,40 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 // transaction.
 func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) error {
 	root := tx.Bucket(bCatalog)
-	fresh := func(name string) (*bbolt.Bucket, error) {
-		if root.Bucket([]byte(name)) != nil {
-			if err := root.DeleteBucket([]byte(name)); err != nil {
-				return nil, err
-			}
-		}
-		return root.CreateBucket([]byte(name))
-	}
-	putJSON := func(b *bbolt.Bucket, key string, v any) error {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(key), data)
-	}
 	for _, name := range catalogKinds {
-		b, err := fresh(name)
-		if err != nil {
-			return err
-		}
-		// Keys go in in sorted order: bbolt splits nodes only at commit,
-		// so random inserts into a fresh bucket of 100,000 keys would
-		// each move half of one huge node.
+		var keys []string
+		var encode func(i int) ([]byte, error)
 		switch name {
 		case "profiles":
-			for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
-				err = errors.Join(err, putJSON(b, id, c.Profiles[id]))
-			}
+			keys = slices.Sorted(maps.Keys(c.Profiles))
+			encode = func(i int) ([]byte, error) { return json.Marshal(c.Profiles[keys[i]]) }
 		case "groups":
-			for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
-				err = errors.Join(err, putJSON(b, id, c.Groups[id]))
-			}
+			keys = slices.Sorted(maps.Keys(c.Groups))
+			encode = func(i int) ([]byte, error) { return json.Marshal(c.Groups[keys[i]]) }
 		case "pools":
-			for _, id := range slices.Sorted(maps.Keys(c.Pools)) {
-				err = errors.Join(err, putJSON(b, id, c.Pools[id]))
-			}
+			keys = slices.Sorted(maps.Keys(c.Pools))
+			encode = func(i int) ([]byte, error) { return json.Marshal(c.Pools[keys[i]]) }
 		case "machines":
-			for _, id := range slices.Sorted(maps.Keys(c.Machines)) {
-				err = errors.Join(err, putJSON(b, id, c.Machines[id]))
-			}
+			keys = slices.Sorted(maps.Keys(c.Machines))
+			encode = func(i int) ([]byte, error) { return json.Marshal(c.Machines[keys[i]]) }
 		}
+		values, err := encodeAll(len(keys), encode)
 		if err != nil {
+			return err
+		}
+		if err := syncBucket(root, name, keys, values); err != nil {
 			return err
 		}
 	}
 	for _, kind := range profiles.Kinds {
-		b, err := fresh("templates/" + string(kind))
-		if err != nil {
-			return err
+		t := c.Templates[kind]
+		keys := slices.Sorted(maps.Keys(t))
+		values := make([][]byte, len(keys))
+		for i, k := range keys {
+			values[i] = []byte(t[k])
 		}
-		for _, name := range slices.Sorted(maps.Keys(c.Templates[kind])) {
-			if err := b.Put([]byte(name), []byte(c.Templates[kind][name])); err != nil {
-				return err
-			}
+		if err := syncBucket(root, "templates/"+string(kind), keys, values); err != nil {
+			return err
 		}
 	}
 	now := time.Now().Unix()
@@ -211,6 +211,124 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) err
 	}
 	for _, op := range ops {
 		if err := applyOp(tx, op, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encodeAll returns encode(0..n-1), on up to GOMAXPROCS goroutines for
+// large n; the first error (by index) is returned. readCatalogTx decodes
+// with it too.
+func encodeAll(n int, encode func(i int) ([]byte, error)) ([][]byte, error) {
+	out := make([][]byte, n)
+	errs := make([]error, n)
+	workers := min(runtime.GOMAXPROCS(0), n/256)
+	if workers <= 1 {
+		for i := range n {
+			if out[i], errs[i] = encode(i); errs[i] != nil {
+				return nil, errs[i]
+			}
+		}
+		return out, nil
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				out[i], errs[i] = encode(i)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, err := range errs {
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// syncBucket makes bucket name under root hold exactly keys (sorted) with
+// values, writing only what differs from what it holds: a key whose
+// stored bytes are the same is not written again, a stored key that keys
+// lacks is deleted. Reloading a catalog of 100,000 groups that did not
+// change thus writes nothing but bbolt's meta page, and one that changed
+// a few groups writes the few pages that hold them, instead of the whole
+// bucket. The digest (catalogDigest) depends only on the bucket's content,
+// not on how it was written.
+func syncBucket(root *bbolt.Bucket, name string, keys []string, values [][]byte) error {
+	b := root.Bucket([]byte(name))
+	if b == nil {
+		var err error
+		if b, err = root.CreateBucket([]byte(name)); err != nil {
+			return err
+		}
+	}
+	// One merge walk over the stored keys (in key order) and keys (sorted
+	// the same way, by bytes), then the changes: a bucket is not changed
+	// while a cursor walks it.
+	var puts []int
+	var dels [][]byte
+	cur := b.Cursor()
+	k, v := cur.First()
+	for i := 0; i < len(keys) || k != nil; {
+		switch {
+		case k == nil || (i < len(keys) && keys[i] < string(k)):
+			puts = append(puts, i) // new key
+			i++
+		case i >= len(keys) || string(k) < keys[i]:
+			if v == nil {
+				// A nested bucket where a value belongs: not something
+				// this code wrote. Start the bucket afresh.
+				return freshBucket(root, name, keys, values)
+			}
+			dels = append(dels, slices.Clone(k))
+			k, v = cur.Next()
+		default: // the same key
+			if v == nil {
+				return freshBucket(root, name, keys, values)
+			}
+			if !bytes.Equal(v, values[i]) {
+				puts = append(puts, i)
+			}
+			i++
+			k, v = cur.Next()
+		}
+	}
+	for _, k := range dels {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	// Keys go in in sorted order: bbolt splits nodes only at commit, so
+	// random inserts into one huge node would each move half of it.
+	for _, i := range puts {
+		if err := b.Put([]byte(keys[i]), values[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// freshBucket replaces bucket name with a new one holding keys and values.
+func freshBucket(root *bbolt.Bucket, name string, keys []string, values [][]byte) error {
+	if root.Bucket([]byte(name)) != nil {
+		if err := root.DeleteBucket([]byte(name)); err != nil {
+			return err
+		}
+	}
+	b, err := root.CreateBucket([]byte(name))
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if err := b.Put([]byte(k), values[i]); err != nil {
 			return err
 		}
 	}
