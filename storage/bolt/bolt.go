@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 
@@ -226,82 +224,9 @@ func (s *Store) LoadCatalog(ctx context.Context) (*catalog.Catalog, error) {
 
 // ReplaceCatalog implements storage.Store.
 func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []storage.LeaseOp) error {
-	return s.fail(s.db.Update(func(tx *bbolt.Tx) error {
-		root := tx.Bucket(bCatalog)
-		fresh := func(name string) (*bbolt.Bucket, error) {
-			if root.Bucket([]byte(name)) != nil {
-				if err := root.DeleteBucket([]byte(name)); err != nil {
-					return nil, err
-				}
-			}
-			return root.CreateBucket([]byte(name))
-		}
-		putJSON := func(b *bbolt.Bucket, key string, v any) error {
-			data, err := json.Marshal(v)
-			if err != nil {
-				return err
-			}
-			return b.Put([]byte(key), data)
-		}
-		for _, name := range catalogKinds {
-			b, err := fresh(name)
-			if err != nil {
-				return err
-			}
-			// Keys go in in sorted order: bbolt splits nodes only at commit,
-			// so random inserts into a fresh bucket of 100,000 keys would
-			// each move half of one huge node.
-			switch name {
-			case "profiles":
-				for _, id := range slices.Sorted(maps.Keys(c.Profiles)) {
-					err = errors.Join(err, putJSON(b, id, c.Profiles[id]))
-				}
-			case "groups":
-				for _, id := range slices.Sorted(maps.Keys(c.Groups)) {
-					err = errors.Join(err, putJSON(b, id, c.Groups[id]))
-				}
-			case "pools":
-				for _, id := range slices.Sorted(maps.Keys(c.Pools)) {
-					err = errors.Join(err, putJSON(b, id, c.Pools[id]))
-				}
-			case "machines":
-				for _, id := range slices.Sorted(maps.Keys(c.Machines)) {
-					err = errors.Join(err, putJSON(b, id, c.Machines[id]))
-				}
-			}
-			if err != nil {
-				return err
-			}
-		}
-		for _, kind := range profiles.Kinds {
-			b, err := fresh("templates/" + string(kind))
-			if err != nil {
-				return err
-			}
-			for _, name := range slices.Sorted(maps.Keys(c.Templates[kind])) {
-				if err := b.Put([]byte(name), []byte(c.Templates[kind][name])); err != nil {
-					return err
-				}
-			}
-		}
-		now := time.Now().Unix()
-		// Pins are a set: first free every address a pinned machine is
-		// leaving, so that two machines can swap pins, or one can take an
-		// address another leaves, in the same catalog.
-		for _, op := range ops {
-			if op.Kind == storage.OpPin {
-				if err := vacate(tx, op); err != nil {
-					return err
-				}
-			}
-		}
-		for _, op := range ops {
-			if err := applyOp(tx, op, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	// The same write as ReplaceCatalogAt's, without the revision compare:
+	// only what changed is written (writeCatalogTx, revision.go).
+	return s.fail(s.db.Update(func(tx *bbolt.Tx) error { return writeCatalogTx(tx, c, ops) }))
 }
 
 // Machines implements storage.Store.
