@@ -42,9 +42,24 @@ func (c *Catalogs) Current() *catalog.Snapshot {
 // stored, its lease changes planned against the stored catalog as it is
 // when the write lands.
 func (c *Catalogs) Replace(ctx context.Context, next *catalog.Catalog) (*catalog.Snapshot, []string, error) {
+	return c.ReplaceOver(ctx, next, nil)
+}
+
+// ReplaceOver is Replace that also hands over, to over, the stored
+// catalog next replaces, as the write reads it (so the caller need not
+// read and decode it a second time). over is called once per attempt of
+// the compare-and-swap, before the write; after a successful write its
+// last call was with the catalog that was replaced. over must not modify
+// the catalog. A nil over is Replace.
+func (c *Catalogs) ReplaceOver(ctx context.Context, next *catalog.Catalog, over func(stored *catalog.Catalog)) (*catalog.Snapshot, []string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.commitLocked(ctx, func(*catalog.Catalog, Revision) (*catalog.Catalog, error) { return next, nil })
+	return c.commitLocked(ctx, func(stored *catalog.Catalog, _ Revision) (*catalog.Catalog, error) {
+		if over != nil {
+			over(stored)
+		}
+		return next, nil
+	})
 }
 
 // Update applies fn to a copy of the stored catalog and makes the result

@@ -112,3 +112,61 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestReplaceOverHandsTheReplacedCatalog: ReplaceOver hands over the
+// stored catalog as the write reads it, including another replica's
+// change that landed after this one served its copy; when another write
+// lands between the read and the write, the retry hands over the fresh
+// stored catalog, and the last one handed over is the one replaced.
+func TestReplaceOverHandsTheReplacedCatalog(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	a := &storage.Catalogs{Store: e.store, Leases: ipam.NewTable(nil)}
+	other := &storage.Catalogs{Store: e.store, Leases: ipam.NewTable(nil)}
+	if _, _, err := a.Replace(ctx, catalog.New()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := other.Update(ctx, addProfile("from-other")); err != nil {
+		t.Fatal(err)
+	}
+	next := catalog.New()
+	if err := addProfile("next")(next); err != nil {
+		t.Fatal(err)
+	}
+	var seen []*catalog.Catalog
+	snap, _, err := a.ReplaceOver(ctx, next, func(stored *catalog.Catalog) {
+		seen = append(seen, stored)
+		if len(seen) == 1 {
+			// Another write lands between this read and the write.
+			if _, _, err := other.Update(ctx, addProfile("late")); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("over called %d times, want 2 (the write, then its retry after the stale compare-and-swap)", len(seen))
+	}
+	if seen[0].Profiles["from-other"] == nil || seen[0].Profiles["late"] != nil {
+		t.Errorf("first attempt handed over profiles %v, want from-other only", keys(seen[0].Profiles))
+	}
+	if seen[1].Profiles["from-other"] == nil || seen[1].Profiles["late"] == nil {
+		t.Errorf("retry handed over profiles %v, want from-other and late", keys(seen[1].Profiles))
+	}
+	if snap.Catalog.Profiles["next"] == nil || len(snap.Catalog.Profiles) != 1 {
+		t.Errorf("served profiles %v, want next only", keys(snap.Catalog.Profiles))
+	}
+	stored, err := e.store.LoadCatalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.Profiles) != 1 || stored.Profiles["next"] == nil {
+		t.Errorf("stored profiles %v, want next only", keys(stored.Profiles))
+	}
+	// nil over is Replace.
+	if _, _, err := a.ReplaceOver(ctx, catalog.New(), nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -18,7 +18,8 @@ type catalogLoader struct {
 	catalogs *storage.Catalogs
 	log      *slog.Logger
 	// lastLoaded is the directory's content at the last load, stored the
-	// catalog in the store before the first one (see reportOverwrites).
+	// catalog in the store that the first one replaced, as the write read
+	// it (see reportOverwrites; nil outside the first load).
 	lastLoaded, stored *catalog.Catalog
 	// allowRelease is --allow-release: the load at start may release
 	// (storage.CheckReleases); reloads never may.
@@ -43,9 +44,7 @@ func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) 
 		l.log.Info("serving the stored catalog (no --catalog)", "profiles", len(c.Profiles), "groups", len(c.Groups))
 		return snap, nil
 	}
-	l.stored, _ = l.catalogs.Store.LoadCatalog(ctx) // for reportOverwrites
 	snap, err := l.load(storage.GuardReleases(ctx, l.allowRelease))
-	l.stored = nil // only the first load compares with it: do not keep a second catalog alive
 	if err != nil {
 		return nil, fmt.Errorf("--catalog %s: %w", l.dir, err)
 	}
@@ -60,12 +59,20 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 	}
 	l.warnAssets(c)
 	before := l.catalogs.Current()
-	snap, warnings, err := l.catalogs.Replace(ctx, c)
+	var over func(*catalog.Catalog)
+	if before == nil {
+		// The first load reports what it overwrote in the stored catalog
+		// (reportOverwrites): the one the write itself read and replaced.
+		over = func(stored *catalog.Catalog) { l.stored = stored }
+	}
+	snap, warnings, err := l.catalogs.ReplaceOver(ctx, c, over)
 	l.warn(warnings)
 	if err != nil {
+		l.stored = nil
 		return nil, err
 	}
 	l.reportOverwrites(before, c)
+	l.stored = nil // only the first load compares with it: do not keep a second catalog alive
 	l.log.Info("catalog loaded", "dir", l.dir, "profiles", len(c.Profiles), "groups", len(c.Groups),
 		"templates", len(c.Templates["ignition"])+len(c.Templates["cloud"])+len(c.Templates["generic"]),
 		"pools", len(c.Pools), "machines", len(c.Machines), "duration", time.Since(start))
