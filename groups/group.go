@@ -46,6 +46,22 @@ var ErrInvalid = errors.New("invalid group")
 // group). Selector keys are lowercased and a mac selector is normalized, so
 // the index compares like with like.
 func Decode(data []byte) (*Group, error) {
+	g, ok := decodeFast(data)
+	if !ok {
+		var err error
+		if g, err = decodeStrict(data); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.Normalize(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// decodeStrict is Decode before Normalize, with encoding/json: the
+// decoder of record, whose errors Decode reports.
+func decodeStrict(data []byte) (*Group, error) {
 	var raw struct {
 		Group
 		Selector map[string]json.RawMessage `json:"selector,omitempty"`
@@ -61,9 +77,6 @@ func Decode(data []byte) (*Group, error) {
 			return nil, invalid.Field("selector."+k, fmt.Errorf("%w: selector %q: value %s is not a string", ErrInvalid, k, v))
 		}
 		g.Selector[k] = *s
-	}
-	if err := g.Normalize(); err != nil {
-		return nil, err
 	}
 	return &g, nil
 }

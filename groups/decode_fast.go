@@ -1,0 +1,323 @@
+package groups
+
+import (
+	"strconv"
+)
+
+// decodeFast parses a group of the shapes json.Marshal and people write
+// (any field order and whitespace) without reflection: at 100,000 groups
+// encoding/json's reflective, strict decoder is most of a catalog load's
+// decoding, paid for the directory and for the stored copy. It reports
+// false for anything it does not take on itself — a field name not
+// spelled exactly, a field given twice, null, a string with an escape,
+// a control byte or non-ASCII byte, a number encoding/json would refuse,
+// deep nesting, a syntax error — and Decode then uses the strict decoder,
+// so every error, and every accepted oddity, is the strict decoder's.
+// When it reports true the group is what the strict decoder gives
+// (FuzzDecodeFast), before Normalize.
+func decodeFast(data []byte) (*Group, bool) {
+	p := fastParser{data: data}
+	g := &Group{Selector: map[string]string{}}
+	var seen uint16
+	p.space()
+	if !p.byte('{') {
+		return nil, false
+	}
+	p.space()
+	if !p.byte('}') {
+		for {
+			p.space()
+			key, ok := p.str()
+			if !ok {
+				return nil, false
+			}
+			p.space()
+			if !p.byte(':') {
+				return nil, false
+			}
+			p.space()
+			bit, ok := groupFields[key]
+			if !ok || seen&bit != 0 {
+				return nil, false // unknown, spelled otherwise, or twice: the strict decoder's
+			}
+			seen |= bit
+			switch key {
+			case "id":
+				g.ID, ok = p.str()
+			case "name":
+				g.Name, ok = p.str()
+			case "profile":
+				g.Profile, ok = p.str()
+			case "pool":
+				g.Pool, ok = p.str()
+			case "etcd_cluster":
+				g.EtcdCluster, ok = p.boolean()
+			case "install_once":
+				g.InstallOnce, ok = p.boolean()
+			case "selector":
+				ok = p.strMap(g.Selector)
+			case "selector_as_written":
+				g.Written = map[string]string{}
+				ok = p.strMap(g.Written)
+			case "metadata":
+				g.Metadata, ok = p.object(0)
+			}
+			if !ok {
+				return nil, false
+			}
+			p.space()
+			if p.byte('}') {
+				break
+			}
+			if !p.byte(',') {
+				return nil, false
+			}
+		}
+	}
+	p.space()
+	if p.i != len(p.data) {
+		return nil, false
+	}
+	return g, true
+}
+
+var groupFields = map[string]uint16{
+	"id": 1 << 0, "name": 1 << 1, "profile": 1 << 2, "selector": 1 << 3, "metadata": 1 << 4,
+	"pool": 1 << 5, "etcd_cluster": 1 << 6, "install_once": 1 << 7, "selector_as_written": 1 << 8,
+}
+
+// maxFastDepth bounds the nesting decodeFast follows; deeper values go to
+// the strict decoder.
+const maxFastDepth = 64
+
+type fastParser struct {
+	data []byte
+	i    int
+}
+
+func (p *fastParser) space() {
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *fastParser) byte(c byte) bool {
+	if p.i < len(p.data) && p.data[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *fastParser) literal(s string) bool {
+	if len(p.data)-p.i >= len(s) && string(p.data[p.i:p.i+len(s)]) == s {
+		p.i += len(s)
+		return true
+	}
+	return false
+}
+
+// str parses a string of printable ASCII with no escape.
+func (p *fastParser) str() (string, bool) {
+	if !p.byte('"') {
+		return "", false
+	}
+	start := p.i
+	for ; p.i < len(p.data); p.i++ {
+		switch c := p.data[p.i]; {
+		case c == '"':
+			s := string(p.data[start:p.i])
+			p.i++
+			return s, true
+		case c < 0x20 || c >= 0x80 || c == '\\':
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func (p *fastParser) boolean() (bool, bool) {
+	switch {
+	case p.literal("true"):
+		return true, true
+	case p.literal("false"):
+		return false, true
+	}
+	return false, false
+}
+
+// strMap parses an object of strings into m, refusing a key given twice.
+func (p *fastParser) strMap(m map[string]string) bool {
+	if !p.byte('{') {
+		return false
+	}
+	p.space()
+	if p.byte('}') {
+		return true
+	}
+	for {
+		p.space()
+		k, ok := p.str()
+		if !ok {
+			return false
+		}
+		p.space()
+		if !p.byte(':') {
+			return false
+		}
+		p.space()
+		v, ok := p.str()
+		if !ok {
+			return false
+		}
+		if _, dup := m[k]; dup {
+			return false
+		}
+		m[k] = v
+		p.space()
+		if p.byte('}') {
+			return true
+		}
+		if !p.byte(',') {
+			return false
+		}
+	}
+}
+
+// object parses an object as encoding/json decodes one into any.
+func (p *fastParser) object(depth int) (map[string]any, bool) {
+	if depth > maxFastDepth || !p.byte('{') {
+		return nil, false
+	}
+	m := map[string]any{}
+	p.space()
+	if p.byte('}') {
+		return m, true
+	}
+	for {
+		p.space()
+		k, ok := p.str()
+		if !ok {
+			return nil, false
+		}
+		p.space()
+		if !p.byte(':') {
+			return nil, false
+		}
+		p.space()
+		v, ok := p.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		m[k] = v
+		p.space()
+		if p.byte('}') {
+			return m, true
+		}
+		if !p.byte(',') {
+			return nil, false
+		}
+	}
+}
+
+func (p *fastParser) array(depth int) ([]any, bool) {
+	if depth > maxFastDepth || !p.byte('[') {
+		return nil, false
+	}
+	a := []any{}
+	p.space()
+	if p.byte(']') {
+		return a, true
+	}
+	for {
+		p.space()
+		v, ok := p.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		p.space()
+		if p.byte(']') {
+			return a, true
+		}
+		if !p.byte(',') {
+			return nil, false
+		}
+	}
+}
+
+// value parses a JSON value inside metadata.
+func (p *fastParser) value(depth int) (any, bool) {
+	if p.i >= len(p.data) {
+		return nil, false
+	}
+	switch c := p.data[p.i]; {
+	case c == '"':
+		return p.str()
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == 't' || c == 'f':
+		return p.boolean()
+	case c == 'n':
+		return nil, p.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number()
+	}
+	return nil, false
+}
+
+// number parses a JSON number as encoding/json does into any: a float64.
+func (p *fastParser) number() (float64, bool) {
+	d, start := p.data, p.i
+	i := p.i
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	default:
+		return 0, false
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			return 0, false
+		}
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			return 0, false
+		}
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	}
+	f, err := strconv.ParseFloat(string(d[start:i]), 64)
+	if err != nil {
+		return 0, false // out of range: encoding/json's error
+	}
+	p.i = i
+	return f, true
+}
