@@ -160,6 +160,10 @@ func TestAdminLifecycle(t *testing.T) {
 		strings.Join(events, " ") != "bmc:on bmc:cycle operator operator operator bmc:reprovision operator bmc:reprovision" {
 		t.Errorf("bmcnode: state %s, bmc %q, changes %v, events %v", v.State, v.BMC, changes, events)
 	}
+	// bmcnode was marked and power-cycled but never booted: never seen.
+	if v.FirstSeen != nil || v.LastSeen != nil || strings.Contains(body, "0001-01-01") {
+		t.Errorf("bmcnode was never seen, but its view has first_seen %v, last_seen %v", v.FirstSeen, v.LastSeen)
+	}
 	if code, body := do("GET", "/api/v1/machines?state=reprovisioning", ""); code != 200 || !strings.Contains(body, `"name": "deadbmc"`) {
 		t.Errorf("list by state: %d %s", code, body)
 	}

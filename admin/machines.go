@@ -71,8 +71,8 @@ func (a *API) machineViews() []MachineView {
 			if v.UUID == "" {
 				v.UUID = rec.UUID
 			}
-			first, last := rec.FirstSeen, rec.LastSeen
-			v.State, v.FirstSeen, v.LastSeen = rec.State, &first, &last
+			// a machine only marked by an operator was never seen: no time
+			v.State, v.FirstSeen, v.LastSeen = rec.State, seenAt(rec.FirstSeen), seenAt(rec.LastSeen)
 			v.LastEndpoint, v.Group, v.Profile, v.Events = rec.LastEndpoint, rec.Group, rec.Profile, rec.Events
 			v.Changes, v.Hardware = rec.Changes, rec.Hardware
 		}
@@ -154,4 +154,13 @@ func (a *API) getMachine(w http.ResponseWriter, r *http.Request) {
 func registration(c *catalog.Catalog, id string) (*catalog.Machine, bool) {
 	m, ok := c.Machines[id]
 	return m, ok
+}
+
+// seenAt is t, or nil for the zero time (never seen), so that the view
+// omits it rather than answering year 1.
+func seenAt(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
