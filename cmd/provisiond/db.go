@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,7 +70,7 @@ func dbCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	rep, err := bolt.CheckFile(path)
 	if err != nil {
-		if strings.Contains(err.Error(), "locked") {
+		if errors.Is(err, bolt.ErrLocked) {
 			return fmt.Errorf("%w\n(a running server holds the file: check a backup instead, `provisiond db backup -f FILE` then `provisiond db check -f FILE`)", err)
 		}
 		return err
@@ -104,7 +105,7 @@ func dbBackup(args []string, stdout, stderr io.Writer) error {
 	}
 	write := func(w io.Writer) (int64, error) {
 		n, err := bolt.Backup(*dir, w)
-		if err != nil && strings.Contains(err.Error(), "locked") {
+		if errors.Is(err, bolt.ErrLocked) {
 			err = fmt.Errorf("%w\n(the server is running: back it up with --server URL instead)", err)
 		}
 		return n, err

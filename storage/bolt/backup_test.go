@@ -168,8 +168,8 @@ func TestBackupOffline(t *testing.T) {
 		s := mustOpen(t, dir)
 		defer s.Close()
 		_, err := Backup(dir, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), "locked") {
-			t.Errorf("Backup of a dir in use: %v, want \"locked\"", err)
+		if err == nil || !strings.Contains(err.Error(), "locked") || !errors.Is(err, ErrLocked) {
+			t.Errorf("Backup of a dir in use: %v, want \"locked\" (ErrLocked)", err)
 		}
 	})
 	t.Run("damaged", func(t *testing.T) {

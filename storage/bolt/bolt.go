@@ -96,6 +96,10 @@ func Open(dir string) (*Store, error) {
 	return &Store{db: db, path: path}, nil
 }
 
+// ErrLocked is returned (wrapped, naming the file) when another process
+// holds the database file: a running server.
+var ErrLocked = errors.New("locked")
+
 // open opens the bbolt file at path, read-only (shared lock) or not, and
 // names the file in every error.
 func open(path string, readOnly bool) (*bbolt.DB, error) {
@@ -104,7 +108,7 @@ func open(path string, readOnly bool) (*bbolt.DB, error) {
 	// is written.
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 1 << 30, ReadOnly: readOnly})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("%s: locked by another process (is another provisiond running with this --data-dir?)", path)
+		return nil, fmt.Errorf("%s: %w by another process (is another provisiond running with this --data-dir?)", path, ErrLocked)
 	}
 	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 		return nil, damaged(path, fileSize(path), "%v", err)

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,9 @@ func TestOpenLocked(t *testing.T) {
 	path := filepath.Join(dir, FileName)
 	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "locked") {
 		t.Errorf("second Open: %q, want the file %s and \"locked\"", msg, path)
+	}
+	if !errors.Is(err, ErrLocked) {
+		t.Errorf("second Open: %v is not ErrLocked", err)
 	}
 	// The first store is unharmed, and the lock goes with it.
 	if _, err := s.Leases(t.Context()); err != nil {
