@@ -103,6 +103,9 @@ func CheckFile(path string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s: a directory, not a database file (for a data directory, give --data-dir)", path)
+	}
 	rep := &Report{Path: path, Size: st.Size()}
 	if err := preflight(path); err != nil {
 		rep.Problems = append(rep.Problems, err.Error())
