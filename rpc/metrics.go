@@ -8,7 +8,7 @@ import (
 )
 
 // metrics counts calls by method and status code, and catalog changes by
-// operation and outcome. Label values are bounded: the API's 16 methods,
+// operation and result (the label the admin API's counter uses too). Label values are bounded: the API's 16 methods,
 // gRPC's 17 codes, put/delete and ok/refused.
 type metrics struct {
 	requests *prometheus.CounterVec
@@ -29,8 +29,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"method"}),
 		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "provisiond", Subsystem: "rpc", Name: "catalog_changes_total",
-			Help: "Catalog changes through the matchbox gRPC API by operation (put, delete) and outcome (ok, refused).",
-		}, []string{"op", "outcome"}),
+			Help: "Catalog changes through the matchbox gRPC API by operation (put, delete) and result (ok, refused).",
+		}, []string{"op", "result"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.duration, m.changes)

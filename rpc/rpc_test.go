@@ -231,7 +231,17 @@ func TestEveryRPC(t *testing.T) {
 		}
 	}
 	if got := promtest.ToFloat64(e.srv.metrics.changes.WithLabelValues("put", "ok")); got != 10 {
-		t.Errorf("provisiond_rpc_catalog_changes_total{op=put,outcome=ok} = %v, want 10", got)
+		t.Errorf("provisiond_rpc_catalog_changes_total{op=put,result=ok} = %v, want 10", got)
+	}
+	// The same labels as provisiond_admin_catalog_changes_total, so that one
+	// query sums the changes of both APIs.
+	if err := promtest.GatherAndCompare(e.reg, strings.NewReader(`
+# HELP provisiond_rpc_catalog_changes_total Catalog changes through the matchbox gRPC API by operation (put, delete) and result (ok, refused).
+# TYPE provisiond_rpc_catalog_changes_total counter
+provisiond_rpc_catalog_changes_total{op="delete",result="ok"} 7
+provisiond_rpc_catalog_changes_total{op="put",result="ok"} 10
+`), "provisiond_rpc_catalog_changes_total"); err != nil {
+		t.Error(err)
 	}
 	if n, err := promtest.GatherAndCount(e.reg, "provisiond_rpc_requests_total", "provisiond_rpc_request_duration_seconds", "provisiond_rpc_catalog_changes_total"); err != nil || n == 0 {
 		t.Errorf("registry: %d series, %v", n, err)
