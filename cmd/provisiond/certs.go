@@ -69,8 +69,12 @@ func cmdCerts(args []string, stdout, stderr io.Writer) int {
 			abs = dir
 		}
 		fmt.Fprintf(stdout, "wrote %s in %s\n\n", strings.Join(certs.Files, ", "), abs)
-		fmt.Fprintf(stdout, "serve the gRPC API with:\n  provisiond serve --rpc-addr 0.0.0.0:%d --rpc-cert %s --rpc-key %s --rpc-ca %s\n\n",
-			*port, filepath.Join(abs, certs.ServerCert), filepath.Join(abs, certs.ServerKey), filepath.Join(abs, certs.CACert))
+		admin := ""
+		if *port == 8081 { // the admin API's default port: move it (checkPortClash)
+			admin = " --admin-addr 127.0.0.1:8082"
+		}
+		fmt.Fprintf(stdout, "serve the gRPC API with:\n  provisiond serve --rpc-addr 0.0.0.0:%d --rpc-cert %s --rpc-key %s --rpc-ca %s%s\n\n",
+			*port, filepath.Join(abs, certs.ServerCert), filepath.Join(abs, certs.ServerKey), filepath.Join(abs, certs.CACert), admin)
 		fmt.Fprintf(stdout, "and in Terraform:\n\n%s", certs.ProviderBlock(abs, net.JoinHostPort(*name, fmt.Sprint(*port))))
 		return nil
 	})

@@ -211,6 +211,9 @@ func checkConfig(cfg *serveConfig) error {
 	if err := checkRPC(cfg.RPC); err != nil {
 		return err
 	}
+	if err := checkPortClash(cfg); err != nil {
+		return err
+	}
 	if err := checkLifecycle(cfg.Lifecycle); err != nil {
 		return err
 	}
@@ -228,6 +231,37 @@ func isLoopback(host string) bool {
 // checkListenAddr checks a listen address without resolving it: HOST:PORT
 // with a numeric port, and a HOST that is empty, an IP address or a host
 // name (an address such as 300.1.1.1 is not taken for a host name).
+// checkPortClash refuses two TCP listeners on one port with overlapping
+// hosts (the same, or either a wildcard), which would otherwise fail at
+// the second listen, after the first had started: --rpc-addr 0.0.0.0:8081
+// (matchbox's gRPC port) against the default --admin-addr 127.0.0.1:8081.
+// It runs after each address was checked on its own.
+func checkPortClash(cfg *serveConfig) error {
+	type listener struct{ flag, addr string }
+	var ls []listener
+	for _, l := range []listener{{"addr", cfg.Addr}, {"admin-addr", cfg.AdminAddr}, {"rpc-addr", cfg.RPC.Addr}} {
+		if l.addr != "" {
+			ls = append(ls, l)
+		}
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	for i, a := range ls {
+		ha, pa, _ := net.SplitHostPort(a.addr)
+		for _, b := range ls[i+1:] {
+			hb, pb, _ := net.SplitHostPort(b.addr)
+			if pa != pb || pa == "0" || !(ha == hb || wildcard(ha) || wildcard(hb)) {
+				continue
+			}
+			hint := ""
+			if a.flag == "admin-addr" || b.flag == "admin-addr" {
+				hint = " (with --rpc-addr on matchbox's port 8081, move the admin API: --admin-addr 127.0.0.1:8082)"
+			}
+			return cmdline.Usagef("--%s %s and --%s %s: both listen on port %s; give one another port%s", a.flag, a.addr, b.flag, b.addr, pa, hint)
+		}
+	}
+	return nil
+}
+
 func checkListenAddr(flagName, addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
