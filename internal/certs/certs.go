@@ -64,7 +64,7 @@ var ErrExists = errors.New("exists")
 // It refuses, before writing anything, when any of the files exists.
 func Init(dir string, opt Options) error {
 	if strings.TrimSpace(opt.ServerName) == "" {
-		return errors.New("certs: a server name is required (--server-name)")
+		return errors.New("a server name is required (--server-name)")
 	}
 	if opt.ClientName == "" {
 		opt.ClientName = "terraform"
@@ -78,7 +78,7 @@ func Init(dir string, opt Options) error {
 	for _, f := range Files {
 		p := filepath.Join(dir, f)
 		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("certs: %s %w: remove it or choose another directory", p, ErrExists)
+			return fmt.Errorf("%s %w: remove it or choose another directory", p, ErrExists)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -74,6 +74,8 @@ func TestInit(t *testing.T) {
 	before, _ := os.ReadFile(filepath.Join(dir, CAKey))
 	if err := Init(dir, Options{ServerName: "x"}); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), CACert) {
 		t.Errorf("second Init: %v, want ErrExists naming ca.crt", err)
+	} else if strings.HasPrefix(err.Error(), "certs:") {
+		t.Errorf("second Init: %v: the CLI says certs: already (provisiond: certs: ...)", err)
 	}
 	after, _ := os.ReadFile(filepath.Join(dir, CAKey))
 	if string(before) != string(after) {
