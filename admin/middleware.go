@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/provisiond/provisiond/internal/statuswriter"
 )
 
 // adminLog writes one line per admin request (method, route, status,
@@ -18,29 +20,27 @@ func (a *API) adminLog(next http.Handler) http.Handler {
 		start := time.Now()
 		info := &reqInfo{}
 		ctx := withInfo(r.Context(), info)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statuswriter.Writer{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
+		status := sw.Status()
 		d := time.Since(start)
 		route := "other"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
-		a.metrics.observe(route, r.Method, sw.status, d)
+		a.metrics.observe(route, r.Method, status, d)
 		level := slog.LevelDebug
 		switch {
-		case sw.status >= 500:
+		case status >= 500:
 			level = slog.LevelError
-		case r.Method != http.MethodGet || sw.status >= 400:
+		case r.Method != http.MethodGet || status >= 400:
 			level = slog.LevelInfo
 		}
 		attrs := []slog.Attr{
 			slog.String("listener", "admin"),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
+			slog.Int("status", status),
 			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr),
 		}

@@ -2,50 +2,15 @@ package server
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/provisiond/provisiond/internal/statuswriter"
 )
-
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// ReadFrom keeps sendfile working for assets behind the wrapper.
-func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := io.Copy(w.ResponseWriter, r)
-	w.bytes += n
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // requestLog writes one log line per request and observes the metrics.
 // Label values are bounded: the route pattern, never the raw path or a mac.
@@ -53,20 +18,18 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &reqInfo{}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statuswriter.Writer{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(withInfo(r.Context(), info)))
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
+		status := sw.Status()
 		d := time.Since(start)
 		endpoint := "other"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			endpoint = rc.RoutePattern()
 		}
-		s.metrics.observe(endpoint, sw.status, d)
+		s.metrics.observe(endpoint, status, d)
 		level := slog.LevelInfo
 		switch {
-		case sw.status >= 500:
+		case status >= 500:
 			level = slog.LevelError
 		case endpoint == "/metrics" || endpoint == "/healthz" || endpoint == "/readyz":
 			level = slog.LevelDebug
@@ -74,7 +37,7 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
+			slog.Int("status", status),
 			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr),
 		}
