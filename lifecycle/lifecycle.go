@@ -150,7 +150,7 @@ func (s *Service) Reprovision(ctx context.Context, m Machine, reason string) (Re
 // cycle are recorded in the machine's events; status is not.
 func (s *Service) Power(ctx context.Context, m Machine, op bmc.Op) (bmc.PowerState, error) {
 	if m.BMC == nil {
-		return "", fmt.Errorf("machine %s: %w", m, ErrNoBMC)
+		return "", fmt.Errorf("machine %s: %w: give its machines/ entry a bmc (ipmi or redfish: docs/lifecycle.md)", m, ErrNoBMC)
 	}
 	if s.BMC == nil {
 		return "", fmt.Errorf("machine %s: %w: power control is not configured", m, ErrNoBMC)

@@ -172,7 +172,7 @@ func TestPower(t *testing.T) {
 	if len(m.Events) != 3 || m.Events[0].Endpoint != "bmc:off" || !m.LastSeen.IsZero() {
 		t.Errorf("events %+v, last seen %v (a power command is not a sighting)", m.Events, m.LastSeen)
 	}
-	if _, err := s.Power(ctx, Machine{MAC: mac}, bmc.On); !errors.Is(err, ErrNoBMC) || Status(err) != http.StatusConflict {
+	if _, err := s.Power(ctx, Machine{MAC: mac}, bmc.On); !errors.Is(err, ErrNoBMC) || Status(err) != http.StatusConflict || !strings.Contains(err.Error(), "give its machines/ entry a bmc") {
 		t.Errorf("no bmc: %v", err)
 	}
 	f.err = fmt.Errorf("%w: refused", bmc.ErrCredentials)
