@@ -79,7 +79,7 @@ func dbCheck(args []string, stdout, stderr io.Writer) error {
 		for _, p := range rep.Problems {
 			fmt.Fprintf(stdout, "%s: %s\n", rep.Path, p)
 		}
-		return fmt.Errorf("%s: damaged (%d problems): restore a backup; docs/backup.md says what to do", rep.Path, len(rep.Problems))
+		return fmt.Errorf("%s: damaged (%s): restore a backup; docs/backup.md says what to do", rep.Path, plural(len(rep.Problems), "problem"))
 	}
 	fmt.Fprintf(stdout, "%s: ok: %d bytes, %d leases in %d pools, %d catalog objects, %d inventory records\n",
 		rep.Path, rep.Size, rep.Leases, rep.Pools, rep.Objects, rep.Machines)
