@@ -58,7 +58,9 @@ func TestServeDiskFull(t *testing.T) {
 		t.Errorf("full disk answer %q, want %q", body, want)
 	}
 	t.Logf("full after %d new machines: %d %s", i-101, code, strings.TrimSpace(body))
-	if logs := p.logs(); !strings.Contains(logs, filepath.Join(data, "provisiond.db")+" cannot be written") || !strings.Contains(logs, "no space left on device") {
+	if logs, ok := p.waitLogs(t, func(logs string) bool {
+		return strings.Contains(logs, filepath.Join(data, "provisiond.db")+" cannot be written") && strings.Contains(logs, "no space left on device")
+	}); !ok {
 		t.Errorf("the log does not name the store file and the cause:\n%s", logs)
 	}
 	for j := range 5 {

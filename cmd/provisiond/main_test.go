@@ -138,6 +138,25 @@ func (p *proc) waitFor(t *testing.T, msg string) map[string]any {
 	}
 }
 
+// waitLogs waits until the log read so far satisfies ok, and returns it.
+// A line the server wrote before answering a request can still be in the
+// stderr pipe when the answer arrives: the copier goroutine is not run
+// in step with the test, so a check on the log after a request waits.
+func (p *proc) waitLogs(t *testing.T, ok func(logs string) bool) (string, bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		logs := p.logs()
+		if ok(logs) {
+			return logs, true
+		}
+		if time.Now().After(deadline) {
+			return logs, false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (p *proc) stop(t *testing.T) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)

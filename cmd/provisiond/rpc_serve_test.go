@@ -139,7 +139,7 @@ func TestServeMatchboxFlags(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		if !strings.Contains(p.logs(), `"level":"DEBUG"`) {
+		if _, ok := p.waitLogs(t, func(logs string) bool { return strings.Contains(logs, `"level":"DEBUG"`) }); !ok {
 			t.Errorf("-log-level debug not applied")
 		}
 	}
