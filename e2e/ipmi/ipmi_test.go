@@ -134,7 +134,29 @@ func (s *sim) pid() int {
 	return n
 }
 
-func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
+// alive reports whether pid is a running process. A zombie is not: QEMU
+// runs detached (-daemonize), so a stopped VM waits for whichever process
+// reaps orphans here, and on some machines (a container whose PID 1 reaps
+// late) it stays a zombie for a while after it died.
+func alive(pid int) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name in parentheses, which may itself
+	// hold spaces and parentheses.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		switch s[i+2] {
+		case 'Z', 'X', 'x':
+			return false
+		}
+	}
+	return true
+}
 
 // starts returns the lines "start order=X pid=N" and "stop pid=N" the
 // chassis script wrote.

@@ -17,7 +17,10 @@ dir=@DIR@
 pidfile=$dir/qemu.pid
 bootfile=$dir/boot
 echo "$(date +%s.%N) $*" >> "$dir/chassis.log"
-running() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# alive PID: the process exists and is not a zombie (QEMU is detached, and
+# whoever reaps orphans here may do it late).
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q ') [ZXx] ' "/proc/$1/stat" 2>/dev/null; }
+running() { [ -s "$pidfile" ] && alive "$(cat "$pidfile")"; }
 shift
 op=$1
 shift
@@ -52,8 +55,8 @@ set)
             pid=$(cat "$pidfile")
             kill "$pid"
             i=0
-            while kill -0 "$pid" 2>/dev/null && [ $i -lt 15 ]; do sleep 0.05; i=$((i+1)); done
-            kill -9 "$pid" 2>/dev/null
+            while alive "$pid" && [ $i -lt 15 ]; do sleep 0.05; i=$((i+1)); done
+            alive "$pid" && kill -9 "$pid" 2>/dev/null
             echo "stop pid=$pid" >> "$dir/starts"
           fi
           rm -f "$pidfile"
