@@ -21,7 +21,8 @@ warning as FILE:LINE:COL: warning: message, among them the kernels and
 initrds that profiles name under /assets/ and the assets directory lacks.
 
 Exit status: 0 when the catalog is valid (warnings or not), 1 when serve
-would refuse it, 2 for a usage mistake.
+would refuse it or DIR is missing or unreadable, 2 for a usage mistake
+(an unknown flag, no DIR or more than one).
 
 Flags:
 `
@@ -63,8 +64,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		if errors.As(err, &pe) {
 			err = fmt.Errorf("%s: %w", pe.Path, pe.Err)
 		}
+		// The directory is what validate checks, not how it was asked:
+		// one that is missing or unreadable is a failure (1), like a
+		// catalog that does not load, and no usage mistake (2).
 		fmt.Fprintf(stderr, "provisiond: validate: %v\n", err)
-		return 2
+		return 1
 	}
 	errs, warns := 0, 0
 	for _, p := range problems {

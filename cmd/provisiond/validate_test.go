@@ -89,10 +89,19 @@ func TestValidateVerb(t *testing.T) {
 		t.Fatalf("invalid catalog: exit %d\nstdout:\n%s\nstderr:\n%s\nwant first\n%s", code, out, errOut, want)
 	}
 
-	for _, args := range [][]string{{}, {dir, dir}, {"--nope", dir}, {filepath.Join(dir, "missing")}} {
+	for _, args := range [][]string{{}, {dir, dir}, {"--nope", dir}} {
 		code, out, errOut := validate(t, args...)
 		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "provisiond: validate: ") {
 			t.Errorf("validate %q: exit %d, stdout %q, stderr %q; want 2 and one line", args, code, out, errOut)
+		}
+	}
+	// A directory that is missing, or not a directory, is no usage
+	// mistake: validate ran and the catalog could not be read (1),
+	// named on one line.
+	for _, path := range []string{filepath.Join(dir, "missing"), worker} {
+		code, out, errOut := validate(t, path)
+		if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "provisiond: validate: "+path+": ") {
+			t.Errorf("validate %s: exit %d, stdout %q, stderr %q; want 1 and one line naming it", path, code, out, errOut)
 		}
 	}
 	if code, out, _ := validate(t, "--help"); code != 0 || !strings.HasPrefix(out, "Usage: provisiond validate DIR") {
