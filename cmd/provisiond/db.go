@@ -83,7 +83,10 @@ func dbCheck(args []string, stdout, stderr io.Writer) error {
 		for _, p := range rep.Problems {
 			fmt.Fprintf(stdout, "%s: %s\n", rep.Path, p)
 		}
-		return fmt.Errorf("%s: damaged (%s): restore a backup; docs/backup.md says what to do", rep.Path, plural(len(rep.Problems), "problem"))
+		if *dir != "" {
+			return fmt.Errorf("%s: damaged (%s): restore a backup: with provisiond stopped, move this file aside and put in its place a backup that `provisiond db check -f BACKUP` passes (docs/backup.md#restore)", rep.Path, plural(len(rep.Problems), "problem"))
+		}
+		return fmt.Errorf("%s: damaged (%s): not a backup that can be restored; restore an older one that `provisiond db check -f` passes (docs/backup.md#restore)", rep.Path, plural(len(rep.Problems), "problem"))
 	}
 	fmt.Fprintf(stdout, "%s: ok: %d bytes, %d leases in %d pools, %d catalog objects, %d inventory records\n",
 		rep.Path, rep.Size, rep.Leases, rep.Pools, rep.Objects, rep.Machines)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -108,7 +109,7 @@ func CheckFile(path string) (*Report, error) {
 	}
 	rep := &Report{Path: path, Size: st.Size()}
 	if err := preflight(path); err != nil {
-		rep.Problems = append(rep.Problems, err.Error())
+		rep.Problems = append(rep.Problems, problemOf(path, err))
 		return rep, nil
 	}
 	var db *bbolt.DB
@@ -166,10 +167,21 @@ func CheckFile(path string) (*Report, error) {
 		db.Close()
 	}
 	if errors.Is(err, ErrDamaged) {
-		rep.Problems = append(rep.Problems, err.Error())
+		rep.Problems = append(rep.Problems, problemOf(path, err))
 		return rep, nil
 	}
 	return rep, err
+}
+
+// problemOf is err as a line of a Report about path: what is wrong, without
+// the file's name (the report names it) nor the remedy that a refused
+// start gives (which points to db check, the reader of the report).
+func problemOf(path string, err error) string {
+	var de *damageError
+	if errors.As(err, &de) && de.path == path {
+		return fmt.Sprintf("damaged (%d bytes): %s", de.size, de.reason)
+	}
+	return strings.TrimPrefix(err.Error(), path+": ")
 }
 
 // Backup writes a consistent copy of the database of a stopped server's

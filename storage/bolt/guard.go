@@ -25,8 +25,24 @@ const remedy = "restore a backup (docs/backup.md), or, to start with an empty st
 // damaged builds an ErrDamaged error naming the file, its size and what to
 // do.
 func damaged(path string, size int64, format string, args ...any) error {
-	return fmt.Errorf("%w: %s (%d bytes): %s; %s", ErrDamaged, path, size, fmt.Sprintf(format, args...), remedy)
+	return &damageError{path: path, size: size, reason: fmt.Sprintf(format, args...)}
 }
+
+// damageError is an ErrDamaged error: which file, its size and what is
+// wrong with it, kept apart so that db check, which names the file on
+// every line and is itself what the remedy points to, can print the
+// reason alone (Check).
+type damageError struct {
+	path   string
+	size   int64
+	reason string
+}
+
+func (e *damageError) Error() string {
+	return fmt.Sprintf("%v: %s (%d bytes): %s; %s", ErrDamaged, e.path, e.size, e.reason, remedy)
+}
+
+func (e *damageError) Unwrap() error { return ErrDamaged }
 
 // bbolt's meta page: a 16-byte page header, then magic, version, page size,
 // flags (4 bytes each), the root bucket (root page, sequence), the freelist
