@@ -8,14 +8,10 @@ import (
 	"net/http"
 
 	"github.com/provisiond/provisiond/catalog"
-	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/httperr"
 	"github.com/provisiond/provisiond/internal/invalid"
 	"github.com/provisiond/provisiond/internal/strictjson"
-	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/lifecycle"
-	"github.com/provisiond/provisiond/profiles"
-	"github.com/provisiond/provisiond/resolve"
-	"github.com/provisiond/provisiond/storage"
 )
 
 // apiError is an admin API failure: what the client is told (Code, Msg,
@@ -44,7 +40,8 @@ type ErrorBody struct {
 
 // toAPI maps an error to what an admin client is told. It is the one place
 // where the admin API chooses statuses for errors, by the error's type or
-// sentinel, never by its message; the field is the path of the
+// sentinel, never by its message; a sentinel's status is httperr.Table's,
+// which the boot server shares. The field is the path of the
 // invalid.FieldErrors in its chain:
 //   - 400: the body or query cannot be read (malformed JSON, bad mac);
 //   - 409: the write conflicts with another object (*invalid.ConflictError)
@@ -124,33 +121,20 @@ func apiStatus(err error) (int, string) {
 		return http.StatusBadRequest, "malformed JSON: " + err.Error()
 	case errors.As(err, &typ), errors.Is(err, strictjson.ErrUnknownField):
 		return http.StatusUnprocessableEntity, err.Error()
-	case errors.Is(err, storage.ErrConflict), errors.As(err, &conflict):
+	case errors.As(err, &conflict):
 		return http.StatusConflict, err.Error()
-	case errors.Is(err, catalog.ErrInvalid), errors.Is(err, groups.ErrInvalid), errors.Is(err, profiles.ErrInvalid),
-		errors.Is(err, ipam.ErrInvalid), errors.Is(err, catalog.ErrInvalidMachine):
-		return http.StatusUnprocessableEntity, err.Error()
-	case errors.Is(err, groups.ErrBadMAC), errors.Is(err, groups.ErrBadUUID), errors.Is(err, groups.ErrBadLabels):
-		return http.StatusBadRequest, err.Error()
-	case errors.Is(err, storage.ErrNotFound):
-		return http.StatusNotFound, err.Error()
-	case errors.Is(err, catalog.ErrNotRegistered): // before ErrNoMatch, which it also is
-		return http.StatusForbidden, "refused: the group's pool is limited to registered machines: " + err.Error()
-	case errors.Is(err, catalog.ErrNoMatch):
-		return http.StatusNotFound, "no group matches these facts (GET /api/v1/select explains why)"
-	case errors.Is(err, catalog.ErrNeedMAC):
-		return http.StatusBadRequest, err.Error()
-	case errors.Is(err, catalog.ErrNoTemplate):
-		return http.StatusNotFound, err.Error()
-	case errors.Is(err, ipam.ErrExhausted):
-		return http.StatusServiceUnavailable, err.Error()
-	case errors.Is(err, profiles.ErrRenderBusy):
-		return http.StatusServiceUnavailable, "too many slow renders still running, try again"
-	case errors.Is(err, resolve.ErrNotReady):
-		return http.StatusServiceUnavailable, "catalog not loaded yet"
-	case errors.Is(err, storage.ErrUnavailable):
-		return http.StatusServiceUnavailable, storage.UnavailableMessage(err)
 	}
-	return http.StatusInternalServerError, "internal error, see the server log"
+	k, ok := httperr.Lookup(err, true)
+	if !ok {
+		return http.StatusInternalServerError, "internal error, see the server log"
+	}
+	switch k.Err {
+	case catalog.ErrNotRegistered:
+		return k.Status, "refused: the group's pool is limited to registered machines: " + err.Error()
+	case catalog.ErrNoMatch:
+		return k.Status, "no group matches these facts (GET /api/v1/select explains why)"
+	}
+	return k.Status, k.Message(err)
 }
 
 // writeAPIError answers err as {"error": ..., "field": ...} and records the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/httperr"
 	"github.com/provisiond/provisiond/internal/invalid"
 	"github.com/provisiond/provisiond/internal/strictjson"
 	"github.com/provisiond/provisiond/ipam"
@@ -102,3 +103,18 @@ func TestToAPIStatusByKind(t *testing.T) {
 }
 
 func wrap2(sentinel error, words string) error { return fmt.Errorf("%w: %s", sentinel, words) }
+
+// TestToAPIFollowsTable: the admin API answers every sentinel of
+// httperr.Table with the table's status; server's TestToHTTPFollowsTable
+// checks the boot server against the same rows, so the two listeners
+// agree on every sentinel they both answer.
+func TestToAPIFollowsTable(t *testing.T) {
+	for _, k := range httperr.Table {
+		t.Run(k.Name, func(t *testing.T) {
+			err := fmt.Errorf("%w: some words", k.Err)
+			if ae := toAPI(err); ae.Code != k.Status || ae.Err != err {
+				t.Errorf("toAPI(%v) = %d (cause %v), want %d", err, ae.Code, ae.Err, k.Status)
+			}
+		})
+	}
+}
