@@ -82,6 +82,9 @@ func markList(l *parse.ListNode, src string) {
 	for _, n := range l.Nodes {
 		switch x := n.(type) {
 		case *parse.TextNode:
+			if len(x.Text) == 0 {
+				break // a range's tick (guardRanges): no source, no mark
+			}
 			off := int(x.Pos)
 			// A text node is a piece of the source as it is (trim markers
 			// only move its ends), but check rather than trust.

@@ -70,12 +70,13 @@ func Compile(name, text string, members MembersFunc) (*Template, error) {
 	}
 	for _, d := range t.Templates() {
 		if err := checkRanges(d.Tree); err != nil {
-			return nil, fmt.Errorf("template: %s: %w", d.Name(), err)
+			return nil, err // "template: NAME:LINE: ...", as a parse error
 		}
 	}
 	if err := checkRecursion(t); err != nil {
 		return nil, fmt.Errorf("template: %s: %w", name, err)
 	}
+	guardRanges(t)
 	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members"), mayLoop: mayLoop(t), text: text}, nil
 }
 

@@ -35,7 +35,8 @@ func AbandonedRenders() int64 { return abandoned.Load() }
 // DefaultRenderTimeout, negative no limit) with ErrRenderTimeout. The render
 // runs in its own goroutine; one that times out keeps running, counted,
 // until it returns, and the writer it renders into fails its next write so
-// that a template that keeps writing stops at once.
+// that a template that keeps writing stops at once. Every iteration of a
+// range writes (guardRanges), so a loop that writes nothing stops too.
 //
 // A template without a range or a template call cannot loop: its render
 // time is bounded by its size and data, so it runs inline, at no cost
