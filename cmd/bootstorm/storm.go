@@ -47,19 +47,30 @@ var stormEndpoints = []string{"/boot.ipxe", "/ipxe", "/assets (1 MiB range)", "/
 // hexhyp is a mac as iPXE's ${mac:hexhyp} writes it.
 func hexhyp(mac string) string { return strings.ReplaceAll(mac, ":", "-") }
 
-func newClient(conns int) *http.Client { return newClientFrom(conns, nil) }
+func newClient(conns int) *http.Client { return newClientFrom(conns, nil, nil) }
 
 // newClientFrom returns a client whose connections come from source
-// address src (nil: any).
-func newClientFrom(conns int, src net.IP) *http.Client {
+// address src (nil: any). With held set, each connection it dials is
+// kept there (a storm worker's client has one at a time), for lowatRead.
+func newClientFrom(conns int, src net.IP, held *atomic.Pointer[net.TCPConn]) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	if src != nil {
 		d.LocalAddr = &net.TCPAddr{IP: src}
 	}
+	dial := d.DialContext
+	if held != nil {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				held.Store(tc)
+			}
+			return c, err
+		}
+	}
 	return &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
-			DialContext:         d.DialContext,
+			DialContext:         dial,
 			MaxIdleConns:        conns,
 			MaxIdleConnsPerHost: conns,
 			DisableCompression:  true,
@@ -75,7 +86,16 @@ func get(ctx context.Context, c *http.Client, base, path string, hdr http.Header
 }
 
 // discardBuf is where skipped bodies are read to.
-var discardBuf = sync.Pool{New: func() any { return new([64 << 10]byte) }}
+var discardBuf = sync.Pool{New: func() any { return new([lowat]byte) }}
+
+// lowat is the most bytes a storm worker's socket gathers before it wakes
+// the reader of an asset (SO_RCVLOWAT). Without it the 1 MiB range read
+// woke the load generator per segment: about 140 reads of 7.5 KB each,
+// which on one core made the generator as costly as the server.
+const lowat = 256 << 10
+
+// heldKey is the context key of a storm worker's connection.
+type heldKey struct{}
 
 // fetch is get; with discard set it reads the body into a scratch buffer
 // and returns nil, so that megabytes of assets cost the load generator no
@@ -94,9 +114,14 @@ func fetch(ctx context.Context, c *http.Client, base, path string, hdr http.Head
 	}
 	defer resp.Body.Close()
 	if discard && resp.StatusCode == want {
-		buf := discardBuf.Get().(*[64 << 10]byte)
+		buf := discardBuf.Get().(*[lowat]byte)
 		defer discardBuf.Put(buf)
-		n, err := io.CopyBuffer(io.Discard, resp.Body, buf[:])
+		var n int64
+		if held, _ := ctx.Value(heldKey{}).(*atomic.Pointer[net.TCPConn]); held != nil && held.Load() != nil && resp.ContentLength > 0 {
+			n, err = lowatRead(held.Load(), resp.Body, buf[:], resp.ContentLength)
+		} else {
+			n, err = io.CopyBuffer(io.Discard, resp.Body, buf[:])
+		}
 		if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 			err = fmt.Errorf("GET %s: %d bytes of %d", path, n, resp.ContentLength)
 		}
@@ -110,6 +135,41 @@ func fetch(ctx context.Context, c *http.Client, base, path string, hdr http.Head
 		return nil, fmt.Errorf("GET %s: %d, want %d: %s", path, resp.StatusCode, want, firstLine(body))
 	}
 	return body, nil
+}
+
+// lowatRead reads a body of total bytes with the socket's SO_RCVLOWAT
+// raised, so that each wake-up finds up to len(buf) bytes. The mark is
+// never above what is still to come on the socket (the transport's
+// buffer is drained by the first read, which then does not touch the
+// socket), and is back at 1 before the next response can arrive: the
+// next request is sent only after this returns.
+func lowatRead(tc *net.TCPConn, body io.Reader, buf []byte, total int64) (int64, error) {
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return io.CopyBuffer(io.Discard, body, buf)
+	}
+	cur := 1
+	set := func(v int) {
+		if v != cur {
+			raw.Control(func(fd uintptr) { setRcvLowat(fd, v) })
+			cur = v
+		}
+	}
+	defer set(1)
+	var n int64
+	for {
+		if left := total - n; left > 0 {
+			set(int(min(left, int64(len(buf)))))
+		}
+		m, err := body.Read(buf)
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 func firstLine(b []byte) string {
@@ -141,8 +201,10 @@ func runStorm(ctx context.Context, base string, shape catalogen.Shape, n, concur
 			// Each booting machine is a host of its own, as in a real
 			// storm: a distinct source address in 127.0.0.0/8, which also
 			// keeps every client under the server's per-client limit.
-			client := newClientFrom(1, sourceAddr(base, w))
+			held := new(atomic.Pointer[net.TCPConn])
+			client := newClientFrom(1, sourceAddr(base, w), held)
 			defer client.CloseIdleConnections()
+			ctx := context.WithValue(ctx, heldKey{}, held)
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n || ctx.Err() != nil {
