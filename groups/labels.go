@@ -3,7 +3,6 @@ package groups
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -104,8 +103,15 @@ func FromQuery(q url.Values) (Labels, error) {
 		return nil, fmt.Errorf("%w: %d query parameters, at most %d", ErrBadLabels, len(q), MaxLabels)
 	}
 	l := make(Labels, len(q))
-	// Sorted, so that the answer does not depend on map iteration order.
-	for _, k := range slices.Sorted(maps.Keys(q)) {
+	// Sorted, so that the answer does not depend on map iteration order;
+	// in a buffer on the stack for a boot request's handful of keys.
+	var buf [16]string
+	keys := buf[:0]
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		vs := q[k]
 		if len(vs) == 0 {
 			continue
