@@ -22,12 +22,12 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request) {
 // resolve answers a boot request's first half: it parses the facts (once
 // per request: requireToken may have), and resolves them. Every outcome, a
 // failure included, is recorded in the inventory.
-func (s *Server) resolve(r *http.Request, opt resolve.Options) (resolve.Result, error) {
-	f, err := s.facts(r)
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Options) (resolve.Result, error) {
+	f, err := s.facts(w, r)
 	if err != nil {
 		return resolve.Result{}, err
 	}
-	info := infoFrom(r.Context())
+	info := infoFrom(w)
 	if info != nil {
 		info.mac = string(f.MAC)
 	}
@@ -46,8 +46,8 @@ func (s *Server) resolve(r *http.Request, opt resolve.Options) (resolve.Result, 
 // facts returns the request's facts, parsed on first use and kept in the
 // request's log info, so that the token check and the handler parse the
 // query once between them.
-func (s *Server) facts(r *http.Request) (resolve.Facts, error) {
-	info := infoFrom(r.Context())
+func (s *Server) facts(w http.ResponseWriter, r *http.Request) (resolve.Facts, error) {
+	info := infoFrom(w)
 	if info != nil && info.parsed {
 		return info.facts, nil
 	}
@@ -99,7 +99,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 		local = inventory.LocalBootGRUB
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(r, resolve.Options{BootScript: true})
+		req, err := s.resolve(w, r, resolve.Options{BootScript: true})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -127,7 +127,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 // config serves /ignition, /cloud and /generic.
 func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(r, resolve.Options{})
+		req, err := s.resolve(w, r, resolve.Options{})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -151,7 +151,7 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 // metadata serves /metadata: the template data as sorted KEY=value lines,
 // or as JSON when the client asks for application/json.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	req, err := s.resolve(r, resolve.Options{})
+	req, err := s.resolve(w, r, resolve.Options{})
 	if err != nil {
 		writeError(w, r, err)
 		return

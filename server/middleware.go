@@ -17,15 +17,10 @@ import (
 func (s *Server) requestLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		// One allocation for both: a boot request's garbage is what the
-		// collector's pace is set by.
-		st := &struct {
-			info reqInfo
-			sw   statuswriter.Writer
-		}{sw: statuswriter.Writer{ResponseWriter: w}}
-		info, sw := &st.info, &st.sw
-		next.ServeHTTP(sw, r.WithContext(withInfo(r.Context(), info)))
-		status := sw.Status()
+		lw := &logWriter{Writer: statuswriter.Writer{ResponseWriter: w}}
+		info := &lw.info
+		next.ServeHTTP(lw, r)
+		status := lw.Status()
 		d := time.Since(start)
 		endpoint := "other"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
