@@ -55,7 +55,7 @@ func (s *Server) facts(w http.ResponseWriter, r *http.Request) (resolve.Facts, e
 	if err != nil {
 		return f, err
 	}
-	f.ServerURL = serverURL(r)
+	f.ServerURL = s.serverURL(r)
 	if info != nil {
 		info.facts, info.parsed = f, true
 	}
@@ -80,14 +80,33 @@ func (s *Server) record(r *http.Request, m *catalog.Match, status int, localBoot
 }
 
 // serverURL is the scheme and host the client used to reach us, so that a
-// catalog need not hard-code provisiond's address.
-func serverURL(r *http.Request) string {
+// catalog need not hard-code provisiond's address. The last one is kept:
+// machines nearly always reach a server by one name.
+func (s *Server) serverURL(r *http.Request) string {
+	tls := r.TLS != nil
+	if u := s.lastURL.Load(); u != nil && u.tls == tls && u.host == r.Host {
+		return u.url
+	}
 	scheme := "http"
-	if r.TLS != nil {
+	if tls {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	u := &hostURL{host: r.Host, tls: tls, url: scheme + "://" + r.Host}
+	s.lastURL.Store(u)
+	return u.url
 }
+
+// hostURL is a server URL and the host and scheme it was made of.
+type hostURL struct {
+	host string
+	tls  bool
+	url  string
+}
+
+// Content types of the boot answers, each value shared by every answer
+// (http.Header.Set would allocate it per request); net/http only reads
+// them.
+var contentText = []string{"text/plain; charset=utf-8"}
 
 // bootScript serves /ipxe and /grub: the profile's boot fields rendered as
 // templates and laid out by layout; or, for an installed machine of an
@@ -119,13 +138,14 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 			return
 		}
 		s.record(r, req.Match, http.StatusOK, false)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header()["Content-Type"] = contentText
 		w.Write(script)
 	}
 }
 
 // config serves /ignition, /cloud and /generic.
 func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc {
+	ct := []string{contentType}
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := s.resolve(w, r, resolve.Options{})
 		if err != nil {
@@ -143,7 +163,7 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 			return
 		}
 		s.record(r, req.Match, http.StatusOK, false)
-		w.Header().Set("Content-Type", contentType)
+		w.Header()["Content-Type"] = ct
 		w.Write(out)
 	}
 }
@@ -166,6 +186,6 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header()["Content-Type"] = contentText
 	w.Write(req.Snapshot.MetadataEnv(req.Match, req.Input))
 }
