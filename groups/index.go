@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Index is an immutable, precomputed view of a set of groups that answers
@@ -36,7 +37,8 @@ type Index struct {
 	filed    []int32
 	defaults []int32  // groups with no selector, in precedence order
 	all      []*Group // every group, in precedence order
-	byID     map[string]*Group
+	// byID holds positions in all, sorted by group id (Group).
+	byID []int32
 }
 
 // span is a bucket: filed[start : start+n].
@@ -62,7 +64,8 @@ func NewIndex(gs []*Group) (*Index, error) {
 	if len(gs) > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: %d groups, at most %d", ErrInvalid, len(gs), math.MaxInt32)
 	}
-	ix := &Index{buckets: map[string]map[string]span{}, byID: make(map[string]*Group, len(gs))}
+	ix := &Index{buckets: map[string]map[string]span{}}
+	ids := make(map[string]bool, len(gs))
 	// Each group with its selector string, for the precedence sort; the
 	// strings are not kept.
 	type built struct {
@@ -78,10 +81,10 @@ func NewIndex(gs []*Group) (*Index, error) {
 	}
 	seen := make(map[selKey]string, len(gs))
 	for _, g := range gs {
-		if _, dup := ix.byID[g.ID]; dup {
+		if ids[g.ID] {
 			return nil, invalid.Conflict("groups/"+g.ID, "groups/"+g.ID, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, g.ID))
 		}
-		ix.byID[g.ID] = g
+		ids[g.ID] = true
 		e := built{g: g, sel: g.SelectorString()}
 		sk := selKey{len(g.Selector), e.sel}
 		if other, dup := seen[sk]; dup {
@@ -94,7 +97,7 @@ func NewIndex(gs []*Group) (*Index, error) {
 		seen[sk] = g.ID
 		entries = append(entries, e)
 	}
-	seen = nil
+	seen, ids = nil, nil
 	// before is matchbox's precedence: more selectors first, then the
 	// greater sorted selector string.
 	sort.Slice(entries, func(i, j int) bool {
@@ -105,10 +108,13 @@ func NewIndex(gs []*Group) (*Index, error) {
 		return a.sel > b.sel
 	})
 	ix.all = make([]*Group, len(entries))
+	ix.byID = make([]int32, len(entries))
 	for i, e := range entries {
 		ix.all[i] = e.g
+		ix.byID[i] = int32(i)
 	}
 	entries = nil
+	slices.SortFunc(ix.byID, func(a, b int32) int { return strings.Compare(ix.all[a].ID, ix.all[b].ID) })
 
 	freq := map[pair]int{}
 	for _, g := range ix.all {
@@ -235,7 +241,13 @@ func (ix *Index) Explain(l Labels) []Candidate {
 }
 
 // Group returns the group with the given id, or nil.
-func (ix *Index) Group(id string) *Group { return ix.byID[id] }
+func (ix *Index) Group(id string) *Group {
+	i, ok := slices.BinarySearchFunc(ix.byID, id, func(p int32, id string) int { return strings.Compare(ix.all[p].ID, id) })
+	if !ok {
+		return nil
+	}
+	return ix.all[ix.byID[i]]
+}
 
 // Groups returns every group in precedence order. The slice is fresh; the
 // groups are shared and must not be modified.
