@@ -23,7 +23,9 @@ var (
 // rendering and no layout; they are shared and must not be modified.
 func (s *Snapshot) BootScript(m *Match, in profiles.Input, l Layout) ([]byte, error) {
 	bt := s.boot[m.Profile.ID]
-	key := s.cacheKey("script/"+l.Name, m.Profile.ID, m, in, bt.usesMembers)
+	var kb [keyBuf]byte
+	key := append(kb[:0], "script/"...)
+	key = s.cacheKey(key, l.Name, m.Profile.ID, m, in, bt.usesMembers)
 	if out, ok := s.envCache.get(key); ok {
 		s.stats.Hits.Add(1)
 		return out, nil
@@ -33,6 +35,6 @@ func (s *Snapshot) BootScript(m *Match, in profiles.Input, l Layout) ([]byte, er
 		return nil, err
 	}
 	out := l.Format(boot)
-	s.envCache.put(key, out)
+	s.envCache.put(string(key), out)
 	return out, nil
 }

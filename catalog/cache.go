@@ -34,9 +34,11 @@ func newRenderCache[V any](max int, size func(V) int) *renderCache[V] {
 	return &renderCache[V]{m: map[string]V{}, max: max, size: size}
 }
 
-func (c *renderCache[V]) get(key string) (V, bool) {
+// get looks key up; the conversion to string in the index expression
+// does not copy.
+func (c *renderCache[V]) get(key []byte) (V, bool) {
 	c.mu.RLock()
-	v, ok := c.m[key]
+	v, ok := c.m[string(key)]
 	c.mu.RUnlock()
 	return v, ok
 }

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -283,7 +282,9 @@ func (s *Snapshot) Pool(m *Match) *ipam.Pool {
 // Input assembles the template input for a match. ip is the lease's
 // parameters (nil without a pool).
 func (s *Snapshot) Input(m *Match, rawQuery, serverURL string, ip map[string]any) profiles.Input {
-	md := profiles.MachineData{MAC: m.MAC, UUID: m.UUID, Labels: map[string]string{}}
+	// Labels stays nil for a machine not registered: profiles.Data reads
+	// it, never writes it, and a nil map reads as an empty one.
+	md := profiles.MachineData{MAC: m.MAC, UUID: m.UUID}
 	if m.Machine != nil {
 		md.Name = m.Machine.Name
 		md.Labels = m.Machine.Labels
@@ -303,7 +304,8 @@ func (s *Snapshot) Input(m *Match, rawQuery, serverURL string, ip map[string]any
 // like Config's; the returned slices are shared and must not be modified.
 func (s *Snapshot) Boot(m *Match, in profiles.Input) (profiles.Boot, error) {
 	bt := s.boot[m.Profile.ID]
-	key := s.cacheKey("boot", m.Profile.ID, m, in, bt.usesMembers)
+	var kb [keyBuf]byte
+	key := s.cacheKey(kb[:0], "boot", m.Profile.ID, m, in, bt.usesMembers)
 	if out, ok := s.bootCache.get(key); ok {
 		s.stats.Hits.Add(1)
 		return out, nil
@@ -313,7 +315,7 @@ func (s *Snapshot) Boot(m *Match, in profiles.Input) (profiles.Boot, error) {
 	if err != nil {
 		return out, err
 	}
-	s.bootCache.put(key, out)
+	s.bootCache.put(string(key), out)
 	return out, nil
 }
 
@@ -382,7 +384,8 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 	if t == nil {
 		return nil, nil, fmt.Errorf("%w: profile %q names %s template %q, which does not exist", ErrNoTemplate, m.Profile.ID, kind, name)
 	}
-	key := s.cacheKey(string(kind), name, m, in, t.UsesMembers)
+	var kb [keyBuf]byte
+	key := s.cacheKey(kb[:0], string(kind), name, m, in, t.UsesMembers)
 	if out, ok := s.cache.get(key); ok {
 		s.stats.Hits.Add(1)
 		return out, nil, nil
@@ -401,19 +404,20 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 			return nil, warnings, s.atRequest(string(kind)+"/"+name, m.Group.ID, t, data, rendered, err)
 		}
 	}
-	s.cache.put(key, out)
+	s.cache.put(string(key), out)
 	return out, warnings, nil
 }
 
 // MetadataEnv returns /metadata's KEY=value lines for a match, cached like
 // Config.
 func (s *Snapshot) MetadataEnv(m *Match, in profiles.Input) []byte {
-	key := s.cacheKey("metadata", "", m, in, false)
+	var kb [keyBuf]byte
+	key := s.cacheKey(kb[:0], "metadata", "", m, in, false)
 	if out, ok := s.envCache.get(key); ok {
 		return out
 	}
 	out := profiles.EnvFile(profiles.MetadataData(in))
-	s.envCache.put(key, out)
+	s.envCache.put(string(key), out)
 	return out
 }
 
@@ -421,38 +425,40 @@ func (s *Snapshot) MetadataEnv(m *Match, in profiles.Input) []byte {
 // everything the data depends on besides the snapshot itself: the group,
 // the query (which also names the registered machine), the server URL, the
 // mac a uuid resolved to, the lease's address and, for templates that call
-// members, the lease table's generation.
-func (s *Snapshot) cacheKey(kind, name string, m *Match, in profiles.Input, members bool) string {
-	var b strings.Builder
-	b.Grow(len(kind) + len(name) + len(m.Group.ID) + len(in.RawQuery) + len(in.ServerURL) + 80)
-	b.WriteString(kind)
-	b.WriteByte(0)
-	b.WriteString(name)
-	b.WriteByte(0)
-	b.WriteString(m.Group.ID)
-	b.WriteByte(0)
-	b.WriteString(in.RawQuery)
-	b.WriteByte(0)
-	b.WriteString(in.ServerURL)
-	b.WriteByte(0)
-	b.WriteString(m.MAC) // the query can omit the mac a uuid resolved to
-	b.WriteByte(0)
-	b.WriteString(in.BootToken) // changes every quarter of the token TTL
-	b.WriteByte(0)
+// members, the lease table's generation. It appends the key to b: callers
+// pass a buffer on their stack, look it up without a copy and make a
+// string of it only to fill the cache.
+func (s *Snapshot) cacheKey(b []byte, kind, name string, m *Match, in profiles.Input, members bool) []byte {
+	b = append(b, kind...)
+	b = append(b, 0)
+	b = append(b, name...)
+	b = append(b, 0)
+	b = append(b, m.Group.ID...)
+	b = append(b, 0)
+	b = append(b, in.RawQuery...)
+	b = append(b, 0)
+	b = append(b, in.ServerURL...)
+	b = append(b, 0)
+	b = append(b, m.MAC...) // the query can omit the mac a uuid resolved to
+	b = append(b, 0)
+	b = append(b, in.BootToken...) // changes every quarter of the token TTL
+	b = append(b, 0)
 	if in.IP != nil {
 		if a, ok := in.IP["address"].(string); ok {
-			b.WriteString(a)
+			b = append(b, a...)
 		} else {
-			fmt.Fprint(&b, in.IP["address"])
+			b = fmt.Append(b, in.IP["address"])
 		}
 	}
 	if members {
-		var num [20]byte
-		b.WriteByte(0)
-		b.Write(strconv.AppendUint(num[:0], s.leases.Generation(), 10))
+		b = append(b, 0)
+		b = strconv.AppendUint(b, s.leases.Generation(), 10)
 	}
-	return b.String()
+	return b
 }
+
+// keyBuf is the size of the stack buffer cache keys are built in.
+const keyBuf = 512
 
 // Members returns the registered machines matching selector, each with
 // name, mac, ip (its address in the pool of the group it selects, or its

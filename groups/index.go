@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"github.com/provisiond/provisiond/internal/invalid"
 	"maps"
+	"math"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Index is an immutable, precomputed view of a set of groups that answers
@@ -13,26 +15,34 @@ import (
 //
 // Every group with a selector is filed under one of its own key/value pairs,
 // the rarest one across the whole set (mac and uuid pairs are nearly always
-// unique), so a lookup inspects, for each label of the request, only the
-// bucket filed under that label, plus the default groups. Each bucket is
-// kept in precedence order, so the first match in a bucket is that bucket's
-// best; the best of the bucket winners is the answer. With one group per
-// machine the cost is a handful of map lookups whether there are 10 or
-// 100,000 groups.
+// unique), so a lookup inspects, for each selector key the request has a
+// label for, only the bucket filed under that label, plus the default
+// groups. Each bucket is kept in precedence order, so the first match in a
+// bucket is that bucket's best; the best of the bucket winners is the
+// answer. With one group per machine the cost is a handful of map lookups
+// whether there are 10 or 100,000 groups.
+//
+// The index is flat: groups in one slice in precedence order, buckets as
+// runs of positions in another, and the bucket maps hold no pointers but
+// their keys (the groups' own selector strings). At 100,000 groups that
+// is a few allocations instead of three per group, and little for the
+// garbage collector to mark on every cycle.
 type Index struct {
-	buckets  map[pair][]*entry
-	defaults []*entry // groups with no selector, in precedence order
-	all      []*entry // every group, in precedence order
-	byID     map[string]*Group
+	// keys are the selector keys some bucket is filed under, sorted.
+	keys []string
+	// buckets maps a key, then a value, to its run in filed.
+	buckets map[string]map[string]span
+	// filed holds positions in all, bucket by bucket, each bucket in
+	// precedence order.
+	filed    []int32
+	defaults []int32  // groups with no selector, in precedence order
+	all      []*Group // every group, in precedence order
+	// byID holds positions in all, sorted by group id (Group).
+	byID []int32
 }
 
-type pair struct{ k, v string }
-
-type entry struct {
-	g   *Group
-	sel string // SelectorString, cached for the tie-break
-	pos int    // position in precedence order; lower wins
-}
+// span is a bucket: filed[start : start+n].
+type span struct{ start, n int32 }
 
 // DuplicateSelectorError reports two groups whose selectors are identical,
 // which would make the choice between them arbitrary.
@@ -45,12 +55,24 @@ func (e *DuplicateSelectorError) Error() string {
 	return fmt.Sprintf("groups %q and %q have the identical selector {%s}: the choice between them would be arbitrary", e.A, e.B, e.Selector)
 }
 
+type pair struct{ k, v string }
+
 // NewIndex builds an index over gs. Groups must already be normalized (see
 // Decode and Normalize). It returns a *DuplicateSelectorError when two groups
 // share a selector and an error for a duplicate id.
 func NewIndex(gs []*Group) (*Index, error) {
-	ix := &Index{buckets: map[pair][]*entry{}, byID: make(map[string]*Group, len(gs))}
-	entries := make([]*entry, 0, len(gs))
+	if len(gs) > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: %d groups, at most %d", ErrInvalid, len(gs), math.MaxInt32)
+	}
+	ix := &Index{buckets: map[string]map[string]span{}}
+	ids := make(map[string]bool, len(gs))
+	// Each group with its selector string, for the precedence sort; the
+	// strings are not kept.
+	type built struct {
+		g   *Group
+		sel string
+	}
+	entries := make([]built, 0, len(gs))
 	// Keyed by count and string: selectors whose keys or values hold ',' or
 	// '=' can print alike, but with different counts they never tie.
 	type selKey struct {
@@ -59,11 +81,11 @@ func NewIndex(gs []*Group) (*Index, error) {
 	}
 	seen := make(map[selKey]string, len(gs))
 	for _, g := range gs {
-		if _, dup := ix.byID[g.ID]; dup {
+		if ids[g.ID] {
 			return nil, invalid.Conflict("groups/"+g.ID, "groups/"+g.ID, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, g.ID))
 		}
-		ix.byID[g.ID] = g
-		e := &entry{g: g, sel: g.SelectorString()}
+		ids[g.ID] = true
+		e := built{g: g, sel: g.SelectorString()}
 		sk := selKey{len(g.Selector), e.sel}
 		if other, dup := seen[sk]; dup {
 			a, b := other, g.ID
@@ -75,69 +97,121 @@ func NewIndex(gs []*Group) (*Index, error) {
 		seen[sk] = g.ID
 		entries = append(entries, e)
 	}
-	sort.Slice(entries, func(i, j int) bool { return before(entries[i], entries[j]) })
-	ix.all = entries
+	seen, ids = nil, nil
+	// before is matchbox's precedence: more selectors first, then the
+	// greater sorted selector string.
+	sort.Slice(entries, func(i, j int) bool {
+		a, b := entries[i], entries[j]
+		if len(a.g.Selector) != len(b.g.Selector) {
+			return len(a.g.Selector) > len(b.g.Selector)
+		}
+		return a.sel > b.sel
+	})
+	ix.all = make([]*Group, len(entries))
+	ix.byID = make([]int32, len(entries))
+	for i, e := range entries {
+		ix.all[i] = e.g
+		ix.byID[i] = int32(i)
+	}
+	entries = nil
+	slices.SortFunc(ix.byID, func(a, b int32) int { return strings.Compare(ix.all[a].ID, ix.all[b].ID) })
 
 	freq := map[pair]int{}
-	for _, e := range entries {
-		for k, v := range e.g.Selector {
+	for _, g := range ix.all {
+		for k, v := range g.Selector {
 			freq[pair{k, v}]++
 		}
 	}
-	for i, e := range entries {
-		e.pos = i
-		if len(e.g.Selector) == 0 {
-			ix.defaults = append(ix.defaults, e)
+	// Each group's bucket, then the buckets laid out in filed in the
+	// order of their first (best) group, each in precedence order.
+	bucketOf := make([]pair, len(ix.all))
+	var order []pair
+	size := map[pair]int32{}
+	for i, g := range ix.all {
+		if len(g.Selector) == 0 {
+			ix.defaults = append(ix.defaults, int32(i))
 			continue
 		}
 		var best pair
 		bestN := -1
-		for k, v := range e.g.Selector {
+		for k, v := range g.Selector {
 			p := pair{k, v}
 			n := freq[p]
 			if bestN < 0 || n < bestN || n == bestN && (p.k < best.k || p.k == best.k && p.v < best.v) {
 				best, bestN = p, n
 			}
 		}
-		ix.buckets[best] = append(ix.buckets[best], e) // appended in precedence order
+		bucketOf[i] = best
+		if size[best] == 0 {
+			order = append(order, best)
+		}
+		size[best]++
+	}
+	freq = nil
+	var start int32
+	for _, p := range order {
+		vs := ix.buckets[p.k]
+		if vs == nil {
+			vs = map[string]span{}
+			ix.buckets[p.k] = vs
+			ix.keys = append(ix.keys, p.k)
+		}
+		vs[p.v] = span{start: start}
+		start += size[p]
+	}
+	slices.Sort(ix.keys)
+	ix.filed = make([]int32, start)
+	for i, g := range ix.all {
+		if len(g.Selector) == 0 {
+			continue
+		}
+		p := bucketOf[i]
+		vs := ix.buckets[p.k]
+		sp := vs[p.v]
+		ix.filed[sp.start+sp.n] = int32(i) // filed in precedence order
+		sp.n++
+		vs[p.v] = sp
 	}
 	return ix, nil
-}
-
-// before is matchbox's precedence: more selectors first, then the greater
-// sorted selector string.
-func before(a, b *entry) bool {
-	if len(a.g.Selector) != len(b.g.Selector) {
-		return len(a.g.Selector) > len(b.g.Selector)
-	}
-	return a.sel > b.sel
 }
 
 // Select returns the group with the highest precedence whose selector
 // matches l, or nil when none does.
 func (ix *Index) Select(l Labels) *Group {
-	var win *entry
-	consider := func(bucket []*entry) {
-		for _, e := range bucket {
-			if win != nil && e.pos > win.pos {
+	win := int32(-1)
+	consider := func(bucket []int32) {
+		for _, pos := range bucket {
+			if win >= 0 && pos > win {
 				return // the rest of this bucket ranks lower still
 			}
-			if matches(e.g.Selector, l) {
-				win = e
+			if matches(ix.all[pos].Selector, l) {
+				win = pos
 				return
 			}
 		}
 	}
-	for k, v := range l {
-		if b, ok := ix.buckets[pair{k, v}]; ok {
-			consider(b)
+	bucket := func(k, v string) {
+		if sp, ok := ix.buckets[k][v]; ok {
+			consider(ix.filed[sp.start : sp.start+sp.n])
+		}
+	}
+	// Whichever is fewer: the keys groups are filed under, or the labels.
+	if len(ix.keys) <= len(l) {
+		for _, k := range ix.keys {
+			if v, ok := l[k]; ok {
+				bucket(k, v)
+			}
+		}
+	} else {
+		for k, v := range l {
+			bucket(k, v)
 		}
 	}
 	consider(ix.defaults)
-	if win == nil {
+	if win < 0 {
 		return nil
 	}
-	return win.g
+	return ix.all[win]
 }
 
 // Candidate is one group's verdict for a request, as explained by Explain.
@@ -153,12 +227,12 @@ type Candidate struct {
 // the boot path.
 func (ix *Index) Explain(l Labels) []Candidate {
 	out := make([]Candidate, 0, len(ix.all))
-	for _, e := range ix.all {
-		c := Candidate{Group: e.g, Matches: true}
-		for _, k := range slices.Sorted(maps.Keys(e.g.Selector)) {
-			if lv, ok := l[k]; !ok || lv != e.g.Selector[k] {
+	for _, g := range ix.all {
+		c := Candidate{Group: g, Matches: true}
+		for _, k := range slices.Sorted(maps.Keys(g.Selector)) {
+			if lv, ok := l[k]; !ok || lv != g.Selector[k] {
 				c.Matches = false
-				c.Missing = append(c.Missing, k+"="+e.g.Selector[k])
+				c.Missing = append(c.Missing, k+"="+g.Selector[k])
 			}
 		}
 		out = append(out, c)
@@ -167,15 +241,19 @@ func (ix *Index) Explain(l Labels) []Candidate {
 }
 
 // Group returns the group with the given id, or nil.
-func (ix *Index) Group(id string) *Group { return ix.byID[id] }
+func (ix *Index) Group(id string) *Group {
+	i, ok := slices.BinarySearchFunc(ix.byID, id, func(p int32, id string) int { return strings.Compare(ix.all[p].ID, id) })
+	if !ok {
+		return nil
+	}
+	return ix.all[ix.byID[i]]
+}
 
 // Groups returns every group in precedence order. The slice is fresh; the
 // groups are shared and must not be modified.
 func (ix *Index) Groups() []*Group {
 	out := make([]*Group, len(ix.all))
-	for i, e := range ix.all {
-		out[i] = e.g
-	}
+	copy(out, ix.all)
 	return out
 }
 

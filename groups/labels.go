@@ -3,7 +3,6 @@ package groups
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -103,15 +102,50 @@ func FromQuery(q url.Values) (Labels, error) {
 	if len(q) > MaxLabels {
 		return nil, fmt.Errorf("%w: %d query parameters, at most %d", ErrBadLabels, len(q), MaxLabels)
 	}
-	l := make(Labels, len(q))
-	// Sorted, so that the answer does not depend on map iteration order.
-	for _, k := range slices.Sorted(maps.Keys(q)) {
-		vs := q[k]
-		if len(vs) == 0 {
+	// Sorted by key, so that the answer does not depend on map iteration
+	// order; in a buffer on the stack for a boot request's handful.
+	var buf [16]Param
+	ps := buf[:0]
+	for k, vs := range q {
+		if len(vs) > 0 {
+			ps = append(ps, Param{k, vs[0]})
+		}
+	}
+	slices.SortFunc(ps, func(a, b Param) int { return strings.Compare(a.Key, b.Key) })
+	return fromSorted(ps)
+}
+
+// Param is one query parameter, as url.ParseQuery splits and unescapes
+// it.
+type Param struct{ Key, Value string }
+
+// FromParams is FromQuery for a query given as its parameters in order
+// (what url.ParseQuery would put in url.Values, one by one): the same
+// labels and errors, the first value of a key kept, without building the
+// url.Values. It sorts ps by key, in place.
+func FromParams(ps []Param) (Labels, error) {
+	slices.SortStableFunc(ps, func(a, b Param) int { return strings.Compare(a.Key, b.Key) })
+	// The first value of each key (the sort is stable), as url.Values.Get.
+	n := 0
+	for i, p := range ps {
+		if i > 0 && p.Key == ps[n-1].Key {
 			continue
 		}
+		ps[n] = p
+		n++
+	}
+	if n > MaxLabels {
+		return nil, fmt.Errorf("%w: %d query parameters, at most %d", ErrBadLabels, n, MaxLabels)
+	}
+	return fromSorted(ps[:n])
+}
+
+// fromSorted is FromQuery for the first value of each key, sorted by key.
+func fromSorted(ps []Param) (Labels, error) {
+	l := make(Labels, len(ps))
+	for _, p := range ps {
+		k, v := p.Key, p.Value
 		key := strings.ToLower(k)
-		v := vs[0]
 		if len(key) > MaxLabelKey || len(v) > MaxLabelValue {
 			return nil, fmt.Errorf("%w: parameter %q longer than %d/%d bytes", ErrBadLabels, truncate(key, 32), MaxLabelKey, MaxLabelValue)
 		}

@@ -23,8 +23,13 @@ import (
 // store, with an inventory recorder and a text logger at info level (to
 // io.Discard), as `provisiond serve` wires them.
 func benchServer(b *testing.B, n int) *Server {
+	return benchShapeServer(b, catalogen.Pooled, n)
+}
+
+// benchShapeServer is benchServer for a catalog of the given shape.
+func benchShapeServer(b *testing.B, shape catalogen.Shape, n int) *Server {
 	b.Helper()
-	c, err := catalogen.New(n)
+	c, err := shape.New(n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,6 +108,56 @@ func BenchmarkHandler(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkHandlerMatchbox is BenchmarkHandler on the matchbox shape at
+// 100,000 machines (one group per machine with its own metadata), each
+// endpoint of bootstorm's steady state for machines that already booted.
+// The requests cycle through 1,000 machines, as bootstorm's do, so that
+// the render caches and the index are used as in the steady state.
+func BenchmarkHandlerMatchbox(b *testing.B) {
+	const n = 100_000
+	s := benchShapeServer(b, catalogen.Matchbox, n)
+	var ipxe, butane, raw, md []string
+	for i := range 1000 {
+		mac := hexMAC(i)
+		ipxe = append(ipxe, "/ipxe?uuid=&mac="+mac+"&domain=&hostname=&serial=&arch=x86_64")
+		md = append(md, "/metadata?mac="+mac)
+		if catalogen.Matchbox.Kind(i) == catalogen.Butane {
+			butane = append(butane, "/ignition?mac="+mac)
+		} else {
+			raw = append(raw, "/ignition?mac="+mac)
+		}
+	}
+	for _, p := range []struct {
+		name  string
+		paths []string
+	}{
+		{"boot.ipxe", []string{"/boot.ipxe"}},
+		{"ipxe", ipxe},
+		{"ignition-butane", butane},
+		{"ignition-raw", raw},
+		{"metadata", md},
+	} {
+		b.Run(fmt.Sprintf("N=%d/%s", n, p.name), func(b *testing.B) {
+			rs := make([]*http.Request, len(p.paths))
+			w := &discardWriter{h: http.Header{}}
+			for i, path := range p.paths {
+				rs[i] = httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+path, nil)
+				if err := serveOnce(s, w, rs[i]); err != nil { // leases, fills the cache
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := serveOnce(s, w, rs[i]); err != nil {
+					b.Fatal(err)
+				}
+				i = (i + 1) % len(rs)
+			}
+		})
 	}
 }
 

@@ -22,12 +22,12 @@ func (s *Server) chain(w http.ResponseWriter, r *http.Request) {
 // resolve answers a boot request's first half: it parses the facts (once
 // per request: requireToken may have), and resolves them. Every outcome, a
 // failure included, is recorded in the inventory.
-func (s *Server) resolve(r *http.Request, opt resolve.Options) (resolve.Result, error) {
-	f, err := s.facts(r)
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Options) (resolve.Result, error) {
+	f, err := s.facts(w, r)
 	if err != nil {
 		return resolve.Result{}, err
 	}
-	info := infoFrom(r.Context())
+	info := infoFrom(w)
 	if info != nil {
 		info.mac = string(f.MAC)
 	}
@@ -46,8 +46,8 @@ func (s *Server) resolve(r *http.Request, opt resolve.Options) (resolve.Result, 
 // facts returns the request's facts, parsed on first use and kept in the
 // request's log info, so that the token check and the handler parse the
 // query once between them.
-func (s *Server) facts(r *http.Request) (resolve.Facts, error) {
-	info := infoFrom(r.Context())
+func (s *Server) facts(w http.ResponseWriter, r *http.Request) (resolve.Facts, error) {
+	info := infoFrom(w)
 	if info != nil && info.parsed {
 		return info.facts, nil
 	}
@@ -55,7 +55,7 @@ func (s *Server) facts(r *http.Request) (resolve.Facts, error) {
 	if err != nil {
 		return f, err
 	}
-	f.ServerURL = serverURL(r)
+	f.ServerURL = s.serverURL(r)
 	if info != nil {
 		info.facts, info.parsed = f, true
 	}
@@ -80,14 +80,33 @@ func (s *Server) record(r *http.Request, m *catalog.Match, status int, localBoot
 }
 
 // serverURL is the scheme and host the client used to reach us, so that a
-// catalog need not hard-code provisiond's address.
-func serverURL(r *http.Request) string {
+// catalog need not hard-code provisiond's address. The last one is kept:
+// machines nearly always reach a server by one name.
+func (s *Server) serverURL(r *http.Request) string {
+	tls := r.TLS != nil
+	if u := s.lastURL.Load(); u != nil && u.tls == tls && u.host == r.Host {
+		return u.url
+	}
 	scheme := "http"
-	if r.TLS != nil {
+	if tls {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	u := &hostURL{host: r.Host, tls: tls, url: scheme + "://" + r.Host}
+	s.lastURL.Store(u)
+	return u.url
 }
+
+// hostURL is a server URL and the host and scheme it was made of.
+type hostURL struct {
+	host string
+	tls  bool
+	url  string
+}
+
+// Content types of the boot answers, each value shared by every answer
+// (http.Header.Set would allocate it per request); net/http only reads
+// them.
+var contentText = []string{"text/plain; charset=utf-8"}
 
 // bootScript serves /ipxe and /grub: the profile's boot fields rendered as
 // templates and laid out by layout; or, for an installed machine of an
@@ -99,7 +118,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 		local = inventory.LocalBootGRUB
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(r, resolve.Options{BootScript: true})
+		req, err := s.resolve(w, r, resolve.Options{BootScript: true})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -119,15 +138,16 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 			return
 		}
 		s.record(r, req.Match, http.StatusOK, false)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header()["Content-Type"] = contentText
 		w.Write(script)
 	}
 }
 
 // config serves /ignition, /cloud and /generic.
 func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc {
+	ct := []string{contentType}
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(r, resolve.Options{})
+		req, err := s.resolve(w, r, resolve.Options{})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -143,7 +163,7 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 			return
 		}
 		s.record(r, req.Match, http.StatusOK, false)
-		w.Header().Set("Content-Type", contentType)
+		w.Header()["Content-Type"] = ct
 		w.Write(out)
 	}
 }
@@ -151,7 +171,7 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 // metadata serves /metadata: the template data as sorted KEY=value lines,
 // or as JSON when the client asks for application/json.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	req, err := s.resolve(r, resolve.Options{})
+	req, err := s.resolve(w, r, resolve.Options{})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -166,6 +186,6 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header()["Content-Type"] = contentText
 	w.Write(req.Snapshot.MetadataEnv(req.Match, req.Input))
 }

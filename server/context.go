@@ -1,8 +1,9 @@
 package server
 
 import (
-	"context"
+	"net/http"
 
+	"github.com/provisiond/provisiond/internal/statuswriter"
 	"github.com/provisiond/provisiond/resolve"
 )
 
@@ -16,14 +17,30 @@ type reqInfo struct {
 	parsed              bool
 }
 
-type infoKey struct{}
-
-func withInfo(ctx context.Context, i *reqInfo) context.Context {
-	return context.WithValue(ctx, infoKey{}, i)
+// logWriter is the ResponseWriter requestLog hands down: the status it
+// observes and the request's log info in one allocation. The info rides
+// on the writer rather than in the request's context because a context
+// value costs a copy of the request (http.Request.WithContext) and a
+// context node on every boot request, the largest share of the garbage a
+// cached answer leaves (see docs/performance.md, "Steady state, third
+// pass").
+type logWriter struct {
+	statuswriter.Writer
+	info reqInfo
 }
 
-// infoFrom returns the request's log info, or nil outside the middleware.
-func infoFrom(ctx context.Context) *reqInfo {
-	i, _ := ctx.Value(infoKey{}).(*reqInfo)
-	return i
+// infoFrom returns the request's log info, nil outside requestLog. It
+// looks through writers that wrap the logWriter and say so with
+// Unwrap, as http.ResponseController does.
+func infoFrom(w http.ResponseWriter) *reqInfo {
+	for {
+		switch x := w.(type) {
+		case *logWriter:
+			return &x.info
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
 }

@@ -49,7 +49,7 @@ func toHTTP(err error) *httpError {
 // cause for the request log.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	he := toHTTP(err)
-	if info := infoFrom(r.Context()); info != nil {
+	if info := infoFrom(w); info != nil {
 		info.err = he.Err
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

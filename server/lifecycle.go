@@ -23,13 +23,13 @@ type Reporter interface {
 // record as JSON, or the error as text with its status from toHTTP.
 func (s *Server) report(st inventory.State) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		f, err := s.facts(r)
+		f, err := s.facts(w, r)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		mac, uuid := string(f.MAC), f.Labels["uuid"]
-		if info := infoFrom(r.Context()); info != nil {
+		if info := infoFrom(w); info != nil {
 			info.mac = mac
 		}
 		if mac == "" && uuid == "" {

@@ -17,10 +17,10 @@ import (
 func (s *Server) requestLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &reqInfo{}
-		sw := &statuswriter.Writer{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(withInfo(r.Context(), info)))
-		status := sw.Status()
+		lw := &logWriter{Writer: statuswriter.Writer{ResponseWriter: w}}
+		info := &lw.info
+		next.ServeHTTP(lw, r)
+		status := lw.Status()
 		d := time.Since(start)
 		endpoint := "other"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
@@ -34,13 +34,14 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		case endpoint == "/metrics" || endpoint == "/healthz" || endpoint == "/readyz":
 			level = slog.LevelDebug
 		}
-		attrs := []slog.Attr{
+		var buf [9]slog.Attr // on the stack: LogAttrs copies them
+		attrs := append(buf[:0],
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr),
-		}
+		)
 		if info.mac != "" {
 			attrs = append(attrs, slog.String("mac", info.mac))
 		}

@@ -82,6 +82,8 @@ type Server struct {
 	router  chi.Router
 	// resolver is the one resolution path (package resolve).
 	resolver *resolve.Resolver
+	// lastURL is the last server URL a request was served at (serverURL).
+	lastURL atomic.Pointer[hostURL]
 }
 
 // New returns a server. It answers 503 on the boot endpoints until a

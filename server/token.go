@@ -171,7 +171,7 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		// The mac the handler will serve: the facts' (parsed once for
 		// both), whatever its spelling (MAC=, mac=), so the token and
 		// the config agree.
-		f, err := s.facts(r)
+		f, err := s.facts(w, r)
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -149,6 +150,12 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if _, err := d.loader.initial(ctx); err != nil {
 		return err
 	}
+	// The load's garbage (file bytes, decoded copies, trial renders: a
+	// few times the compiled catalog) goes back to the OS now, before
+	// serving; otherwise resident memory stays near the load's peak
+	// until the runtime's scavenger gets to it (see docs/performance.md,
+	// "Steady state, third pass").
+	debug.FreeOSMemory()
 	// With a shared store (etcd), follow the other replicas' writes.
 	followCtx, stopFollow := context.WithCancel(context.Background())
 	waitFollow := followStore(followCtx, store, catalogs, log)
