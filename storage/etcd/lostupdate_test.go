@@ -130,9 +130,13 @@ func waitServed(t *testing.T, r *replica, what string, ok func(*catalog.Catalog)
 // afterFirst returns a before function that, on the first call only,
 // waits for gate: the write is then computed from a catalog that another
 // replica changes before it lands.
-func afterFirst(gate <-chan struct{}) func(int) {
+// The returned hook closes read when the first computation has read the
+// stored catalog, so that the other replica's write can be made to land
+// between B's read and B's write.
+func afterFirst(read chan<- struct{}, gate <-chan struct{}) func(int) {
 	return func(call int) {
 		if call == 1 {
+			close(read)
 			<-gate
 		}
 	}
@@ -155,19 +159,22 @@ func TestLostUpdates(t *testing.T) {
 	t.Run("SameETag/Interleaved", func(t *testing.T) {
 		a, b := pair(t)
 		etag := etagOf(a.catalogs.Current().Catalog.Profiles["node"])
-		gate := make(chan struct{})
+		read, gate := make(chan struct{}), make(chan struct{})
 		bErr := make(chan error, 1)
 		bCalls := 0
 		go func() {
 			bErr <- putKernelIfMatch(t.Context(), b, etag, "/assets/b", func(call int) {
 				bCalls = call
 				if call == 1 {
+					close(read)
 					<-gate
 				}
 			})
 		}()
 		// B has read the stored catalog and checked the ETag on it; A
-		// writes with the same ETag before B's write lands.
+		// writes with the same ETag before B's write lands. (Without the
+		// wait, on a busy machine A could write before B read at all.)
+		<-read
 		if err := putKernelIfMatch(t.Context(), a, etag, "/assets/a", nil); err != nil {
 			t.Fatalf("A's write: %v", err)
 		}
@@ -220,9 +227,10 @@ func TestLostUpdates(t *testing.T) {
 
 	t.Run("DifferentObjects/Interleaved", func(t *testing.T) {
 		a, b := pair(t)
-		gate := make(chan struct{})
+		read, gate := make(chan struct{}), make(chan struct{})
 		bErr := make(chan error, 1)
-		go func() { bErr <- putProfile(t.Context(), b, "extra", afterFirst(gate)) }()
+		go func() { bErr <- putProfile(t.Context(), b, "extra", afterFirst(read, gate)) }()
+		<-read
 		etag := etagOf(a.catalogs.Current().Catalog.Profiles["node"])
 		if err := putKernelIfMatch(t.Context(), a, etag, "/assets/a", nil); err != nil {
 			t.Fatalf("A's write: %v", err)
@@ -289,9 +297,10 @@ func TestLostUpdates(t *testing.T) {
 	t.Run("RegistrationDuringWrite", func(t *testing.T) {
 		a, b := pair(t)
 		const mac, address = "02:42:aa:00:00:01", "10.8.3.200"
-		gate := make(chan struct{})
+		read, gate := make(chan struct{}), make(chan struct{})
 		aErr := make(chan error, 1)
-		go func() { aErr <- putProfile(t.Context(), a, "extra", afterFirst(gate)) }()
+		go func() { aErr <- putProfile(t.Context(), a, "extra", afterFirst(read, gate)) }()
+		<-read
 		if err := register(t.Context(), b, "reg-1", mac, address, nil); err != nil {
 			t.Fatalf("registration on B: %v", err)
 		}
