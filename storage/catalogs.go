@@ -33,6 +33,8 @@ type Catalogs struct {
 	// written as; revOK says rev is known.
 	rev   Revision
 	revOK bool
+	// served is rev for readers without mu (Revision).
+	served atomic.Pointer[Revision]
 }
 
 // Current returns the snapshot being served (nil before the first load).
@@ -43,9 +45,10 @@ func (c *Catalogs) Current() *catalog.Snapshot {
 // Revision returns the stored catalog's revision that the snapshot being
 // served was read from or written as; ok is false before the first load.
 func (c *Catalogs) Revision() (rev Revision, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rev, c.revOK
+	if r := c.served.Load(); r != nil {
+		return *r, true
+	}
+	return 0, false
 }
 
 // Replace makes next the catalog (see Apply): next replaces whatever is
@@ -107,6 +110,7 @@ func (c *Catalogs) commitLocked(ctx context.Context, next func(*catalog.Catalog,
 		return nil, warnings, err
 	}
 	c.rev, c.revOK = rev, true
+	c.served.Store(&rev)
 	c.set(snap)
 	return snap, warnings, nil
 }
@@ -186,6 +190,7 @@ func (c *Catalogs) serveStoredLocked(ctx context.Context, stored *catalog.Catalo
 	}
 	c.Leases.Replace(leases)
 	c.rev, c.revOK = rev, true
+	c.served.Store(&rev)
 	c.set(snap)
 	return snap, warnings, nil
 }
