@@ -177,8 +177,10 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, decode func(path,
 		err error
 	}
 	out := make([]decoded, len(files))
+	d := openCatalogDir(filepath.Join(dir, sub))
+	defer d.close()
 	one := func(i int) {
-		data, err := readCatalogFile(files[i].path, sub)
+		data, err := d.read(files[i].path, sub)
 		if err == nil {
 			out[i].v, err = decode(files[i].path, files[i].name, data)
 		}

@@ -36,3 +36,13 @@ func readCatalogFile(path, sub string) ([]byte, error) {
 	}
 	return data[:n], nil
 }
+
+// catalogDir stands for a directory whose files read reads; elsewhere than
+// on Linux, by their whole path.
+type catalogDir struct{}
+
+func openCatalogDir(root string) catalogDir { return catalogDir{} }
+
+func (catalogDir) close() {}
+
+func (catalogDir) read(path, sub string) ([]byte, error) { return readCatalogFile(path, sub) }
