@@ -16,7 +16,7 @@ import (
 // json.Marshal. At 100,000 groups, json.Marshal was a quarter of the
 // write of a new catalog. TestEncodeGroupIsMarshal checks the two agree.
 func encodeGroup(g *groups.Group) ([]byte, error) {
-	buf := make([]byte, 0, 256)
+	buf := make([]byte, 0, 512)
 	buf, ok := appendGroup(buf, g)
 	if !ok {
 		return json.Marshal(g)
