@@ -28,7 +28,7 @@ func TestEncodeGroupIsMarshal(t *testing.T) {
 			"f": []any{0.0, math.Copysign(0, -1), 1e21, 1e-7, 123456789.0, -3.25, 1.0 / 3},
 			"n": nil, "t": true, "ff": false, "e": map[string]any{}, "l": []any{}, "nl": []any(nil),
 			"deep": map[string]any{"b": map[string]any{"c": []any{map[string]any{"z": "1", "a": nil}}}},
-			"num": json.Number("12.50"),
+			"num":  json.Number("12.50"),
 		}},
 		{ID: "empty", Profile: "", Selector: map[string]string{}, Metadata: map[string]any{}, Written: map[string]string{}},
 	}
