@@ -177,8 +177,10 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, decode func(path,
 		err error
 	}
 	out := make([]decoded, len(files))
+	d := openCatalogDir(filepath.Join(dir, sub))
+	defer d.close()
 	one := func(i int) {
-		data, err := readCatalogFile(files[i].path, sub)
+		data, err := d.read(files[i].path, sub)
 		if err == nil {
 			out[i].v, err = decode(files[i].path, files[i].name, data)
 		}
@@ -289,34 +291,6 @@ func withDefaultID(data []byte, id string) []byte {
 	out = append(out, data[:i+1]...)
 	out = append(out, field...)
 	return append(out, data[i+1:]...)
-}
-
-// readCatalogFile reads one catalog file, following symlinks (users link
-// templates), refusing directories and files over MaxFileSize. It opens
-// the file once and checks the open file, one path lookup per file: a
-// catalog of 100,000 groups is 100,000 files.
-func readCatalogFile(path, sub string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if info.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory; %s/ holds files only", path, sub)
-	}
-	if info.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", path, info.Size(), MaxFileSize)
-	}
-	data := make([]byte, info.Size())
-	n, err := io.ReadFull(f, data)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return data[:n], nil
 }
 
 // jsonErr prefixes err with the file, and with line:column for JSON syntax

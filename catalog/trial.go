@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"strings"
@@ -33,24 +32,22 @@ const trialServerURL = "http://provisiond.invalid:8080"
 // template that branches on a value) still fails at request time with 500
 // and the cause in the log.
 //
-// Each group's trial data is built and its shape computed once per load:
-// the shapes are kept (two numbers a group) for trialLimits, which builds
-// a group's data again only for a shape it has not checked yet.
+// Each group's shape is computed once per load, from the group's own
+// metadata and selector without building its data (trialShapes): the
+// data are built only to render a shape not checked yet. The shapes are
+// kept (two numbers a group) for trialLimits, which does the same.
 func (s *Snapshot) trialRenders() (warnings []string, err error) {
 	first := s.firstMachines()
 	checked := map[trialKey]bool{}
 	failed := map[string]bool{}
 	var errs []error
 	all := s.Index.Groups()
-	shapes := make([]groupShape, len(all))
+	shapes := s.trialShapes(all, first)
 	for i, g := range all {
 		p := s.Catalog.Profiles[g.Profile]
 		if p == nil {
 			continue
 		}
-		in := s.trialInput(g, first[g])
-		data := profiles.Data(in)
-		shapes[i] = trialShapes(data)
 		if p.IgnitionID == "" || profiles.IsRawIgnition(p.IgnitionID) || failed[p.IgnitionID] {
 			continue
 		}
@@ -63,6 +60,7 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 			continue
 		}
 		checked[shape] = true
+		data := profiles.Data(s.trialInput(g, first[g]))
 		src := s.Catalog.source("ignition/" + p.IgnitionID)
 		out, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout)
 		if err != nil {
@@ -97,6 +95,25 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 	}
 	ws, err := s.staticButane()
 	return append(warnings, ws...), joinProblems(append(errs, err)...)
+}
+
+// trialShapes returns the shapes of the trial data of every group with a
+// profile: built and hashed for a group that a registered machine
+// selects, computed from the group alone (groupShapes) for the others.
+func (s *Snapshot) trialShapes(all []*groups.Group, first map[*groups.Group]*Machine) []groupShape {
+	shapes := make([]groupShape, len(all))
+	var sh shaper
+	for i, g := range all {
+		if s.Catalog.Profiles[g.Profile] == nil {
+			continue
+		}
+		if m := first[g]; m != nil {
+			shapes[i] = sh.trialShapes(profiles.Data(s.trialInput(g, m)))
+			continue
+		}
+		shapes[i] = s.groupShapes(&sh, g)
+	}
+	return shapes
 }
 
 // staticButane translates every Butane template that contains no template
@@ -188,12 +205,11 @@ func firstLine(s string) string {
 // are kept as they are. Two data with one shape render a template into
 // YAML of one structure unless the template branches on a value. The shape
 // is returned as a 64-bit hash (maps hashed independently of their order,
-// without sorting keys), since it is computed for every group.
+// without sorting keys), since it is computed for every group (see
+// shaper).
 func dataShape(v any) uint64 {
-	var h maphash.Hash
-	h.SetSeed(shapeSeed)
-	shapeInto(&h, v)
-	return h.Sum64()
+	var sh shaper
+	return sh.shape(v)
 }
 
 var shapeSeed = maphash.MakeSeed()
@@ -215,85 +231,8 @@ const trialBootToken = "trial"
 // boot_token set to trialBootToken, without building that second map: a
 // map's shape is a hash of its length and of the sum of its entries'.
 func trialShapes(data map[string]any) groupShape {
-	var sum uint64
-	for k, v := range data {
-		sum += entryShape(k, v)
-	}
-	n, bootSum := len(data), sum+entryShape("boot_token", trialBootToken)
-	if old, ok := data["boot_token"]; ok {
-		bootSum -= entryShape("boot_token", old)
-	} else {
-		n++
-	}
-	return groupShape{data: mapShape(len(data), sum), boot: mapShape(n, bootSum)}
-}
-
-// mapShape is dataShape of a map of n entries whose entry shapes sum to
-// sum.
-func mapShape(n int, sum uint64) uint64 {
-	var h maphash.Hash
-	h.SetSeed(shapeSeed)
-	writeMap(&h, n, sum)
-	return h.Sum64()
-}
-
-// entryShape is the shape of one map entry; a map's shape depends on the
-// sum of its entries', whatever their order.
-func entryShape(k string, v any) uint64 {
-	var e maphash.Hash
-	e.SetSeed(shapeSeed)
-	e.WriteString(k)
-	e.WriteByte(0)
-	shapeInto(&e, v)
-	return e.Sum64()
-}
-
-func writeMap(h *maphash.Hash, n int, sum uint64) {
-	var b [17]byte
-	b[0] = '{'
-	binary.LittleEndian.PutUint64(b[1:9], uint64(n))
-	binary.LittleEndian.PutUint64(b[9:], sum)
-	h.Write(b[:])
-}
-
-func shapeInto(h *maphash.Hash, v any) {
-	// Map entries are combined by addition, so order does not matter.
-	entry := entryShape
-	switch x := v.(type) {
-	case map[string]any:
-		var sum uint64
-		for k, e := range x {
-			sum += entry(k, e)
-		}
-		writeMap(h, len(x), sum)
-	case map[string]string:
-		var sum uint64
-		for k, e := range x {
-			sum += entry(k, e)
-		}
-		writeMap(h, len(x), sum)
-	case []any:
-		h.WriteByte('[')
-		for _, e := range x {
-			shapeInto(h, e)
-			h.WriteByte(',')
-		}
-		h.WriteByte(']')
-	case []string:
-		h.WriteByte('[')
-		for _, e := range x {
-			shapeInto(h, e)
-			h.WriteByte(',')
-		}
-		h.WriteByte(']')
-	case string:
-		var buf [64]byte
-		b := append(buf[:0], '"')
-		b = stringShape(b, x)
-		h.Write(append(b, '"'))
-	default:
-		fmt.Fprintf(h, "%T(%v)", v, v)
-	}
+	var sh shaper
+	return sh.trialShapes(data)
 }
 
 // stringShape appends the shape of s to b.

@@ -32,29 +32,42 @@ func (s *Snapshot) trialLimits(first map[*groups.Group]*Machine, all []*groups.G
 	// template, and a group's data is built again only when one of its
 	// shapes has not been checked: at 100,000 groups that was most of the
 	// cost of a load.
-	check := func(src, name string, inFile bool, t *profiles.Template, data func() map[string]any, shape uint64, group string) error {
-		if t == nil {
-			return nil
+	//
+	// A profile's checks (template, source, key) are listed once, not
+	// once per group.
+	type trial struct {
+		src, name, key string
+		inFile, boot   bool
+		t              *profiles.Template
+	}
+	perProfile := map[string][]trial{}
+	trials := func(p *profiles.Profile) []trial {
+		if ts, ok := perProfile[p.ID]; ok {
+			return ts
 		}
-		key := trialKey{src + "\x00" + name, shape}
-		if checked[key] {
-			return nil
-		}
-		checked[key] = true
-		if _, err := t.ExecuteTimeout(data(), s.maxOutput, s.renderTimeout); err != nil {
-			_, problem := renderFailure(src, name, inFile, group, t, err)
-			if problem != nil && !isLimit(err) {
-				// A missing key: reported once per template, and the
-				// check goes on to find a limit that would end the load.
-				if !failed[key.template] {
-					failed[key.template] = true
-					errs = append(errs, problem)
+		var ts []trial
+		if bt := s.boot[p.ID]; bt != nil {
+			src := s.Catalog.source("profiles/" + p.ID)
+			for _, t := range append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...) {
+				if t != nil {
+					ts = append(ts, trial{src: src, name: t.Name, key: src + "\x00" + t.Name, boot: true, t: t})
 				}
-				return nil
 			}
-			return problem
 		}
-		return nil
+		for _, ref := range []struct {
+			kind profiles.Kind
+			id   string
+		}{{profiles.KindCloud, p.CloudID}, {profiles.KindGeneric, p.GenericID}} {
+			if ref.id == "" {
+				continue
+			}
+			if t := s.tmpl[ref.kind][ref.id]; t != nil {
+				src := s.Catalog.source(string(ref.kind) + "/" + ref.id)
+				ts = append(ts, trial{src: src, name: ref.id, key: src + "\x00" + ref.id, inFile: true, t: t})
+			}
+		}
+		perProfile[p.ID] = ts
+		return ts
 	}
 	for i, g := range all {
 		p := s.Catalog.Profiles[g.Profile]
@@ -70,29 +83,44 @@ func (s *Snapshot) trialLimits(first map[*groups.Group]*Machine, all []*groups.G
 			}
 			return *in
 		}
-		data := func() map[string]any { return profiles.Data(input()) }
-		if bt := s.boot[p.ID]; bt != nil {
-			var bootData map[string]any
-			lazy := func() map[string]any {
+		var data, bootData map[string]any
+		for _, tr := range trials(p) {
+			shape := shapes[i].data
+			if tr.boot {
+				shape = shapes[i].boot
+			}
+			key := trialKey{tr.key, shape}
+			if checked[key] {
+				continue
+			}
+			checked[key] = true
+			var d map[string]any
+			if tr.boot {
 				if bootData == nil {
 					bootData = profiles.BootData(input())
 				}
-				return bootData
-			}
-			for _, t := range append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...) {
-				if err := check(s.Catalog.source("profiles/"+p.ID), t.Name, false, t, lazy, shapes[i].boot, g.ID); err != nil {
-					return joinProblems(append(errs, err)...)
+				d = bootData
+			} else {
+				if data == nil {
+					data = profiles.Data(input())
 				}
+				d = data
 			}
-		}
-		if p.CloudID != "" {
-			if err := check(s.Catalog.source("cloud/"+p.CloudID), p.CloudID, true, s.tmpl[profiles.KindCloud][p.CloudID], data, shapes[i].data, g.ID); err != nil {
-				return joinProblems(append(errs, err)...)
-			}
-		}
-		if p.GenericID != "" {
-			if err := check(s.Catalog.source("generic/"+p.GenericID), p.GenericID, true, s.tmpl[profiles.KindGeneric][p.GenericID], data, shapes[i].data, g.ID); err != nil {
-				return joinProblems(append(errs, err)...)
+			if _, err := tr.t.ExecuteTimeout(d, s.maxOutput, s.renderTimeout); err != nil {
+				_, problem := renderFailure(tr.src, tr.name, tr.inFile, g.ID, tr.t, err)
+				if problem != nil && !isLimit(err) {
+					// A missing key: reported once per template, and the
+					// check goes on to find a limit that would end the
+					// load.
+					if !failed[key.template] {
+						failed[key.template] = true
+						errs = append(errs, problem)
+					}
+					continue
+				}
+				if problem != nil {
+					return joinProblems(append(errs, problem)...)
+				}
 			}
 		}
 	}

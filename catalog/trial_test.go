@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -45,5 +46,33 @@ func TestTrialRendersEveryShape(t *testing.T) {
 	_, _, err := load(t, files)
 	if err == nil || !strings.Contains(err.Error(), "group c") {
 		t.Fatalf("want the catalog refused naming group c, got %v", err)
+	}
+}
+
+// TestTrialFindsTheOddGroupAmongMany: in a matchbox-layout catalog of
+// many per-machine groups (each selecting its mac, no registered
+// machines: the shapes trialRenders computes from the group alone), the
+// one group whose hostname breaks the Butane YAML, and the one whose
+// metadata lacks a key the generic template uses, are both found and
+// named, wherever they are among the others.
+func TestTrialFindsTheOddGroupAmongMany(t *testing.T) {
+	files := base()
+	delete(files, "groups/a.json")
+	delete(files, "groups/b.json")
+	files["ignition/i.yaml"] = "variant: flatcar\nversion: 1.0.0\nstorage:\n  files:\n    - path: /etc/hostname\n      contents:\n        inline: {{ .hostname }}\n"
+	files["generic/g.txt"] = "rack={{ .rack }}\n"
+	for i := range 400 {
+		md := fmt.Sprintf(`{"hostname":"node-%06d","rack":"r%02d"}`, i, i/40)
+		switch i {
+		case 277:
+			md = `{"hostname":"node: 277","rack":"r06"}`
+		case 311:
+			md = `{"hostname":"node-000311"}`
+		}
+		files[fmt.Sprintf("groups/m%06d.json", i)] = fmt.Sprintf(`{"id":"m%06d","profile":"p","selector":{"mac":"52:54:00:00:%02x:%02x"},"metadata":%s}`, i, i/256, i%256, md)
+	}
+	_, _, err := load(t, files)
+	if err == nil || !strings.Contains(err.Error(), "group m000277") || !strings.Contains(err.Error(), "m000311") || !strings.Contains(err.Error(), "rack") {
+		t.Fatalf("want the catalog refused naming groups m000277 (its hostname) and m000311 (no rack), got %v", err)
 	}
 }

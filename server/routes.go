@@ -85,5 +85,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("catalog not loaded\n"))
 		return
 	}
+	if s.cfg.Readiness != nil {
+		ready, detail := s.cfg.Readiness()
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(detail + "\n"))
+			return
+		}
+		w.Write([]byte("ok: " + detail + "\n"))
+		return
+	}
 	w.Write([]byte("ok\n"))
 }

@@ -66,6 +66,10 @@ type Config struct {
 	// Lifecycle, when set, takes POST /installed and POST /failed (a
 	// *lifecycle.Service); nil: those routes are not served (404).
 	Lifecycle Reporter
+	// Readiness, when set, is asked by /readyz once a snapshot is
+	// served: which catalog it is (detail, written after "ok: "), and
+	// whether to answer ready (false: 503 with detail).
+	Readiness func() (ready bool, detail string)
 	// MaxLabels bounds the distinct query parameters of a boot request
 	// (400 beyond); 0 or anything above groups.MaxLabels means
 	// groups.MaxLabels.

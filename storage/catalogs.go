@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/ipam"
@@ -23,19 +24,31 @@ type Catalogs struct {
 	// swapped in the order they were made.
 	Swap func(*catalog.Snapshot)
 
+	// mu serializes changes; cur is read without it (Current), so that a
+	// change holding mu for long (ReplaceLoaded reading a directory)
+	// does not hold up readers.
 	mu  sync.Mutex
-	cur *catalog.Snapshot
+	cur atomic.Pointer[catalog.Snapshot]
 	// rev is the stored catalog's revision that cur was read from or
 	// written as; revOK says rev is known.
 	rev   Revision
 	revOK bool
+	// served is rev for readers without mu (Revision).
+	served atomic.Pointer[Revision]
 }
 
 // Current returns the snapshot being served (nil before the first load).
 func (c *Catalogs) Current() *catalog.Snapshot {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cur
+	return c.cur.Load()
+}
+
+// Revision returns the stored catalog's revision that the snapshot being
+// served was read from or written as; ok is false before the first load.
+func (c *Catalogs) Revision() (rev Revision, ok bool) {
+	if r := c.served.Load(); r != nil {
+		return *r, true
+	}
+	return 0, false
 }
 
 // Replace makes next the catalog (see Apply): next replaces whatever is
@@ -81,8 +94,8 @@ func (c *Catalogs) Update(ctx context.Context, fn func(*catalog.Catalog) error) 
 	defer c.mu.Unlock()
 	return c.commitLocked(ctx, func(stored *catalog.Catalog, rev Revision) (*catalog.Catalog, error) {
 		next := stored
-		if c.cur != nil && c.revOK && rev == c.rev {
-			next = c.cur.Catalog.Clone()
+		if cur := c.cur.Load(); cur != nil && c.revOK && rev == c.rev {
+			next = cur.Catalog.Clone()
 		}
 		if err := fn(next); err != nil {
 			return nil, err
@@ -97,8 +110,60 @@ func (c *Catalogs) commitLocked(ctx context.Context, next func(*catalog.Catalog,
 		return nil, warnings, err
 	}
 	c.rev, c.revOK = rev, true
+	c.served.Store(&rev)
 	c.set(snap)
 	return snap, warnings, nil
+}
+
+// ReplaceLoaded is ReplaceOver of the catalog load returns, holding the
+// lock from before load is called: no other change (an admin API write,
+// another replica's write being followed) lands between the read of a
+// catalog directory and its write, so none is lost to a directory read
+// before it. Readers (Current) are not held up. An error from load is
+// returned as it is, nothing written; next is the loaded catalog (nil
+// when load failed).
+func (c *Catalogs) ReplaceLoaded(ctx context.Context, load func() (*catalog.Catalog, error), over func(stored *catalog.Catalog)) (next *catalog.Catalog, snap *catalog.Snapshot, warnings []string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if next, err = load(); err != nil {
+		return nil, nil, nil, err
+	}
+	snap, warnings, err = c.commitLocked(ctx, func(stored *catalog.Catalog, _ Revision) (*catalog.Catalog, error) {
+		if over != nil {
+			over(stored)
+		}
+		return next, nil
+	})
+	return next, snap, warnings, err
+}
+
+// LoadStoredIfAny is LoadStored when the store holds a catalog (any
+// profile, group, template, pool or machine). When the stored catalog is
+// empty it changes nothing and returns ok false: a first start.
+func (c *Catalogs) LoadStoredIfAny(ctx context.Context) (snap *catalog.Snapshot, warnings []string, ok bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stored, rev, err := c.Store.LoadCatalogRevision(ctx)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("reading the stored catalog: %w", err)
+	}
+	if isEmpty(stored) {
+		return nil, nil, false, nil
+	}
+	snap, warnings, err = c.serveStoredLocked(ctx, stored, rev)
+	return snap, warnings, err == nil, err
+}
+
+func isEmpty(c *catalog.Catalog) bool {
+	if len(c.Profiles)+len(c.Groups)+len(c.Pools)+len(c.Machines) > 0 {
+		return false
+	}
+	for _, ts := range c.Templates {
+		if len(ts) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // LoadStored serves the catalog and leases as they are in the store,
@@ -111,6 +176,10 @@ func (c *Catalogs) LoadStored(ctx context.Context) (*catalog.Snapshot, []string,
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the stored catalog: %w", err)
 	}
+	return c.serveStoredLocked(ctx, stored, rev)
+}
+
+func (c *Catalogs) serveStoredLocked(ctx context.Context, stored *catalog.Catalog, rev Revision) (*catalog.Snapshot, []string, error) {
 	leases, err := c.Store.Leases(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading leases: %w", err)
@@ -121,12 +190,13 @@ func (c *Catalogs) LoadStored(ctx context.Context) (*catalog.Snapshot, []string,
 	}
 	c.Leases.Replace(leases)
 	c.rev, c.revOK = rev, true
+	c.served.Store(&rev)
 	c.set(snap)
 	return snap, warnings, nil
 }
 
 func (c *Catalogs) set(snap *catalog.Snapshot) {
-	c.cur = snap
+	c.cur.Store(snap)
 	if c.Swap != nil {
 		c.Swap(snap)
 	}

@@ -19,8 +19,8 @@ import (
 func (c *Catalogs) Release(ctx context.Context, pool string, addr netip.Addr) (ipam.Lease, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cur != nil {
-		for name, m := range c.cur.Catalog.Machines {
+	if cur := c.cur.Load(); cur != nil {
+		for name, m := range cur.Catalog.Machines {
 			if pin, ok := m.Leases[pool]; ok && pin == addr.String() {
 				return ipam.Lease{}, fmt.Errorf("%w: %s in pool %s is pinned by machine %s", ErrConflict, addr, pool, name)
 			}

@@ -288,8 +288,10 @@ func TestReloadOverwritesAPIChanges(t *testing.T) {
 	}
 	p.stop(t)
 	p = start(t, nil, "--data-dir", data, "--catalog", cat)
-	// (logged before the listeners start, so read from the whole log)
-	if logs := p.logs(); !strings.Contains(logs, `"msg":"catalog directory loaded over a stored catalog that differed from it; the directory wins"`) ||
+	// The directory loads while the stored catalog is served (a restart
+	// over a stored catalog); the report comes before "catalog loaded".
+	logs, _ := p.waitLogs(t, func(logs string) bool { return strings.Contains(logs, `"msg":"catalog loaded"`) })
+	if !strings.Contains(logs, `"msg":"catalog directory loaded over a stored catalog that differed from it; the directory wins"`) ||
 		!strings.Contains(logs, `"objects":"groups/web"`) {
 		t.Errorf("at start, no report of the dropped group:\n%s", logs)
 	}

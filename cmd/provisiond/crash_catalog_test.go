@@ -88,8 +88,10 @@ func TestSIGKILLDuringCatalogReload(t *testing.T) {
 	for round := range 6 {
 		point(cur)
 		p := start(t, nil, "--data-dir", data, "--catalog", link)
-		// The load at start (logged before "listening") times a reload.
-		m := loadedRE.FindStringSubmatch(p.logs())
+		// The load at start (before "listening" on a new database, in
+		// the background over a stored catalog) times a reload.
+		logs, _ := p.waitLogs(t, func(logs string) bool { return loadedRE.MatchString(logs) })
+		m := loadedRE.FindStringSubmatch(logs)
 		if m == nil {
 			t.Fatalf("no catalog loaded line:\n%s", p.logs())
 		}

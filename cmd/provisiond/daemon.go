@@ -50,7 +50,7 @@ type daemon struct {
 }
 
 func newDaemon(cfg serveConfig, log *slog.Logger) *daemon {
-	return &daemon{cfg: cfg, log: log, failed: make(chan error, 2), urls: map[string]string{}}
+	return &daemon{cfg: cfg, log: log, failed: make(chan error, 3), urls: map[string]string{}}
 }
 
 func (d *daemon) onStop(f func()) { d.closers = append(d.closers, f) }
@@ -144,9 +144,18 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 		BootTokens:           d.tokens,
 		MaxInflightPerClient: cfg.Security.MaxInflightPerClient,
 		MaxLabels:            cfg.Security.MaxLabels,
+		// /readyz says which catalog is served: the stored one while
+		// --catalog loads, or in its place when it was refused.
+		Readiness: func() (bool, string) { return d.loader.readiness() },
 	})
 	catalogs.Swap = srv.Swap
-	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease, assetsDir: cfg.AssetsDir}
+	d.loader = &catalogLoader{dir: cfg.Catalog, catalogs: catalogs, log: log, allowRelease: cfg.AllowRelease, assetsDir: cfg.AssetsDir,
+		fail: func(err error) {
+			select {
+			case d.failed <- err:
+			default: // already failing
+			}
+		}}
 	if _, err := d.loader.initial(ctx); err != nil {
 		return err
 	}
@@ -156,6 +165,9 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	// until the runtime's scavenger gets to it (see docs/performance.md,
 	// "Steady state, third pass").
 	debug.FreeOSMemory()
+	// With a stored catalog, --catalog loads in the background
+	// (catalog_loader.go); Stop waits for it before closing the store.
+	d.onStop(d.loader.wait)
 	// With a shared store (etcd), follow the other replicas' writes.
 	followCtx, stopFollow := context.WithCancel(context.Background())
 	waitFollow := followStore(followCtx, store, catalogs, log)

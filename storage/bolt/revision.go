@@ -171,7 +171,7 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) err
 			encode = func(i int) ([]byte, error) { return json.Marshal(c.Profiles[keys[i]]) }
 		case "groups":
 			keys = slices.Sorted(maps.Keys(c.Groups))
-			encode = func(i int) ([]byte, error) { return json.Marshal(c.Groups[keys[i]]) }
+			encode = func(i int) ([]byte, error) { return encodeGroup(c.Groups[keys[i]]) }
 		case "pools":
 			keys = slices.Sorted(maps.Keys(c.Pools))
 			encode = func(i int) ([]byte, error) { return json.Marshal(c.Pools[keys[i]]) }
