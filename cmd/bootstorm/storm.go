@@ -52,12 +52,17 @@ func newClient(conns int) *http.Client { return newClientFrom(conns, nil) }
 // newClientFrom returns a client whose connections come from source
 // address src (nil: any).
 func newClientFrom(conns int, src net.IP) *http.Client {
+	return newClientTimeout(conns, src, 30*time.Second)
+}
+
+// newClientTimeout is newClientFrom with a request timeout of its own.
+func newClientTimeout(conns int, src net.IP, timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	if src != nil {
 		d.LocalAddr = &net.TCPAddr{IP: src}
 	}
 	return &http.Client{
-		Timeout: 30 * time.Second,
+		Timeout: timeout,
 		Transport: &http.Transport{
 			DialContext:         d.DialContext,
 			MaxIdleConns:        conns,
@@ -125,6 +130,25 @@ func firstLine(b []byte) string {
 // runStorm boots machines 0..n-1 of the generated catalog, concurrency at
 // a time, each through the whole sequence, and checks their addresses.
 func runStorm(ctx context.Context, base string, shape catalogen.Shape, n, concurrency int) (*stormResult, error) {
+	return runStormBounded(ctx, base, shape, n, concurrency, stormBounds{})
+}
+
+// stormBounds bound a storm against a slow server (matchbox at 100,000
+// groups answers in seconds).
+type stormBounds struct {
+	// StopAt, when set, is when the storm stops starting machines; those
+	// in flight finish, and Machines counts only the machines started.
+	StopAt time.Time
+	// Timeout is each request's timeout (default 30 s).
+	Timeout time.Duration
+}
+
+// runStormBounded is runStorm within bounds.
+func runStormBounded(ctx context.Context, base string, shape catalogen.Shape, n, concurrency int, b stormBounds) (*stormResult, error) {
+	if b.Timeout <= 0 {
+		b.Timeout = 30 * time.Second
+	}
+	var started atomic.Int64
 	stats := map[string]*endpointStats{}
 	for _, e := range stormEndpoints {
 		stats[e] = &endpointStats{}
@@ -141,13 +165,17 @@ func runStorm(ctx context.Context, base string, shape catalogen.Shape, n, concur
 			// Each booting machine is a host of its own, as in a real
 			// storm: a distinct source address in 127.0.0.0/8, which also
 			// keeps every client under the server's per-client limit.
-			client := newClientFrom(1, sourceAddr(base, w))
+			client := newClientTimeout(1, sourceAddr(base, w), b.Timeout)
 			defer client.CloseIdleConnections()
 			for {
+				if !b.StopAt.IsZero() && time.Now().After(b.StopAt) {
+					return
+				}
 				i := int(next.Add(1) - 1)
 				if i >= n || ctx.Err() != nil {
 					return
 				}
+				started.Add(1)
 				addr, err := bootOne(ctx, client, base, shape, i, stats)
 				if err != nil {
 					failed.Add(1)
@@ -160,6 +188,7 @@ func runStorm(ctx context.Context, base string, shape catalogen.Shape, n, concur
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	res.Failed = int(failed.Load())
+	res.Machines = int(started.Load())
 	for _, e := range stormEndpoints {
 		if s := stats[e].summary(e, res.Elapsed); s.Requests > 0 {
 			res.Endpoints = append(res.Endpoints, s)
