@@ -118,7 +118,7 @@ func startMatchbox(ctx context.Context, cfg config, w *workDir) (*spawned, error
 
 // runMatchbox runs the comparison on a prepared matchbox-shape directory.
 func runMatchbox(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *result, err error) {
-	r = &result{Server: matchboxName(ctx, cfg.Matchbox), N: cfg.N, Shape: catalogen.Matchbox, GCStartup: -1, GCStorm: -1, GCSteady: -1}
+	r = &result{Server: matchboxName(ctx, cfg.Matchbox), N: cfg.N, Shape: catalogen.Matchbox, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1}
 	fmt.Fprintf(stderr, "bootstorm: === %s, N = %d, the same directory ===\n", r.Server, cfg.N)
 	srv, err := startMatchbox(ctx, cfg, w)
 	if srv != nil {

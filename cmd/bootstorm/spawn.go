@@ -331,7 +331,7 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 // stops a server, the result says so (Stopped) and the error is the
 // *boundStop.
 func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *result, err error) {
-	r = &result{Server: "provisiond", N: cfg.N, Shape: cfg.Shape, GCStartup: -1, GCStorm: -1, GCSteady: -1}
+	r = &result{Server: "provisiond", N: cfg.N, Shape: cfg.Shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1}
 	var srv *spawned
 	defer func() {
 		if srv == nil {
@@ -375,6 +375,7 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 		return r, fmt.Errorf("restart after SIGKILL: %w", err)
 	}
 	r.StoreStartupSeconds, r.StorePhases, r.StorePeakRSSMiB = srv.startup.Seconds(), srv.phases, srv.peakRSS()
+	r.GCStoreStartup = srv.gcShareIn(srv.startupWindow())
 	r.Durable, r.DurableChecked, err = checkDurable(ctx, srv.base, r.Storm, min(64, cfg.Concurrency))
 	if err != nil {
 		srv.stop()
@@ -389,6 +390,7 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 	}
 	defer srv.stop()
 	r.AgainStartupSeconds, r.AgainLoad, r.AgainPhases, r.AgainPeakRSSMiB = srv.startup.Seconds(), srv.load, srv.phases, srv.peakRSS()
+	r.GCAgainStartup = srv.gcShareIn(srv.startupWindow())
 	if cfg.SteadyDur > 0 {
 		fmt.Fprintf(stderr, "bootstorm: steady state, %d connections, %s per endpoint\n", cfg.SteadyConns, cfg.SteadyDur)
 		win := srv.begin()

@@ -79,8 +79,9 @@ type result struct {
 	// when the run failed otherwise (the table goes on with the next).
 	Stopped, Err string
 	// GC shares of the server's CPU (0 to 1; -1 unknown) from exec to
-	// listening, during the storm and during the steady state.
-	GCStartup, GCStorm, GCSteady float64
+	// listening (each of the three start-ups), during the storm and during
+	// the steady state.
+	GCStartup, GCStoreStartup, GCAgainStartup, GCStorm, GCSteady float64
 	// FirstIPXESeconds (matchbox) is from exec to the first /ipxe answer.
 	FirstIPXESeconds float64
 	// SteadyNote says how a slow server's steady state was bounded.
@@ -159,7 +160,8 @@ func (r *result) print(w io.Writer) {
 		}
 		printTable(w, "storm endpoints", s.Endpoints, "")
 	}
-	fmt.Fprintf(w, "GC share of the server's CPU: start-up %s, storm %s, steady state %s\n", pct(r.GCStartup), pct(r.GCStorm), pct(r.GCSteady))
+	fmt.Fprintf(w, "GC share of the server's CPU: start-up %s (from the store %s, --catalog on the same database %s), storm %s, steady state %s\n",
+		pct(r.GCStartup), pct(r.GCStoreStartup), pct(r.GCAgainStartup), pct(r.GCStorm), pct(r.GCSteady))
 	if len(r.Steady) > 0 {
 		printTable(w, "steady state", r.Steady, "/boot.ipxe")
 	}

@@ -80,7 +80,7 @@ func runTable(ctx context.Context, cfg config, shapes []catalogen.Shape, stdout,
 				if w != nil {
 					w.remove(cfg.Keep, stderr)
 				}
-				add(&result{Server: "provisiond", N: n, Shape: shape, GCStartup: -1, GCStorm: -1, GCSteady: -1}, err, what)
+				add(&result{Server: "provisiond", N: n, Shape: shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1}, err, what)
 				continue
 			}
 			r, err := runOn(ctx, c, w, stderr)
@@ -113,7 +113,7 @@ func printOneTable(w io.Writer, rs []*result, cfg config) {
 	for _, e := range tableEndpoints {
 		fmt.Fprintf(w, " %s req/s, vs /boot.ipxe, p50/p99 |", e)
 	}
-	fmt.Fprintln(w, " GC share: start-up / storm / steady | storm machines/s | failed | duplicates | durable after SIGKILL | RSS after start-up | peak RSS | notes |")
+	fmt.Fprintln(w, " GC share: start-up (new DB / store / same DB); storm; steady | storm machines/s | failed | duplicates | durable after SIGKILL | RSS after start-up | peak RSS | notes |")
 	fmt.Fprint(w, "|---|---|---|---|---|---|")
 	for range tableEndpoints {
 		fmt.Fprint(w, "---|")
@@ -159,7 +159,11 @@ func tableRow(r *result) string {
 			cell("%s, %.0f%%, %s/%s", rate(s.PerSecond), 100*s.PerSecond/base, msShort(s.P50), ms(s.P99))
 		}
 	}
-	cell("%s / %s / %s", pct(r.GCStartup), pct(r.GCStorm), pct(r.GCSteady))
+	if isMatchbox {
+		cell("%s; %s; %s", pct(r.GCStartup), pct(r.GCStorm), pct(r.GCSteady))
+	} else {
+		cell("%s / %s / %s; %s; %s", pct(r.GCStartup), pct(r.GCStoreStartup), pct(r.GCAgainStartup), pct(r.GCStorm), pct(r.GCSteady))
+	}
 	if s := r.Storm; s != nil {
 		cell("%s (%d machines, %d at a time, %.1f s)", rate(s.MachinesPerSecond()), s.Machines, s.Concurrency, s.Elapsed.Seconds())
 		cell("%d", s.Failed)

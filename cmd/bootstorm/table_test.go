@@ -300,14 +300,14 @@ func TestOneTable(t *testing.T) {
 	rs := []*result{
 		{Server: "provisiond", Shape: catalogen.Matchbox, N: 100000, StartupSeconds: 4.99, StoreStartupSeconds: 2.68, AgainStartupSeconds: 8.8,
 			CatalogLoad: "4.95s", AgainLoad: "8.7s", Phases: []phase{{"serving assets", 10 * time.Millisecond}, {"catalog loaded", 4980 * time.Millisecond}, {"listening", 4990 * time.Millisecond}},
-			Steady: steady, GCStartup: 0.15, GCStorm: 0.2, GCSteady: 0.05,
+			Steady: steady, GCStartup: 0.15, GCStoreStartup: 0.1, GCAgainStartup: 0.27, GCStorm: 0.2, GCSteady: 0.05,
 			Storm:   &stormResult{Machines: 10000, Concurrency: 128, Elapsed: 10 * time.Second, Failed: 0, Duplicates: 0},
 			Durable: 10000, DurableChecked: 10000, IdleRSSMiB: 495, PeakRSSMiB: 1275, StorePeakRSSMiB: 523},
 		{Server: "matchbox v0.11.0", Shape: catalogen.Matchbox, N: 100000, StartupSeconds: 0.03, FirstIPXESeconds: 4.1,
 			Steady:    []summary{{Endpoint: "/boot.ipxe", PerSecond: 30000}, {Endpoint: "/ipxe", PerSecond: 0.25, P50: 4 * time.Second, P99: 8 * time.Second}},
 			GCStartup: -1, GCStorm: 0.3, GCSteady: 0.31, SteadyNote: "bounded",
 			Storm: &stormResult{Machines: 8, Concurrency: 4, Elapsed: 80 * time.Second}},
-		{Server: "provisiond", Shape: catalogen.Pooled, N: 1000000, GCStartup: -1, GCStorm: -1, GCSteady: -1,
+		{Server: "provisiond", Shape: catalogen.Pooled, N: 1000000, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1,
 			Stopped: (&boundStop{RSSMiB: 12.3 * 1024, Reason: "resident memory above --max-rss 12.0 GiB"}).Error()},
 	}
 	var out bytes.Buffer
@@ -330,9 +330,9 @@ func TestOneTable(t *testing.T) {
 	for i, want := range [][]string{
 		{"| provisiond | matchbox | 100000 | 4.99 s / 2.68 s / 8.80 s | 4.95 s / 8.70 s | serving assets 0.01, catalog loaded 4.98 |",
 			"| 40000, 0.25/4.00 ms |", "| 20000, 50%, 0.34/7.72 ms |", "| - |", "| 10000, 25%, 1.00/9.00 ms |",
-			"| 15% / 20% / 5% |", "| 1000 (10000 machines, 128 at a time, 10.0 s) | 0 | 0 | 10000/10000 | 495 MiB | 1275 MiB | - |"},
+			"| 15% / 10% / 27%; 20%; 5% |", "| 1000 (10000 machines, 128 at a time, 10.0 s) | 0 | 0 | 10000/10000 | 495 MiB | 1275 MiB | - |"},
 		{"| matchbox v0.11.0 | matchbox | 100000 | first /boot.ipxe 0.03 s, first /ipxe 4.10 s / - / - |", "| 0.25, 0%, 4000.00/8000.00 ms |",
-			"| - / 30% / 31% |", "| 0.10 (8 machines, 4 at a time, 80.0 s) |", "| n/a (no leases) |", "| bounded |"},
+			"| -; 30%; 31% |", "| 0.10 (8 machines, 4 at a time, 80.0 s) |", "| n/a (no leases) |", "| bounded |"},
 		{"| provisiond | pooled | 1000000 | - / - / - |", "**stopped at 12.3 GiB: resident memory above --max-rss 12.0 GiB**"},
 	} {
 		for _, w := range want {
