@@ -160,8 +160,12 @@ func (r *result) print(w io.Writer) {
 		}
 		printTable(w, "storm endpoints", s.Endpoints, "")
 	}
-	fmt.Fprintf(w, "GC share of the server's CPU: start-up %s (from the store %s, --catalog on the same database %s), storm %s, steady state %s\n",
-		pct(r.GCStartup), pct(r.GCStoreStartup), pct(r.GCAgainStartup), pct(r.GCStorm), pct(r.GCSteady))
+	if r.FirstIPXESeconds > 0 { // matchbox: one start-up, no store
+		fmt.Fprintf(w, "GC share of the server's CPU: start-up %s, storm %s, steady state %s\n", pct(r.GCStartup), pct(r.GCStorm), pct(r.GCSteady))
+	} else {
+		fmt.Fprintf(w, "GC share of the server's CPU: start-up %s (from the store %s, --catalog on the same database %s), storm %s, steady state %s\n",
+			pct(r.GCStartup), pct(r.GCStoreStartup), pct(r.GCAgainStartup), pct(r.GCStorm), pct(r.GCSteady))
+	}
 	if len(r.Steady) > 0 {
 		printTable(w, "steady state", r.Steady, "/boot.ipxe")
 	}
