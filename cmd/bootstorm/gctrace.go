@@ -17,16 +17,23 @@ import (
 //	gc 7 @1.234s 3%: 0.012+4.1+0.020 ms clock, 0.012+0.50/3.9/0.10+0.020 ms cpu, ...
 //
 // "@1.234s" is the time since the process started; the "ms cpu" figures
-// are the CPU time of the collection's phases (stop-the-world sweep
-// termination, then assist/background/idle marking, then stop-the-world
-// mark termination). bootstorm adds the CPU time of the collections that
-// started within a window (start-up, the storm, the steady state) and
-// divides it by the CPU time the process used in that window, from
-// /proc/PID/stat. This is robust where the line's own "3%" is not: that
-// figure is GC time over the wall time since start-up times GOMAXPROCS,
-// so it falls whenever the server waits, and it covers the whole life of
-// the process rather than one window. It needs no metrics endpoint, and
-// it works the same for provisiond and for matchbox.
+// are the time of the collection's phases on the runtime's Ps:
+// stop-the-world sweep termination, then assist/background/idle marking,
+// then stop-the-world mark termination. bootstorm adds all but the idle
+// marking (done only when the P had nothing else to run, such as while
+// the loader waits for a file: it takes nothing from the work) of the
+// collections that started within a window (start-up, the storm, the
+// steady state), and divides it by the CPU time the process used in that
+// window, from /proc/PID/stat. This is robust where the line's own "3%"
+// is not: that figure is GC time over the wall time since start-up times
+// GOMAXPROCS, so it falls whenever the server waits, and it covers the
+// whole life of the process rather than one window. It needs no metrics
+// endpoint, and it works the same for provisiond and for matchbox.
+//
+// The runtime times its phases by the clock, not by the CPU the thread
+// got: on a core shared with other processes, a collection that was
+// descheduled counts the time it waited, while /proc counts only the CPU
+// used, so on a busy machine the share reads high. It is capped at 100%.
 
 var gcTraceLine = regexp.MustCompile(`gc \d+ @([\d.]+)s \d+%: \S+ ms clock, ([\d.]+)\+([\d.]+)/([\d.]+)/([\d.]+)\+([\d.]+) ms cpu`)
 
@@ -55,7 +62,10 @@ func parseGCTrace(r io.Reader) []gcCycle {
 			continue
 		}
 		var ms float64
-		for _, f := range m[2:] {
+		for i, f := range m[2:] {
+			if i == 3 {
+				continue // idle marking
+			}
 			v, err := strconv.ParseFloat(string(f), 64)
 			if err != nil {
 				ms = -1
