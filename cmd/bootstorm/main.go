@@ -16,17 +16,25 @@
 // the storm and checks that every machine gets the same address from a
 // restarted server, then measures each endpoint's steady-state throughput
 // (wrk when installed) against the same server's static /boot.ipxe.
-// --table runs that for N = 10, 10,000 and 100,000 and prints the tables of
-// docs/performance.md.
+// --table runs that for each --shape and --sizes and prints one table
+// (docs/performance.md), a row per server, shape and size; with --matchbox
+// BIN the real matchbox serves each matchbox-shape directory after
+// provisiond, in the same table. Every server runs with GODEBUG=gctrace=1
+// (the garbage collector's share of its CPU, gctrace.go) and under a
+// memory watchdog (--max-rss, --min-available) that stops it and says so
+// rather than let a run at a million machines exhaust a shared host.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,6 +64,19 @@ type config struct {
 	Keep        bool
 	Shape       catalogen.Shape
 	Sizes       []int
+	// MaxRSSMiB and MinAvailableMiB bound the memory of every server we
+	// start (0: no bound).
+	MaxRSSMiB, MinAvailableMiB float64
+	// Matchbox is the matchbox binary of the comparison ("" for none).
+	Matchbox            string
+	MatchboxMaxN        int
+	MatchboxConcurrency int
+	MatchboxConns       int
+	MatchboxRequests    int
+	MatchboxStorm       time.Duration
+	MatchboxDuration    time.Duration
+	MatchboxTimeout     time.Duration
+	MatchboxLogLevel    string
 }
 
 func main() {
@@ -85,6 +106,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary directory (catalog, database, server log)")
 	shape := fs.String("shape", "pooled", "catalog `shape`: pooled (rack pools, sticky leases, four kinds of machines) or matchbox (one group file per machine with its own metadata and address, two profiles, one Butane template, one raw Ignition); --table with both: pooled,matchbox")
 	sizes := fs.String("sizes", "10,10000,100000", "catalog sizes --table runs, comma-separated")
+	maxRSS := fs.String("max-rss", "12GiB", "stop any server we started (SIGKILL) whose resident memory passes this `size`, and report it; 0: no bound")
+	minAvail := fs.String("min-available", "2GiB", "stop any server we started when the host's MemAvailable falls under this `size` (the machine is shared); 0: no bound")
+	fs.StringVar(&cfg.Matchbox, "matchbox", "", "matchbox `binary` to compare with: serves each matchbox-shape directory of --table (or --spawn --shape matchbox) after provisiond, pinned the same way")
+	fs.IntVar(&cfg.MatchboxMaxN, "matchbox-max-n", 100000, "compare with matchbox only up to this many groups")
+	fs.IntVar(&cfg.MatchboxConcurrency, "matchbox-concurrency", 4, "machines booting at the same time in matchbox's storm (it reads every group file per request: more only queue)")
+	fs.DurationVar(&cfg.MatchboxStorm, "matchbox-storm", time.Minute, "matchbox's storm starts new machines for at most this long")
+	fs.IntVar(&cfg.MatchboxConns, "matchbox-conns", 2, "connections for matchbox's slow endpoints (one request taking over 50 ms)")
+	fs.IntVar(&cfg.MatchboxRequests, "matchbox-requests", 200, "at most this many requests per slow matchbox endpoint")
+	fs.DurationVar(&cfg.MatchboxDuration, "matchbox-duration", 20*time.Second, "slow matchbox endpoints: send requests for at most this long (those in flight finish)")
+	fs.DurationVar(&cfg.MatchboxTimeout, "matchbox-timeout", 5*time.Minute, "timeout of one request to matchbox")
+	fs.StringVar(&cfg.MatchboxLogLevel, "matchbox-log-level", "info", "matchbox's -log-level (info: a line per request, as provisiond's --log-level info)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -104,6 +136,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.Sizes, err = parseSizes(*sizes); err != nil {
 		fmt.Fprintf(stderr, "bootstorm: --sizes: %v\n", err)
 		return 2
+	}
+	if cfg.MaxRSSMiB, err = parseMiB(*maxRSS); err != nil {
+		fmt.Fprintf(stderr, "bootstorm: --max-rss: %v\n", err)
+		return 2
+	}
+	if cfg.MinAvailableMiB, err = parseMiB(*minAvail); err != nil {
+		fmt.Fprintf(stderr, "bootstorm: --min-available: %v\n", err)
+		return 2
+	}
+	if cfg.Matchbox != "" {
+		if cfg.Matchbox, err = exec.LookPath(cfg.Matchbox); err != nil {
+			fmt.Fprintf(stderr, "bootstorm: --matchbox: %v\n", err)
+			return 2
+		}
+		if cfg.MatchboxConcurrency < 1 || cfg.MatchboxConns < 1 || cfg.MatchboxRequests < 1 || cfg.MatchboxStorm <= 0 || cfg.MatchboxDuration <= 0 || cfg.MatchboxTimeout <= 0 {
+			fmt.Fprintln(stderr, "bootstorm: the --matchbox-* counts and durations must be positive")
+			return 2
+		}
+		if !slices.Contains(shapes, catalogen.Matchbox) {
+			fmt.Fprintln(stderr, "bootstorm: --matchbox needs the matchbox shape (--shape matchbox): matchbox has no pools")
+			return 2
+		}
+	}
+	timeoutSet := false
+	fs.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "timeout" })
+	if cfg.Table && !timeoutSet {
+		// A table at a million machines runs for an hour or more.
+		cfg.Timeout = 4 * time.Hour
 	}
 	if cfg.Table {
 		cfg.Spawn = true
@@ -136,11 +196,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case cfg.Table:
 		err = runTable(ctx, cfg, shapes, stdout, stderr)
 	case cfg.Spawn:
-		var r *result
-		r, err = runSpawned(ctx, cfg, stderr)
-		if r != nil {
-			r.print(stdout)
-		}
+		err = runOne(ctx, cfg, stdout, stderr)
 	default:
 		var r *result
 		r, err = runAgainst(ctx, cfg, cfg.Server)
@@ -153,6 +209,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// runOne is --spawn: one size, one shape; with --matchbox (matchbox
+// shape) matchbox on the same directory after provisiond, and both rows
+// of the one table.
+func runOne(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	w, err := prepare(ctx, cfg, stderr)
+	if w != nil {
+		defer w.remove(cfg.Keep, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	r, err := runOn(ctx, cfg, w, stderr)
+	r.print(stdout)
+	if cfg.Matchbox == "" {
+		printOneTable(stdout, []*result{r}, cfg)
+		return err
+	}
+	rs := []*result{r}
+	rm, merr := runMatchbox(ctx, cfg, w, stderr)
+	rm.print(stdout)
+	rs = append(rs, rm)
+	printOneTable(stdout, rs, cfg)
+	return errors.Join(err, merr)
 }
 
 // runAgainst storms an already running server, then measures it.

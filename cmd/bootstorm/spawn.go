@@ -13,22 +13,30 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/provisiond/provisiond/internal/catalogen"
 )
 
-// spawned is a provisiond we started.
+// spawned is a server we started (provisiond, matchbox or nginx).
 type spawned struct {
 	cmd     *exec.Cmd
 	base    string
 	log     string
+	t0      time.Time // exec
 	startup time.Duration
-	load    string // the "catalog loaded" line's duration
+	// startupCPU is the CPU time the server had used when it was up.
+	startupCPU time.Duration
+	load       string // the "catalog loaded" line's duration
 	// phases are the times from exec to the start-up's log lines.
 	phases []phase
 	done   chan error
+	// exited is closed when the process has exited.
+	exited chan struct{}
+	// bound is set when the memory watchdog stopped the server.
+	bound atomic.Pointer[boundStop]
 }
 
 // workDir holds one run's catalog, database and logs.
@@ -129,13 +137,12 @@ func startupPhases(log []byte, t0 time.Time) []phase {
 
 // start starts provisiond serve on 127.0.0.1:0 and waits until its boot
 // listener is up; startup is the time from exec to then. Without
-// withCatalog the server serves the catalog stored in its database.
+// withCatalog the server serves the catalog stored in its database. The
+// server runs with GODEBUG=gctrace=1 (the garbage collector's share, see
+// gctrace.go) and under the memory watchdog (--max-rss, --min-available).
+// The returned server is non-nil whenever it was started, also with an
+// error, so that the caller can ask it whether the watchdog stopped it.
 func start(ctx context.Context, cfg config, w *workDir, logName string, withCatalog bool) (*spawned, error) {
-	logPath := filepath.Join(w.dir, logName)
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
 	args := []string{w.bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "",
 		"--data-dir", w.data, "--log-level", cfg.LogLevel}
 	if withCatalog {
@@ -143,41 +150,84 @@ func start(ctx context.Context, cfg config, w *workDir, logName string, withCata
 	} else {
 		args = append(args, "--assets-dir", filepath.Join(w.catalog, "assets"))
 	}
-	argv := pinned(cfg.ServerCPU, args...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	t := time.Now()
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	s, err := launch(cfg, filepath.Join(w.dir, logName), pinned(cfg.ServerCPU, args...))
+	if err != nil {
 		return nil, err
 	}
-	s := &spawned{cmd: cmd, log: logPath, done: make(chan error, 1)}
-	go func() { s.done <- cmd.Wait(); logf.Close() }()
-	deadline := time.NewTimer(2 * time.Minute)
+	// Loading a catalog takes about 5 s per 100,000 machines on one busy
+	// core; a million must not be cut short.
+	bound := 2*time.Minute + time.Duration(cfg.N)*300*time.Microsecond
+	deadline := time.NewTimer(bound)
 	defer deadline.Stop()
 	for {
-		data, _ := os.ReadFile(logPath)
+		data, _ := os.ReadFile(s.log)
 		if m := listenLine.FindSubmatch(data); m != nil {
-			s.startup = time.Since(t)
+			s.startup = time.Since(s.t0)
+			s.startupCPU = s.cpuTime()
 			s.base = "http://" + string(m[1])
 			if m := loadedLine.FindSubmatch(data); m != nil {
 				s.load = string(m[1])
 			}
-			s.phases = startupPhases(data, t)
+			s.phases = startupPhases(data, s.t0)
 			return s, checkLoopback(s.base)
 		}
 		select {
 		case err := <-s.done:
-			return nil, fmt.Errorf("provisiond exited before listening (%v): %s", err, lastLines(data, 10))
+			if b := s.bound.Load(); b != nil {
+				return s, b
+			}
+			return s, fmt.Errorf("provisiond exited before listening (%v): %s", err, lastLines(data, 10))
 		case <-deadline.C:
 			s.kill()
-			return nil, fmt.Errorf("provisiond not listening after 2 minutes: %s", lastLines(data, 10))
+			return s, fmt.Errorf("provisiond not listening after %s: %s", bound.Round(time.Second), lastLines(data, 10))
 		case <-ctx.Done():
 			s.kill()
-			return nil, ctx.Err()
+			return s, ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// launch starts argv with its output to logPath, GODEBUG=gctrace=1 added
+// to its environment, and the memory watchdog.
+func launch(cfg config, logPath string, argv []string) (*spawned, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = withGCTrace(os.Environ())
+	s := &spawned{cmd: cmd, log: logPath, done: make(chan error, 1), exited: make(chan struct{})}
+	s.t0 = time.Now()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		close(s.exited)
+		s.done <- err
+	}()
+	go s.watch(cfg.MaxRSSMiB, cfg.MinAvailableMiB)
+	return s, nil
+}
+
+// withGCTrace returns env with gctrace=1 added to GODEBUG.
+func withGCTrace(env []string) []string {
+	out := make([]string, 0, len(env)+1)
+	godebug := "gctrace=1"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "GODEBUG="); ok {
+			if v != "" {
+				godebug = v + ",gctrace=1"
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	return append(out, "GODEBUG="+godebug)
 }
 
 func lastLines(b []byte, n int) string {
@@ -188,14 +238,14 @@ func lastLines(b []byte, n int) string {
 // kill stops the server with SIGKILL: no flush, no graceful shutdown.
 func (s *spawned) kill() {
 	s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.done
+	<-s.exited
 }
 
 // stop stops the server with SIGTERM, as an operator would.
 func (s *spawned) stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.done:
+	case <-s.exited:
 	case <-time.After(20 * time.Second):
 		s.kill()
 	}
@@ -263,8 +313,9 @@ func (s *spawned) sampleRSS(stop <-chan struct{}) <-chan float64 {
 	return out
 }
 
-// runSpawned is one whole run on a server of our own: start, storm,
-// SIGKILL, restart and check every address, steady state, assets.
+// runSpawned is one whole run on a server of our own: generate the
+// catalog, start, storm, SIGKILL, restart and check every address, steady
+// state, assets.
 func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, error) {
 	w, err := prepare(ctx, cfg, stderr)
 	if w != nil {
@@ -273,20 +324,41 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 	if err != nil {
 		return nil, err
 	}
-	srv, err := start(ctx, cfg, w, "provisiond.log", true)
+	return runOn(ctx, cfg, w, stderr)
+}
+
+// runOn is runSpawned on a prepared directory. When the memory watchdog
+// stops a server, the result says so (Stopped) and the error is the
+// *boundStop.
+func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *result, err error) {
+	r = &result{Server: "provisiond", N: cfg.N, Shape: cfg.Shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1}
+	var srv *spawned
+	defer func() {
+		if srv == nil {
+			return
+		}
+		if b := srv.bound.Load(); b != nil {
+			r.Stopped = b.Error()
+			err = b
+		}
+	}()
+	srv, err = start(ctx, cfg, w, "provisiond.log", true)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
-	r := &result{N: cfg.N, Shape: cfg.Shape, StartupSeconds: srv.startup.Seconds(), CatalogLoad: srv.load, Phases: srv.phases}
+	r.StartupSeconds, r.CatalogLoad, r.Phases = srv.startup.Seconds(), srv.load, srv.phases
+	r.GCStartup = srv.gcShareIn(srv.startupWindow())
 	fmt.Fprintf(stderr, "bootstorm: provisiond listening on %s after %s; storming %d machines\n", srv.base, srv.startup.Round(time.Millisecond), min(cfg.Machines, cfg.N))
 	r.IdleRSSMiB = srv.rss()
 	stopRSS := make(chan struct{})
 	stormRSS := srv.sampleRSS(stopRSS)
-	cpu0 := srv.cpuTime()
+	win := srv.begin()
 	r.Storm, err = runStorm(ctx, srv.base, cfg.Shape, min(cfg.Machines, cfg.N), cfg.Concurrency)
+	win = srv.end(win)
 	if r.Storm != nil && r.Storm.Elapsed > 0 {
-		r.Storm.ServerCPU = float64(srv.cpuTime()-cpu0) / float64(r.Storm.Elapsed)
+		r.Storm.ServerCPU = float64(win.cpuTo-win.cpuFrom) / float64(r.Storm.Elapsed)
 	}
+	r.GCStorm = srv.gcShareIn(win)
 	close(stopRSS)
 	r.StormRSSMiB = <-stormRSS
 	r.PeakRSSMiB = srv.peakRSS()
@@ -303,6 +375,7 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 		return r, fmt.Errorf("restart after SIGKILL: %w", err)
 	}
 	r.StoreStartupSeconds, r.StorePhases, r.StorePeakRSSMiB = srv.startup.Seconds(), srv.phases, srv.peakRSS()
+	r.GCStoreStartup = srv.gcShareIn(srv.startupWindow())
 	r.Durable, r.DurableChecked, err = checkDurable(ctx, srv.base, r.Storm, min(64, cfg.Concurrency))
 	if err != nil {
 		srv.stop()
@@ -317,9 +390,13 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 	}
 	defer srv.stop()
 	r.AgainStartupSeconds, r.AgainLoad, r.AgainPhases, r.AgainPeakRSSMiB = srv.startup.Seconds(), srv.load, srv.phases, srv.peakRSS()
+	r.GCAgainStartup = srv.gcShareIn(srv.startupWindow())
 	if cfg.SteadyDur > 0 {
 		fmt.Fprintf(stderr, "bootstorm: steady state, %d connections, %s per endpoint\n", cfg.SteadyConns, cfg.SteadyDur)
-		if r.Steady, err = runSteady(ctx, srv.base, cfg, nil); err != nil {
+		win := srv.begin()
+		r.Steady, err = runSteady(ctx, srv.base, cfg, nil)
+		r.GCSteady = srv.gcShareIn(srv.end(win))
+		if err != nil {
 			return r, err
 		}
 	}
@@ -422,8 +499,12 @@ http {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &spawned{cmd: cmd, base: "http://" + addr, done: make(chan error, 1)}
-	go func() { s.done <- cmd.Wait() }()
+	s := &spawned{cmd: cmd, base: "http://" + addr, done: make(chan error, 1), exited: make(chan struct{})}
+	go func() {
+		err := cmd.Wait()
+		close(s.exited)
+		s.done <- err
+	}()
 	for range 200 {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()

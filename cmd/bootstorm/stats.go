@@ -48,6 +48,9 @@ type summary struct {
 	P50, P99, Max time.Duration
 	// BytesPerSecond is set for asset transfers.
 	BytesPerSecond float64
+	// Elapsed is the measurement's time when it is not the one asked
+	// for (runBounded).
+	Elapsed time.Duration
 }
 
 func (s *endpointStats) summary(name string, elapsed time.Duration) summary {
@@ -70,11 +73,24 @@ func (s *endpointStats) summary(name string, elapsed time.Duration) summary {
 // result is one run: the storm, the steady-state table, and what --spawn
 // measured of the server.
 type result struct {
-	N      int
-	Shape  catalogen.Shape
-	Storm  *stormResult
-	Steady []summary
-	Assets []summary
+	// Server is "provisiond" or the matchbox binary's name and version.
+	Server string
+	// Stopped is set when the memory watchdog stopped the server; Err
+	// when the run failed otherwise (the table goes on with the next).
+	Stopped, Err string
+	// GC shares of the server's CPU (0 to 1; -1 unknown) from exec to
+	// listening (each of the three start-ups), during the storm and during
+	// the steady state.
+	GCStartup, GCStoreStartup, GCAgainStartup, GCStorm, GCSteady float64
+	// FirstIPXESeconds (matchbox) is from exec to the first /ipxe answer.
+	FirstIPXESeconds float64
+	// SteadyNote says how a slow server's steady state was bounded.
+	SteadyNote string
+	N          int
+	Shape      catalogen.Shape
+	Storm      *stormResult
+	Steady     []summary
+	Assets     []summary
 	// StartupSeconds is from exec to the boot listener accepting.
 	StartupSeconds float64
 	CatalogLoad    string
@@ -95,11 +111,32 @@ type result struct {
 	Durable, DurableChecked int
 }
 
+// pct prints a share (0 to 1; negative: unknown).
+func pct(f float64) string {
+	if f < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
 func (r *result) print(w io.Writer) {
-	fmt.Fprintf(w, "\n## N = %d, %s shape\n", r.N, r.Shape)
-	if r.StartupSeconds > 0 {
+	server := ""
+	if r.Server != "" && r.Server != "provisiond" {
+		server = ", " + r.Server
+	}
+	fmt.Fprintf(w, "\n## N = %d, %s shape%s\n", r.N, r.Shape, server)
+	if r.Stopped != "" {
+		fmt.Fprintf(w, "STOPPED by the memory watchdog: %s\n", r.Stopped)
+	}
+	if r.Err != "" {
+		fmt.Fprintf(w, "FAILED: %s\n", r.Err)
+	}
+	if r.FirstIPXESeconds > 0 {
+		fmt.Fprintf(w, "start-up: first 200 on /boot.ipxe %.2f s after exec, first /ipxe %.2f s; RSS after start-up %.0f MiB, during the storm at most %.0f MiB, peak since exec %.0f MiB\n",
+			r.StartupSeconds, r.FirstIPXESeconds, r.IdleRSSMiB, r.StormRSSMiB, r.PeakRSSMiB)
+	} else if r.StartupSeconds > 0 {
 		fmt.Fprintf(w, "start-up: %.2f s to listening (catalog load: %s); RSS after start-up %.0f MiB, during the storm at most %.0f MiB, peak since exec %.0f MiB\n",
 			r.StartupSeconds, r.CatalogLoad, r.IdleRSSMiB, r.StormRSSMiB, r.PeakRSSMiB)
 		printPhases(w, "  ", r.Phases)
@@ -123,8 +160,17 @@ func (r *result) print(w io.Writer) {
 		}
 		printTable(w, "storm endpoints", s.Endpoints, "")
 	}
+	if r.FirstIPXESeconds > 0 { // matchbox: one start-up, no store
+		fmt.Fprintf(w, "GC share of the server's CPU: start-up %s, storm %s, steady state %s\n", pct(r.GCStartup), pct(r.GCStorm), pct(r.GCSteady))
+	} else {
+		fmt.Fprintf(w, "GC share of the server's CPU: start-up %s (from the store %s, --catalog on the same database %s), storm %s, steady state %s\n",
+			pct(r.GCStartup), pct(r.GCStoreStartup), pct(r.GCAgainStartup), pct(r.GCStorm), pct(r.GCSteady))
+	}
 	if len(r.Steady) > 0 {
 		printTable(w, "steady state", r.Steady, "/boot.ipxe")
+	}
+	if r.SteadyNote != "" {
+		fmt.Fprintf(w, "steady state %s\n", r.SteadyNote)
 	}
 	if len(r.Assets) > 0 {
 		fmt.Fprintln(w, "\nassets:")

@@ -164,7 +164,9 @@ func runWrk(ctx context.Context, wrk, base string, t steadyTarget, conns int, d 
 		return summary{}, err
 	}
 	secs := max(1, int(d.Round(time.Second).Seconds()))
-	cmd := exec.CommandContext(ctx, wrk, "-t1", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(secs)+"s", "--latency", "-s", script, base)
+	// --timeout 30s: wrk's default (2 s) would count a slow answer as a
+	// socket error and leave it out of the percentiles.
+	cmd := exec.CommandContext(ctx, wrk, "-t1", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(secs)+"s", "--timeout", "30s", "--latency", "-s", script, base)
 	outb, err := cmd.CombinedOutput()
 	if err != nil {
 		return summary{}, fmt.Errorf("wrk %s: %v: %s", t.name, err, outb)

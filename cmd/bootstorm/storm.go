@@ -47,12 +47,18 @@ var stormEndpoints = []string{"/boot.ipxe", "/ipxe", "/assets (1 MiB range)", "/
 // hexhyp is a mac as iPXE's ${mac:hexhyp} writes it.
 func hexhyp(mac string) string { return strings.ReplaceAll(mac, ":", "-") }
 
-func newClient(conns int) *http.Client { return newClientFrom(conns, nil, nil) }
+func newClient(conns int) *http.Client { return newClientFrom(conns, nil) }
 
 // newClientFrom returns a client whose connections come from source
-// address src (nil: any). With held set, each connection it dials is
-// kept there (a storm worker's client has one at a time), for lowatRead.
-func newClientFrom(conns int, src net.IP, held *atomic.Pointer[net.TCPConn]) *http.Client {
+// address src (nil: any).
+func newClientFrom(conns int, src net.IP) *http.Client {
+	return newClientTimeout(conns, src, 30*time.Second, nil)
+}
+
+// newClientTimeout is newClientFrom with a request timeout of its own.
+// With held set, each connection it dials is kept there (a storm
+// worker's client has one at a time), for lowatRead.
+func newClientTimeout(conns int, src net.IP, timeout time.Duration, held *atomic.Pointer[net.TCPConn]) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	if src != nil {
 		d.LocalAddr = &net.TCPAddr{IP: src}
@@ -68,7 +74,7 @@ func newClientFrom(conns int, src net.IP, held *atomic.Pointer[net.TCPConn]) *ht
 		}
 	}
 	return &http.Client{
-		Timeout: 30 * time.Second,
+		Timeout: timeout,
 		Transport: &http.Transport{
 			DialContext:         dial,
 			MaxIdleConns:        conns,
@@ -185,6 +191,25 @@ func firstLine(b []byte) string {
 // runStorm boots machines 0..n-1 of the generated catalog, concurrency at
 // a time, each through the whole sequence, and checks their addresses.
 func runStorm(ctx context.Context, base string, shape catalogen.Shape, n, concurrency int) (*stormResult, error) {
+	return runStormBounded(ctx, base, shape, n, concurrency, stormBounds{})
+}
+
+// stormBounds bound a storm against a slow server (matchbox at 100,000
+// groups answers in seconds).
+type stormBounds struct {
+	// StopAt, when set, is when the storm stops starting machines; those
+	// in flight finish, and Machines counts only the machines started.
+	StopAt time.Time
+	// Timeout is each request's timeout (default 30 s).
+	Timeout time.Duration
+}
+
+// runStormBounded is runStorm within bounds.
+func runStormBounded(ctx context.Context, base string, shape catalogen.Shape, n, concurrency int, b stormBounds) (*stormResult, error) {
+	if b.Timeout <= 0 {
+		b.Timeout = 30 * time.Second
+	}
+	var started atomic.Int64
 	stats := map[string]*endpointStats{}
 	for _, e := range stormEndpoints {
 		stats[e] = &endpointStats{}
@@ -202,14 +227,18 @@ func runStorm(ctx context.Context, base string, shape catalogen.Shape, n, concur
 			// storm: a distinct source address in 127.0.0.0/8, which also
 			// keeps every client under the server's per-client limit.
 			held := new(atomic.Pointer[net.TCPConn])
-			client := newClientFrom(1, sourceAddr(base, w), held)
+			client := newClientTimeout(1, sourceAddr(base, w), b.Timeout, held)
 			defer client.CloseIdleConnections()
 			ctx := context.WithValue(ctx, heldKey{}, held)
 			for {
+				if !b.StopAt.IsZero() && time.Now().After(b.StopAt) {
+					return
+				}
 				i := int(next.Add(1) - 1)
 				if i >= n || ctx.Err() != nil {
 					return
 				}
+				started.Add(1)
 				addr, err := bootOne(ctx, client, base, shape, i, stats)
 				if err != nil {
 					failed.Add(1)
@@ -222,6 +251,7 @@ func runStorm(ctx context.Context, base string, shape catalogen.Shape, n, concur
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	res.Failed = int(failed.Load())
+	res.Machines = int(started.Load())
 	for _, e := range stormEndpoints {
 		if s := stats[e].summary(e, res.Elapsed); s.Requests > 0 {
 			res.Endpoints = append(res.Endpoints, s)

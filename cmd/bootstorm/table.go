@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/provisiond/provisiond/internal/catalogen"
@@ -16,76 +21,235 @@ func secs(s float64) string {
 	return fmt.Sprintf("%.2f s", s)
 }
 
+// buildProvisiond builds ./cmd/provisiond into dir.
+func buildProvisiond(ctx context.Context, dir string, stderr io.Writer) (string, error) {
+	bin := filepath.Join(dir, "provisiond")
+	fmt.Fprintln(stderr, "bootstorm: building provisiond")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/provisiond/provisiond/cmd/provisiond")
+	build.Stderr = stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("go build provisiond: %w", err)
+	}
+	return bin, nil
+}
+
 // runTable runs a spawned server for each shape and size (--sizes;
-// assets measured with the first shape at N = 10,000) and prints every
-// run, then the summary tables.
+// assets measured with the first shape at N = 10,000), and with
+// --matchbox the real matchbox on each matchbox-shape directory of at
+// most --matchbox-max-n groups. It prints every run as it ends, then the
+// one table. A run that fails or that the memory watchdog stops is a row
+// that says so, and the table goes on; the error is returned at the end.
 func runTable(ctx context.Context, cfg config, shapes []catalogen.Shape, stdout, stderr io.Writer) error {
+	if cfg.Provisiond == "" {
+		dir, err := os.MkdirTemp("", "bootstorm-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if cfg.Provisiond, err = buildProvisiond(ctx, dir, stderr); err != nil {
+			return err
+		}
+	}
 	var results []*result
+	var errs []error
+	add := func(r *result, err error, what string) {
+		if err != nil {
+			var b *boundStop
+			if !errors.As(err, &b) {
+				r.Err = err.Error()
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
+			fmt.Fprintf(stderr, "bootstorm: %s: %v\n", what, err)
+		}
+		r.print(stdout)
+		results = append(results, r)
+	}
 	for si, shape := range shapes {
 		for _, n := range cfg.Sizes {
+			if ctx.Err() != nil {
+				break
+			}
 			c := cfg
 			c.N, c.Shape = n, shape
 			c.Machines = min(cfg.Machines, n)
 			c.Assets = cfg.Assets || (si == 0 && n == 10_000)
-			fmt.Fprintf(stderr, "bootstorm: === N = %d, %s shape ===\n", n, shape)
-			r, err := runSpawned(ctx, c, stderr)
-			if r != nil {
-				r.print(stdout)
-				results = append(results, r)
-			}
+			what := fmt.Sprintf("N = %d, %s shape", n, shape)
+			fmt.Fprintf(stderr, "bootstorm: === %s ===\n", what)
+			w, err := prepare(ctx, c, stderr)
 			if err != nil {
-				return fmt.Errorf("N = %d, %s shape: %w", n, shape, err)
+				if w != nil {
+					w.remove(cfg.Keep, stderr)
+				}
+				add(&result{Server: "provisiond", N: n, Shape: shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1}, err, what)
+				continue
 			}
+			r, err := runOn(ctx, c, w, stderr)
+			add(r, err, what)
+			if shape == catalogen.Matchbox && cfg.Matchbox != "" && n <= cfg.MatchboxMaxN && ctx.Err() == nil {
+				r, err := runMatchbox(ctx, c, w, stderr)
+				add(r, err, what+", "+r.Server)
+			}
+			w.remove(cfg.Keep, stderr)
 		}
 	}
-	printSummary(stdout, results, cfg)
-	return nil
+	printOneTable(stdout, results, cfg)
+	return errors.Join(errs...)
 }
 
-func printSummary(w io.Writer, rs []*result, cfg config) {
-	fmt.Fprintf(w, "\n## Summary (server on CPU %q, load on CPU %q, c=%d, %s per endpoint in %d rounds, median round)\n\n", cfg.ServerCPU, cfg.LoadCPU, cfg.SteadyConns, cfg.SteadyDur, cfg.Rounds)
-	fmt.Fprintln(w, "| shape | N | endpoint | req/s | vs /boot.ipxe | p50 | p99 |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+// tableEndpoints are the steady-state columns of the one table.
+var tableEndpoints = []string{"/boot.ipxe", "/ipxe", "/ignition (Butane)", "/ignition (raw)", "/metadata"}
+
+// printOneTable prints one row per server, shape and size with
+// everything the runs measured.
+func printOneTable(w io.Writer, rs []*result, cfg config) {
+	fmt.Fprintf(w, "\n## One table (server on CPU %q, load on CPU %q; steady state: wrk -c %d, %s per endpoint in %d rounds, median round; storm: min(N, %d) new machines, %d at a time",
+		cfg.ServerCPU, cfg.LoadCPU, cfg.SteadyConns, cfg.SteadyDur, cfg.Rounds, cfg.Machines, cfg.Concurrency)
+	if cfg.Matchbox != "" {
+		fmt.Fprintf(w, "; matchbox: storm %d at a time for at most %s, slow endpoints %d connections for at most %d requests or %s",
+			cfg.MatchboxConcurrency, cfg.MatchboxStorm, cfg.MatchboxConns, cfg.MatchboxRequests, cfg.MatchboxDuration)
+	}
+	fmt.Fprintf(w, "; memory watchdog: --max-rss %s, --min-available %s)\n\n", gib(cfg.MaxRSSMiB), gib(cfg.MinAvailableMiB))
+	fmt.Fprint(w, "| server | shape | N | start-up: `--catalog` new DB / from the store / `--catalog` same DB | catalog load: new DB / same DB | start-up log (new DB, s since exec) |")
+	for _, e := range tableEndpoints {
+		fmt.Fprintf(w, " %s req/s, vs /boot.ipxe, p50/p99 |", e)
+	}
+	fmt.Fprintln(w, " GC share: start-up (new DB / store / same DB); storm; steady | storm machines/s | failed | duplicates | durable after SIGKILL | RSS after start-up | peak RSS | notes |")
+	fmt.Fprint(w, "|---|---|---|---|---|---|")
+	for range tableEndpoints {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w, "---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		var base float64
-		for _, s := range r.Steady {
-			if s.Endpoint == "/boot.ipxe" {
-				base = s.PerSecond
-			}
-		}
-		for _, s := range r.Steady {
-			ratio := "-"
-			if base > 0 {
-				ratio = fmt.Sprintf("%.0f%%", 100*s.PerSecond/base)
-			}
-			fmt.Fprintf(w, "| %s | %d | %s | %.0f | %s | %s | %s |\n", r.Shape, r.N, s.Endpoint, s.PerSecond, ratio, ms(s.P50), ms(s.P99))
+		fmt.Fprintln(w, tableRow(r))
+	}
+}
+
+// tableRow is r's row of the one table.
+func tableRow(r *result) string {
+	var b strings.Builder
+	isMatchbox := r.Server != "" && r.Server != "provisiond"
+	cell := func(format string, args ...any) { fmt.Fprintf(&b, " "+format+" |", args...) }
+	b.WriteString("|")
+	cell("%s", cmpOr(r.Server, "provisiond"))
+	cell("%s", r.Shape)
+	cell("%d", r.N)
+	if isMatchbox {
+		cell("first /boot.ipxe %s, first /ipxe %s / - / -", secs(r.StartupSeconds), secs(r.FirstIPXESeconds))
+		cell("none: reads every group file per request")
+		cell("-")
+	} else {
+		cell("%s / %s / %s", secs(r.StartupSeconds), secs(r.StoreStartupSeconds), secs(r.AgainStartupSeconds))
+		cell("%s / %s", cmpOr(roundDur(r.CatalogLoad), "-"), cmpOr(roundDur(r.AgainLoad), "-"))
+		cell("%s", phaseList(r.Phases))
+	}
+	var base float64
+	for _, s := range r.Steady {
+		if s.Endpoint == "/boot.ipxe" {
+			base = s.PerSecond
 		}
 	}
-	if len(rs) >= 2 && rs[0].Shape == rs[len(rs)-1].Shape {
-		first, last := rs[0], rs[len(rs)-1]
-		fmt.Fprintf(w, "\nthroughput at N = %d relative to N = %d:\n\n", last.N, first.N)
-		for _, s := range last.Steady {
-			for _, f := range first.Steady {
-				if f.Endpoint == s.Endpoint && f.PerSecond > 0 {
-					fmt.Fprintf(w, "- %s: %.0f%%\n", s.Endpoint, 100*s.PerSecond/f.PerSecond)
-				}
-			}
+	for _, e := range tableEndpoints {
+		s, ok := findSummary(r.Steady, e)
+		switch {
+		case !ok:
+			cell("-")
+		case e == "/boot.ipxe" || base <= 0:
+			cell("%s, %s/%s", rate(s.PerSecond), msShort(s.P50), ms(s.P99))
+		default:
+			cell("%s, %.0f%%, %s/%s", rate(s.PerSecond), 100*s.PerSecond/base, msShort(s.P50), ms(s.P99))
 		}
 	}
-	fmt.Fprintln(w, "\n| shape | N | start-up, --catalog, new database | catalog load | start-up from the store | start-up, --catalog, same database | RSS after start-up | peak RSS (--catalog starts) | peak RSS (from the store) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %.0f MiB | %.0f MiB | %.0f MiB |\n", r.Shape, r.N, secs(r.StartupSeconds), r.CatalogLoad,
-			secs(r.StoreStartupSeconds), secs(r.AgainStartupSeconds), r.IdleRSSMiB, r.PeakRSSMiB, r.StorePeakRSSMiB)
+	if isMatchbox {
+		cell("%s; %s; %s", pct(r.GCStartup), pct(r.GCStorm), pct(r.GCSteady))
+	} else {
+		cell("%s / %s / %s; %s; %s", pct(r.GCStartup), pct(r.GCStoreStartup), pct(r.GCAgainStartup), pct(r.GCStorm), pct(r.GCSteady))
 	}
-	fmt.Fprintln(w, "\n| shape | N | storm machines | concurrency | machines/s | server CPU | failed | duplicates | durable after SIGKILL | start-up | catalog load | RSS in storm | peak RSS |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, r := range rs {
-		if r.Storm == nil {
+	if s := r.Storm; s != nil {
+		cell("%s (%d machines, %d at a time, %.1f s)", rate(s.MachinesPerSecond()), s.Machines, s.Concurrency, s.Elapsed.Seconds())
+		cell("%d", s.Failed)
+		cell("%d", s.Duplicates)
+	} else {
+		cell("-")
+		cell("-")
+		cell("-")
+	}
+	switch {
+	case isMatchbox:
+		cell("n/a (no leases)")
+	case r.DurableChecked > 0:
+		cell("%d/%d", r.Durable, r.DurableChecked)
+	default:
+		cell("-")
+	}
+	cell("%s", mib(r.IdleRSSMiB))
+	cell("%s", mib(max(r.PeakRSSMiB, r.StorePeakRSSMiB, r.AgainPeakRSSMiB)))
+	var notes []string
+	if r.Stopped != "" {
+		notes = append(notes, "**"+r.Stopped+"**")
+	}
+	if r.Err != "" {
+		notes = append(notes, "**failed: "+strings.ReplaceAll(firstLine([]byte(r.Err)), "|", "/")+"**")
+	}
+	if r.SteadyNote != "" {
+		notes = append(notes, r.SteadyNote)
+	}
+	cell("%s", cmpOr(strings.Join(notes, "; "), "-"))
+	return b.String()
+}
+
+func cmpOr(s, or string) string {
+	if s == "" {
+		return or
+	}
+	return s
+}
+
+func findSummary(ss []summary, endpoint string) (summary, bool) {
+	for _, s := range ss {
+		if s.Endpoint == endpoint {
+			return s, true
+		}
+	}
+	return summary{}, false
+}
+
+// rate prints a rate per second: whole numbers from 10 on, two decimals
+// under (matchbox at 100,000 groups answers a few requests a second).
+func rate(f float64) string {
+	if f >= 10 {
+		return fmt.Sprintf("%.0f", f)
+	}
+	return fmt.Sprintf("%.2f", f)
+}
+
+// msShort is ms without the unit, for "p50/p99 ms" cells.
+func msShort(d time.Duration) string { return strings.TrimSuffix(ms(d), " ms") }
+
+func mib(m float64) string {
+	if m <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MiB", m)
+}
+
+// roundDur rounds a duration printed by the server's log to milliseconds.
+func roundDur(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return s
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+// phaseList is the start-up log lines before listening, with their
+// times since exec.
+func phaseList(ps []phase) string {
+	var out []string
+	for _, p := range ps {
+		if p.msg == "listening" {
 			continue
 		}
-		s := r.Storm
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %.0f | %.0f%% | %d | %d | %d/%d | %s | %s | %.0f MiB | %.0f MiB |\n", r.Shape, r.N, s.Machines, s.Concurrency, s.MachinesPerSecond(), 100*s.ServerCPU, s.Failed, s.Duplicates,
-			r.Durable, r.DurableChecked, (time.Duration(r.StartupSeconds * float64(time.Second))).Round(time.Millisecond), r.CatalogLoad, r.StormRSSMiB, r.PeakRSSMiB)
+		out = append(out, fmt.Sprintf("%s %.2f", strings.ReplaceAll(p.msg, "|", "/"), p.at.Seconds()))
 	}
+	return cmpOr(strings.Join(out, ", "), "-")
 }

@@ -1,6 +1,9 @@
 package catalogen
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/provisiond/provisiond/catalog"
@@ -79,5 +82,22 @@ func TestMatchboxShapeLoads(t *testing.T) {
 	}
 	if _, err := ParseShape("nope"); err == nil {
 		t.Error("ParseShape accepted an unknown shape")
+	}
+}
+
+// TestWriteReportsAFailedGroup: the parallel group writer returns the
+// failure of any one file (here a directory in the way), naming it.
+func TestWriteReportsAFailedGroup(t *testing.T) {
+	c, err := NewMatchbox(500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "groups", GroupID(321)+".json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err = Write(dir, c)
+	if err == nil || !strings.Contains(err.Error(), GroupID(321)+".json") {
+		t.Fatalf("Write over a directory in the way: %v", err)
 	}
 }
