@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,35 +8,16 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/internal/testutil"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/server"
 	"github.com/provisiond/provisiond/storage"
 	"github.com/provisiond/provisiond/storage/bolt"
 )
-
-// syncBuffer is a log buffer the loader's goroutine writes while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // bgServer is a restarted provisiond's catalog start-up in one process:
 // a bbolt store, the boot server on a loopback listener, and the loader
@@ -47,7 +27,7 @@ type bgServer struct {
 	catalogs *storage.Catalogs
 	loader   *catalogLoader
 	url      string
-	logs     *syncBuffer
+	logs     *testutil.SyncBuffer
 	failed   chan error
 	entered  chan struct{} // a directory read began
 	release  chan struct{} // let it go on
@@ -64,7 +44,7 @@ func newBGServer(t *testing.T, data, dir string, allowRelease bool) *bgServer {
 		t.Fatal(err)
 	}
 	table := ipam.NewTable(leases)
-	b := &bgServer{store: st, logs: &syncBuffer{}, failed: make(chan error, 1), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	b := &bgServer{store: st, logs: &testutil.SyncBuffer{}, failed: make(chan error, 1), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	log := slog.New(slog.NewJSONHandler(b.logs, nil))
 	b.catalogs = &storage.Catalogs{Store: st, Leases: table}
 	b.loader = &catalogLoader{dir: dir, catalogs: b.catalogs, log: log, allowRelease: allowRelease,
