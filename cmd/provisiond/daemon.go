@@ -168,6 +168,15 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	d.onStop(func() { stopFollow(); waitFollow() })
 	// proxyDHCP / full DHCP and TFTP (docs/netboot.md); after the catalog
 	// load, since full DHCP mode checks its pool.
+	if cfg.Netboot.DHCPMode == "full" {
+		pool := cfg.Netboot.DHCPRange
+		if err := d.loader.awaitDHCPPool(pool, func() bool {
+			snap := srv.Snapshot()
+			return snap != nil && snap.Catalog.Pools[pool] != nil
+		}); err != nil {
+			return err
+		}
+	}
 	nb, err := startNetboot(cfg.Netboot, log, reg, live, store, table, srv)
 	if err != nil {
 		return err
