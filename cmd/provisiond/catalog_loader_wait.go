@@ -2,7 +2,25 @@ package main
 
 import (
 	"fmt"
+	"sync"
+
+	"github.com/provisiond/provisiond/catalog"
 )
+
+// dirWriter is what writes API changes (and, with a shared store, other
+// replicas' changes) into the catalog directory: the *writeBack. The
+// loader holds it (Lock) while it reads and loads the directory, so that
+// no change's files are half written when the directory is read; checks,
+// before reading, that the directory holds every change the store has
+// (beforeLoad), and again against the stored catalog the load replaces
+// (unchanged); and says what the directory holds once a load is served
+// (loaded).
+type dirWriter interface {
+	sync.Locker
+	beforeLoad() error
+	unchanged(stored *catalog.Catalog) error
+	loaded(c *catalog.Catalog)
+}
 
 // finished waits for the load of --catalog in the background, if one is
 // running, without cancelling it, and returns its refusal (nil when it

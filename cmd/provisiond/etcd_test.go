@@ -101,8 +101,8 @@ func TestServeTwoReplicasOnEtcd(t *testing.T) {
 			t.Logf("an admin write on A served by B after %v", time.Since(start))
 			break
 		}
-		if time.Since(start) > time.Second {
-			t.Fatalf("B still serves %d %s a second after the write on A", code, body)
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("B still serves %d %s 30 s after the write on A", code, body)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
