@@ -120,8 +120,16 @@ func (t *Template) FastIgnition(data any, max int, timeout time.Duration) (out [
 		return nil, false
 	}
 	f.hits.Add(1)
+	fastHits.Add(1)
 	return out, true
 }
+
+// fastHits counts FastIgnition's answers, process-wide.
+var fastHits atomic.Uint64
+
+// FastIgnitionHits returns how many configs FastIgnition has answered in
+// this process (for tests and benchmarks).
+func FastIgnitionHits() uint64 { return fastHits.Load() }
 
 // FastStats returns how often FastIgnition answered, declined, and built
 // a shape (for tests and benchmarks).
