@@ -160,9 +160,19 @@ func (f *fastButane) shape(key []byte, values [][]byte, timeout time.Duration) *
 	f.shapes[k] = e
 	f.bytes += len(k)
 	f.mu.Unlock()
-	e.s = buildShape(splitKey(k), len(values), timeout)
+	s, transient := buildShape(splitKey(k), len(values), timeout)
+	e.s = s
+	if transient {
+		// A translation that ran out of time (a busy machine) says
+		// nothing about the shape: the next machine of it tries again.
+		f.mu.Lock()
+		if f.shapes[k] == e {
+			delete(f.shapes, k)
+		}
+		f.mu.Unlock()
+	}
 	close(e.ready)
-	return e.s
+	return s
 }
 
 // markHoles returns a copy of t whose top-level printing actions are

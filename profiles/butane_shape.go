@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"encoding/json"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,15 +94,17 @@ func fastTranslateAllowed() bool {
 	return translateOptions.NoResourceAutoCompression
 }
 
-// buildShape translates a key's pieces; nil when not eligible.
-func buildShape(pieces []string, holes int, timeout time.Duration) *shape {
+// buildShape translates a key's pieces; nil when not eligible, or, with
+// transient set, when a translation was stopped by its time limit or by
+// too many abandoned renders.
+func buildShape(pieces []string, holes int, timeout time.Duration) (s *shape, transient bool) {
 	if len(pieces) != holes+1 {
-		return nil
+		return nil, false
 	}
 	for _, p := range pieces {
 		for _, set := range sentinelSets {
 			if strings.Contains(p, set.prefix) {
-				return nil
+				return nil, false
 			}
 		}
 	}
@@ -114,43 +117,43 @@ func buildShape(pieces []string, holes int, timeout time.Duration) *shape {
 				b.WriteString(sentinel(set, i))
 			}
 		}
-		s := shapeOf([]byte(b.String()), set, holes, timeout)
+		s, transient := shapeOf([]byte(b.String()), set, holes, timeout)
 		if s == nil {
-			return nil
+			return nil, transient
 		}
 		shapes[set] = s
 	}
 	if !sameShape(shapes[0], shapes[1]) {
-		return nil
+		return nil, false
 	}
-	return shapes[0]
+	return shapes[0], false
 }
 
 // shapeOf finds the holes of src (filled with sentinel set set) in its
 // YAML and in its translation.
-func shapeOf(src []byte, set, holes int, timeout time.Duration) *shape {
+func shapeOf(src []byte, set, holes int, timeout time.Duration) (*shape, bool) {
 	s := &shape{holeNode: make([]int, holes), holeStyle: make([]yaml.Style, holes)}
 	for i := range s.holeNode {
 		s.holeNode[i] = -1
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil
+		return nil, false
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode || !plainTree(root) {
-		return nil
+		return nil, false
 	}
 	if v := mapValue(root, "variant"); v == nil || (v.Value != "flatcar" && v.Value != "fcos") {
-		return nil
+		return nil, false
 	}
 	var texts []string // each node's text with the sentinels in it
 	if !s.findHoles(root, nil, set, &texts) {
-		return nil
+		return nil, false
 	}
 	for i, n := range s.holeNode {
 		if n < 0 {
-			return nil // in a key, a comment, a disallowed field
+			return nil, false // in a key, a comment, a disallowed field
 		}
 		s.holeStyle[i] = s.nodes[n].style
 	}
@@ -162,10 +165,10 @@ func shapeOf(src []byte, set, holes int, timeout time.Duration) *shape {
 		return out, err
 	})
 	if err != nil {
-		return nil
+		return nil, errors.Is(err, ErrRenderTimeout) || errors.Is(err, ErrRenderBusy)
 	}
 	if _, ok := generatedVersion(out); !ok {
-		return nil
+		return nil, false
 	}
 	// Where each node's output is.
 	type place struct{ at, end, node int }
@@ -175,23 +178,23 @@ func shapeOf(src []byte, set, holes int, timeout time.Duration) *shape {
 		if node.kind == nodeDataURL {
 			uri, _, err := baseutil.MakeDataURL([]byte(texts[n]), nil, false)
 			if err != nil {
-				return nil
+				return nil, false
 			}
 			enc = []byte(strconv.Quote(uri)) // a data URL is printable ASCII without quotes or backslashes
 		} else {
 			if enc, err = json.Marshal(texts[n]); err != nil {
-				return nil
+				return nil, false
 			}
 			opts, err := ignparse.ParseUnitContents(&texts[n])
 			if err != nil {
-				return nil
+				return nil, false
 			}
 			node.unit = unitLayout(opts)
 			s.nodes[n] = node
 		}
 		at := strings.Index(string(out), string(enc))
 		if at < 0 || strings.Contains(string(out[at+1:]), string(enc)) {
-			return nil
+			return nil, false
 		}
 		places = append(places, place{at, at + len(enc), n})
 	}
@@ -199,11 +202,11 @@ func shapeOf(src []byte, set, holes int, timeout time.Duration) *shape {
 	prev := 0
 	for _, p := range places {
 		if p.at < prev {
-			return nil // overlapping places
+			return nil, false // overlapping places
 		}
 		lit := string(out[prev:p.at])
 		if strings.Contains(lit, sentinelSets[set].prefix) {
-			return nil
+			return nil, false
 		}
 		node := s.nodes[p.node]
 		if node.kind == nodeDataURL {
@@ -217,24 +220,24 @@ func shapeOf(src []byte, set, holes int, timeout time.Duration) *shape {
 			sen := sentinel(set, h)
 			j := strings.Index(seg, sen)
 			if j < 0 {
-				return nil
+				return nil, false
 			}
 			s.segs = append(s.segs, outSeg{lit: lit + seg[:j], hole: h, node: -1})
 			lit = ""
 			seg = seg[j+len(sen):]
 		}
 		if strings.Contains(seg, sentinelSets[set].prefix) {
-			return nil
+			return nil, false
 		}
 		s.segs = append(s.segs, outSeg{lit: lit + seg, hole: -1, node: -1})
 		prev = p.end
 	}
 	tail := string(out[prev:])
 	if strings.Contains(tail, sentinelSets[set].prefix) {
-		return nil
+		return nil, false
 	}
 	s.segs = append(s.segs, outSeg{lit: tail, hole: -1, node: -1})
-	return s
+	return s, false
 }
 
 // errWarned stands for a translation with warnings: such a shape is not
