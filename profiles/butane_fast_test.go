@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -312,6 +313,41 @@ func TestButaneFastPathBudget(t *testing.T) {
 	}
 	if _, _, builds := tm.FastStats(); builds > fastFreeBuilds {
 		t.Fatalf("%d shapes built for 40 machines of 40 shapes; want at most %d", builds, fastFreeBuilds)
+	}
+}
+
+// TestButaneFastPathConcurrent starts many machines of one new shape at
+// once, as a storm does: one builds the shape, the others wait for it,
+// and every answer is the slow path's bytes.
+func TestButaneFastPathConcurrent(t *testing.T) {
+	tm := mustCompile(t, fastMatchbox)
+	const n = 64
+	outs := make([][]byte, n)
+	oks := make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], oks[i] = tm.FastIgnition(matchboxData(i, fmt.Sprintf("node-%06d", i)), 0, -1)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if !oks[i] {
+			t.Fatalf("machine %d: the fast path declined", i)
+		}
+		src, err := tm.Execute(matchboxData(i, fmt.Sprintf("node-%06d", i)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, _, err := ButaneToIgnition(src)
+		if err != nil || !bytes.Equal(outs[i], slow) {
+			t.Fatalf("machine %d: fast path served\n%s\nthe slow path (error %v)\n%s", i, outs[i], err, slow)
+		}
+	}
+	if _, _, builds := tm.FastStats(); builds != 1 {
+		t.Fatalf("%d shape builds for one shape", builds)
 	}
 }
 
