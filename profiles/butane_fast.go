@@ -53,8 +53,9 @@ type fastButane struct {
 const (
 	fastFreeBuilds   = 8
 	fastHitsPerBuild = 8
-	// fastMaxShapes and fastMaxShapeBytes bound a template's shape cache;
-	// when full it starts over, like the render cache.
+	// fastMaxShapes and fastMaxShapeBytes bound a template's shape cache
+	// (keys and translated shapes); when full it starts over, like the
+	// render cache.
 	fastMaxShapes     = 1024
 	fastMaxShapeBytes = 32 << 20
 )
@@ -162,15 +163,18 @@ func (f *fastButane) shape(key []byte, values [][]byte, timeout time.Duration) *
 	f.mu.Unlock()
 	s, transient := buildShape(splitKey(k), len(values), timeout)
 	e.s = s
-	if transient {
-		// A translation that ran out of time (a busy machine) says
-		// nothing about the shape: the next machine of it tries again.
-		f.mu.Lock()
-		if f.shapes[k] == e {
+	f.mu.Lock()
+	if f.shapes[k] == e {
+		if transient {
+			// A translation that ran out of time (a busy machine)
+			// says nothing about the shape: the next machine of it
+			// tries again.
 			delete(f.shapes, k)
+		} else if s != nil {
+			f.bytes += s.size()
 		}
-		f.mu.Unlock()
 	}
+	f.mu.Unlock()
 	close(e.ready)
 	return s
 }

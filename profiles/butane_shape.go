@@ -244,6 +244,23 @@ func shapeOf(src []byte, set, holes int, timeout time.Duration) (*shape, bool) {
 // eligible, so that warnings are reported by the slow path as before.
 var errWarned = &ButaneError{Problems: []ButaneProblem{{Message: "warned"}}}
 
+// size is about how many bytes s holds.
+func (s *shape) size() int {
+	n := 64 * (len(s.holeNode) + len(s.segs))
+	for _, g := range s.segs {
+		n += len(g.lit)
+	}
+	for _, node := range s.nodes {
+		for _, p := range node.pieces {
+			n += len(p) + 16
+		}
+		for _, u := range node.unit {
+			n += len(u) + 16
+		}
+	}
+	return n
+}
+
 // sameShape reports whether two sentinel sets gave the same shape.
 func sameShape(a, b *shape) bool {
 	if len(a.nodes) != len(b.nodes) || len(a.segs) != len(b.segs) {
