@@ -205,6 +205,32 @@ func TestButaneFastPathEncodings(t *testing.T) {
 	}
 }
 
+// TestButaneFastPathVersions: fcos 1.0.0 (Butane's base v0_1) always
+// percent-encodes file contents instead of calling MakeDataURL; the fast
+// path must not answer for it, whatever the values. Every other stable
+// flatcar and fcos version must agree byte for byte.
+func TestButaneFastPathVersions(t *testing.T) {
+	values := []string{"abc", "x" + strings.Repeat(" ~", 200), "x" + strings.Repeat("  ", 300) + "y"}
+	for _, v := range []struct{ variant, version string }{
+		{"fcos", "1.0.0"}, {"fcos", "1.1.0"}, {"fcos", "1.2.0"}, {"fcos", "1.3.0"}, {"fcos", "1.4.0"}, {"fcos", "1.5.0"},
+		{"fcos", "1.6.0"}, {"fcos", "1.7.0"}, {"flatcar", "1.0.0"}, {"flatcar", "1.1.0"},
+	} {
+		tm := mustCompile(t, "variant: "+v.variant+"\nversion: "+v.version+"\nstorage:\n  files:\n    - path: /etc/x\n      contents:\n        inline: |\n          a={{ .v }}\n")
+		answered := 0
+		for _, val := range values {
+			if fastVsSlow(t, tm, map[string]any{"v": val}) {
+				answered++
+			}
+		}
+		switch {
+		case v.version == "1.0.0" && v.variant == "fcos" && answered > 0:
+			t.Errorf("%s %s: the fast path answered", v.variant, v.version)
+		case !(v.version == "1.0.0" && v.variant == "fcos") && answered != len(values):
+			t.Errorf("%s %s: the fast path answered %d of %d", v.variant, v.version, answered, len(values))
+		}
+	}
+}
+
 // TestButaneFastPathDeclinesValues puts one value the fast path cannot
 // prove into one hole at a time: the fast path must decline (the caller
 // then takes the slow path, which gives whatever Butane makes of it).

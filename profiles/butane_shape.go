@@ -22,9 +22,8 @@ import (
 //     source is a hole.
 //   - The source's first YAML document has no anchor, alias or merge key
 //     (a value could be copied to places the output search below would
-//     not know), its variant is flatcar or fcos (openshift decodes file
-//     contents into MachineConfig YAML), and each hole is inside exactly
-//     one scalar that is a mapping value at one of:
+//     not know), its variant and version are in fastVersions, and each
+//     hole is inside exactly one scalar that is a mapping value at one of:
 //     storage.files[].contents.inline, storage.files[].append[].inline
 //     (Butane makes a data URL of the text: MakeDataURL, whose result
 //     depends on the text only, as compression is off, see
@@ -144,7 +143,8 @@ func shapeOf(src []byte, set, holes int, timeout time.Duration) (*shape, bool) {
 	if root.Kind != yaml.MappingNode || !plainTree(root) {
 		return nil, false
 	}
-	if v := mapValue(root, "variant"); v == nil || (v.Value != "flatcar" && v.Value != "fcos") {
+	variant, version := mapValue(root, "variant"), mapValue(root, "version")
+	if variant == nil || version == nil || !fastVersions[variant.Value+" "+version.Value] {
 		return nil, false
 	}
 	var texts []string // each node's text with the sentinels in it
@@ -238,6 +238,17 @@ func shapeOf(src []byte, set, holes int, timeout time.Duration) (*shape, bool) {
 	}
 	s.segs = append(s.segs, outSeg{lit: tail, hole: -1, node: -1})
 	return s, false
+}
+
+// fastVersions are the Butane variants and versions (butane v0.29.0)
+// whose file contents become data URLs through MakeDataURL: fcos 1.0.0
+// (base v0_1) percent-encodes them always, and openshift decodes them
+// again; experimental versions are refused anyway. A version Butane adds
+// later takes the slow path until it is read and listed here.
+var fastVersions = map[string]bool{
+	"fcos 1.1.0": true, "fcos 1.2.0": true, "fcos 1.3.0": true, "fcos 1.4.0": true,
+	"fcos 1.5.0": true, "fcos 1.6.0": true, "fcos 1.7.0": true,
+	"flatcar 1.0.0": true, "flatcar 1.1.0": true,
 }
 
 // errWarned stands for a translation with warnings: such a shape is not
