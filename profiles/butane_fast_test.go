@@ -376,3 +376,24 @@ func TestButaneFastPathConcurrent(t *testing.T) {
 		t.Fatalf("%d shape builds for one shape", builds)
 	}
 }
+
+// TestButaneFastPathKeepsTheOutputLimit: a rendering over Execute's
+// output limit is Execute's error, not an answer, even though the marked
+// rendering the fast path makes is allowed the markers on top.
+func TestButaneFastPathKeepsTheOutputLimit(t *testing.T) {
+	tm := mustCompile(t, fastMatchbox)
+	d := matchboxData(1, "node-000001")
+	src, err := tm.Execute(d, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.Execute(d, len(src)-1); err == nil {
+		t.Fatal("Execute with a limit one byte short did not fail")
+	}
+	if out, ok := tm.FastIgnition(d, len(src)-1, -1); ok {
+		t.Fatalf("the fast path answered over the limit:\n%s", out)
+	}
+	if _, ok := tm.FastIgnition(d, len(src), -1); !ok {
+		t.Fatal("the fast path declined at the limit exactly")
+	}
+}
