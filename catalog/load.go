@@ -29,6 +29,18 @@ const MaxFileSize = 8 << 20
 // groups/, machines/ and pools/ is refused (ErrNotCatalogDir). Every error names the file, and for JSON syntax
 // errors the line and column. The result is not validated: call Validate.
 func LoadDir(dir string) (*Catalog, error) {
+	return LoadDirOver(dir, nil)
+}
+
+// LoadDirOver is LoadDir of a directory that is to replace prev, the
+// catalog being served (nil: none): a group of the directory equal to
+// prev's group of the same id (field by field, equalGroup) is prev's
+// object, and the one decoded from the file is dropped at once. A restart
+// or a SIGHUP with an unchanged directory thus holds one copy of 100,000
+// groups, shared by the served snapshot and the one being built, instead
+// of two. prev's groups are shared, never modified (as Catalogs.Update
+// shares them).
+func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
@@ -65,14 +77,14 @@ func LoadDir(dir string) (*Catalog, error) {
 			// look (one decode per file, not two, for the usual file).
 			g, err := groups.Decode(data)
 			if err == nil && g.ID != "" {
-				return g, nil
+				return prev.same(g), nil
 			}
 			data = withDefaultID(data, name)
 			g, err = groups.Decode(data)
 			if err != nil {
 				return nil, jsonErr(path, data, err)
 			}
-			return g, nil
+			return prev.same(g), nil
 		}, func(path, _ string, g *groups.Group) error {
 			// matchbox lists every group file and uses its "id", which need
 			// not be the file name (its own examples have groups/install.json
@@ -127,6 +139,18 @@ func LoadDir(dir string) (*Catalog, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// same returns c's group of g's id when it equals g, else g (also when c
+// is nil).
+func (c *Catalog) same(g *groups.Group) *groups.Group {
+	if c == nil {
+		return g
+	}
+	if p := c.Groups[g.ID]; p != nil && equalGroup(p, g) {
+		return p
+	}
+	return g
 }
 
 // matchboxDirs are the subdirectories matchbox reads. As matchbox does, a

@@ -36,8 +36,9 @@ type catalogLoader struct {
 	// bg is the load at start in the background (stopBG cancels it).
 	bg     sync.WaitGroup
 	stopBG context.CancelFunc
-	// loadDir reads the directory: catalog.LoadDir when nil (a test
-	// holds a load in the background with its own).
+	// loadDir reads the directory: catalog.LoadDirOver of the served
+	// catalog when nil (a test holds a load in the background with its
+	// own).
 	loadDir func(string) (*catalog.Catalog, error)
 	// fail ends the process with a refusal of --catalog found in the
 	// background (loadInBackground).
@@ -191,11 +192,19 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 	var over func(*catalog.Catalog)
 	c, snap, warnings, err := l.catalogs.ReplaceLoaded(ctx, func() (*catalog.Catalog, error) {
 		before = l.catalogs.Current()
-		loadDir := l.loadDir
-		if loadDir == nil {
-			loadDir = catalog.LoadDir
+		var c *catalog.Catalog
+		var err error
+		if l.loadDir != nil {
+			c, err = l.loadDir(l.dir)
+		} else {
+			// The directory's groups equal to the served ones are the
+			// served objects: one copy of them in memory, not two.
+			var prev *catalog.Catalog
+			if before != nil {
+				prev = before.Catalog
+			}
+			c, err = catalog.LoadDirOver(l.dir, prev)
 		}
-		c, err := loadDir(l.dir)
 		if err != nil {
 			return nil, err
 		}
