@@ -38,6 +38,7 @@ func (s *Store) LoadCatalogRevision(ctx context.Context) (*catalog.Catalog, stor
 	err := guard(s.path, func() error {
 		return s.db.View(func(tx *bbolt.Tx) (err error) {
 			c, rev, err = readCatalogTx(tx)
+			dropResident(tx)
 			return err
 		})
 	})
@@ -56,6 +57,7 @@ func (s *Store) CatalogRevision(ctx context.Context) (storage.Revision, bool, er
 	err := guard(s.path, func() error {
 		return s.db.View(func(tx *bbolt.Tx) (err error) {
 			rev, err = catalogDigest(tx, nil)
+			dropResident(tx)
 			return err
 		})
 	})
@@ -76,10 +78,14 @@ func (s *Store) ReplaceCatalogAt(ctx context.Context, rev storage.Revision, c *c
 		if now != rev {
 			return fmt.Errorf("%w: catalog revision %016x, the change was computed from %016x", storage.ErrStale, uint64(now), uint64(rev))
 		}
+		// The digest and the compare read every stored catalog page into
+		// the mapping: let them go as the write goes on (dropResident).
+		dropResident(tx)
 		changed, err := writeCatalogTx(tx, c, ops)
 		if err != nil {
 			return err
 		}
+		dropResident(tx)
 		if !changed {
 			// The same catalog again (a restart with --catalog): the
 			// digest is of the content, which did not change.
@@ -92,6 +98,12 @@ func (s *Store) ReplaceCatalogAt(ctx context.Context, rev storage.Revision, c *c
 	if err != nil {
 		return 0, s.fail(err)
 	}
+	// The commit's reads and the digest of what was written: let
+	// their pages go too.
+	s.db.View(func(tx *bbolt.Tx) error {
+		dropResident(tx)
+		return nil
+	})
 	return written, nil
 }
 
