@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +138,7 @@ func (l *catalogLoader) loadInBackground(ctx context.Context, rev storage.Revisi
 	l.setServed(servedDir, nil)
 	// The load's garbage and the stored catalog it replaced go back to
 	// the OS now, as after a load before serving (daemon.go).
-	debug.FreeOSMemory()
+	returnLoadMemory()
 }
 
 // wait stops and waits for a load in the background; the load gives up
