@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -52,7 +53,7 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 		return nil, err
 	}
 	c := New()
-	err = eachDecoded(dir, "profiles", ".json", &c.Notes, func(path, _ string, data []byte) (*profiles.Profile, error) {
+	err = eachDecoded(dir, "profiles", ".json", &c.Notes, nil, func(path, _ string, data []byte) (*profiles.Profile, error) {
 		p, err := profiles.Decode(data)
 		if err != nil {
 			return nil, jsonErr(path, data, err)
@@ -70,7 +71,14 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 		return nil
 	})
 	if err == nil {
-		err = eachDecoded(dir, "groups", ".json", &c.Notes, func(path, name string, data []byte) (*groups.Group, error) {
+		err = eachDecoded(dir, "groups", ".json", &c.Notes, func(n int) {
+			// The maps take n groups at once: at a million groups, growing
+			// them one rehash at a time was a second of CPU.
+			c.Groups = make(map[string]*groups.Group, n)
+			sources := make(map[string]string, len(c.Sources)+n)
+			maps.Copy(sources, c.Sources)
+			c.Sources = sources
+		}, func(path, name string, data []byte) (*groups.Group, error) {
 			// matchbox selects groups without reading their "id" (its docs
 			// show group files without one): such a group takes its file
 			// name. A group that decodes with its own id needs no second
@@ -191,7 +199,10 @@ type catalogFile struct{ path, name string }
 // directory order. The outcome is eachFile's: merge sees the files in the
 // same order, and the error returned is the one of the first file (in
 // that order) that fails to read, decode or merge.
-func eachDecoded[T any](dir, sub, ext string, notes *[]string, decode func(path, name string, data []byte) (T, error), merge func(path, name string, v T) error) error {
+//
+// reserve (nil: none) is called with the number of files before the first
+// merge, to size what merge fills.
+func eachDecoded[T any](dir, sub, ext string, notes *[]string, reserve func(n int), decode func(path, name string, data []byte) (T, error), merge func(path, name string, v T) error) error {
 	files, err := listFiles(dir, sub, ext, notes)
 	if err != nil {
 		return err
@@ -242,6 +253,9 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, decode func(path,
 			}()
 		}
 		wg.Wait()
+	}
+	if reserve != nil && len(files) > 0 {
+		reserve(len(files))
 	}
 	for i, f := range files {
 		if out[i].err != nil {

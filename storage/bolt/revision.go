@@ -188,6 +188,9 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if len(c.Groups) == 0 {
+		c.Groups = make(map[string]*groups.Group, len(decoded)) // one allocation, no rehash
+	}
 	for _, g := range decoded {
 		c.Groups[g.ID] = g
 	}
