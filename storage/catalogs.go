@@ -131,8 +131,10 @@ func (c *Catalogs) servedAt(rev Revision) *catalog.Catalog {
 // catalog directory and its write, so none is lost to a directory read
 // before it. Readers (Current) are not held up. An error from load is
 // returned as it is, nothing written; next is the loaded catalog (nil
-// when load failed).
-func (c *Catalogs) ReplaceLoaded(ctx context.Context, load func() (*catalog.Catalog, error), over func(stored *catalog.Catalog)) (next *catalog.Catalog, snap *catalog.Snapshot, warnings []string, err error) {
+// when load failed). over (when not nil) sees the stored catalog the
+// write replaces, on each attempt, before it writes; an error from it
+// refuses the write, returned as it is.
+func (c *Catalogs) ReplaceLoaded(ctx context.Context, load func() (*catalog.Catalog, error), over func(stored *catalog.Catalog) error) (next *catalog.Catalog, snap *catalog.Snapshot, warnings []string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if next, err = load(); err != nil {
@@ -140,7 +142,9 @@ func (c *Catalogs) ReplaceLoaded(ctx context.Context, load func() (*catalog.Cata
 	}
 	snap, warnings, err = c.commitLocked(ctx, func(stored *catalog.Catalog, _ Revision) (*catalog.Catalog, error) {
 		if over != nil {
-			over(stored)
+			if err := over(stored); err != nil {
+				return nil, err
+			}
 		}
 		return next, nil
 	})

@@ -45,6 +45,13 @@ const FollowDelay = 100 * time.Millisecond
 // retried every second; the previous snapshot keeps being served
 // meanwhile.
 func (c *Catalogs) Follow(ctx context.Context, w Watcher, log *slog.Logger) {
+	c.FollowThen(ctx, w, log, nil)
+}
+
+// FollowThen is Follow, calling after (when not nil) once each reload of
+// the stored catalog is served: a replica that keeps a catalog directory
+// writes other replicas' changes into it there.
+func (c *Catalogs) FollowThen(ctx context.Context, w Watcher, log *slog.Logger, after func()) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -103,6 +110,9 @@ func (c *Catalogs) Follow(ctx context.Context, w Watcher, log *slog.Logger) {
 			}
 			log.Info("stored catalog reloaded", "profiles", len(snap.Catalog.Profiles), "groups", len(snap.Catalog.Groups),
 				"leases", len(c.Leases.All()), "duration", time.Since(start))
+			if after != nil {
+				after()
+			}
 		}
 	})
 	reload := func() {

@@ -29,6 +29,10 @@ type catalogLoader struct {
 	// load logs the kernels and initrds its profiles name that it lacks.
 	assetsDir string
 
+	// dirw, when not nil, writes changes into the directory (see
+	// dirWriter); a load holds it.
+	dirw dirWriter
+
 	// loadMu makes loads one at a time: the one at start, in the
 	// background, and SIGHUP's.
 	loadMu sync.Mutex
@@ -186,6 +190,13 @@ func (l *catalogLoader) readiness() (bool, string) {
 func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 	l.loadMu.Lock()
 	defer l.loadMu.Unlock()
+	if l.dirw != nil {
+		l.dirw.Lock()
+		defer l.dirw.Unlock()
+		if err := l.dirw.beforeLoad(); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
 	var before *catalog.Snapshot
 	var over func(*catalog.Catalog)
@@ -218,15 +229,22 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 			over = func(stored *catalog.Catalog) { l.stored = stored }
 		}
 		return c, nil
-	}, func(stored *catalog.Catalog) {
+	}, func(stored *catalog.Catalog) error {
 		if over != nil {
 			over(stored)
 		}
+		if l.dirw != nil {
+			return l.dirw.unchanged(stored)
+		}
+		return nil
 	})
 	l.warn(warnings)
 	if err != nil {
 		l.stored = nil
 		return nil, err
+	}
+	if l.dirw != nil {
+		l.dirw.loaded(c)
 	}
 	l.reportOverwrites(before, c)
 	l.stored = nil // only the first load compares with it: do not keep a second catalog alive

@@ -155,6 +155,13 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 			default: // already failing
 			}
 		}}
+	// With a catalog directory, API changes are written into it
+	// (writeBack), and so are other replicas' (followed, below).
+	var followed func()
+	if wb, ok := editor.(*writeBack); ok {
+		d.loader.dirw = wb
+		followed = wb.followed
+	}
 	if _, err := d.loader.initial(ctx); err != nil {
 		return err
 	}
@@ -163,10 +170,19 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	d.onStop(d.loader.wait)
 	// With a shared store (etcd), follow the other replicas' writes.
 	followCtx, stopFollow := context.WithCancel(context.Background())
-	waitFollow := followStore(followCtx, store, catalogs, log)
+	waitFollow := followStore(followCtx, store, catalogs, log, followed)
 	d.onStop(func() { stopFollow(); waitFollow() })
 	// proxyDHCP / full DHCP and TFTP (docs/netboot.md); after the catalog
 	// load, since full DHCP mode checks its pool.
+	if cfg.Netboot.DHCPMode == "full" {
+		pool := cfg.Netboot.DHCPRange
+		if err := d.loader.awaitDHCPPool(pool, func() bool {
+			snap := srv.Snapshot()
+			return snap != nil && snap.Catalog.Pools[pool] != nil
+		}); err != nil {
+			return err
+		}
+	}
 	nb, err := startNetboot(cfg.Netboot, log, reg, live, store, table, srv)
 	if err != nil {
 		return err

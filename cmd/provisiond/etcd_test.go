@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"os/exec"
 	"strings"
@@ -83,17 +82,7 @@ func TestServeTwoReplicasOnEtcd(t *testing.T) {
 	}
 
 	// An admin API write on A: the worker group now boots the raw profile.
-	req, _ := http.NewRequest(http.MethodPut, "http://"+a.admin+"/api/v1/groups/worker",
-		strings.NewReader(`{"id":"worker","profile":"raw","selector":{"role":"worker"}}`))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		t.Fatalf("PUT group on A: %d", resp.StatusCode)
-	}
+	put(t, a.admin, "/api/v1/groups/worker", `{"id":"worker","profile":"raw","selector":{"role":"worker"}}`)
 	start := time.Now()
 	for {
 		code, body := get(t, "http://"+b.boot+"/ignition?mac=52:54:00:00:00:01&role=worker")
@@ -101,8 +90,8 @@ func TestServeTwoReplicasOnEtcd(t *testing.T) {
 			t.Logf("an admin write on A served by B after %v", time.Since(start))
 			break
 		}
-		if time.Since(start) > time.Second {
-			t.Fatalf("B still serves %d %s a second after the write on A", code, body)
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("B still serves %d %s 30 s after the write on A", code, body)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

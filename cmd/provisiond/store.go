@@ -107,7 +107,8 @@ func openStore(ctx context.Context, c storeConfig, dataDir string, log *slog.Log
 // followStore keeps catalogs current with the changes other replicas make
 // to a shared store, until ctx is done; a store only this process writes
 // (bolt) needs nothing. The returned function waits for it to stop.
-func followStore(ctx context.Context, store storage.Store, catalogs *storage.Catalogs, log *slog.Logger) (wait func()) {
+// after (when not nil) runs after each reload of the stored catalog.
+func followStore(ctx context.Context, store storage.Store, catalogs *storage.Catalogs, log *slog.Logger, after func()) (wait func()) {
 	w, ok := store.(storage.Watcher)
 	if !ok {
 		return func() {}
@@ -115,7 +116,7 @@ func followStore(ctx context.Context, store storage.Store, catalogs *storage.Cat
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		catalogs.Follow(ctx, w, log.With("component", "store-watch"))
+		catalogs.FollowThen(ctx, w, log.With("component", "store-watch"), after)
 	}()
 	return func() { <-done }
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -35,13 +37,29 @@ func newCatalogEditor(dir string, catalogs *storage.Catalogs, log *slog.Logger) 
 // directory can live in git. A change whose files cannot be written is
 // undone in the store and the served catalog, and refused: the directory
 // and the catalog served never disagree because of an API write.
+//
+// With a shared store (etcd), the changes other replicas take reach this
+// replica through the store's watch, and are written into the directory
+// too (followed), so that this replica's next reload or restart does not
+// undo them.
 type writeBack struct {
 	*storage.Catalogs
 	dir string
 	log *slog.Logger
 	// mu makes each change and its files one step: the files of two
-	// changes are never written in the other order.
+	// changes are never written in the other order, and no directory
+	// load reads the directory while a change's files are being written
+	// (the loader holds it: catalogLoader.writes).
 	mu sync.Mutex
+	// disk is the catalog the directory holds, with the files its objects
+	// were read from (Sources): set by each load of the directory that
+	// is served (loaded) and by each change written back; nil before the
+	// first. Under mu.
+	disk *catalog.Catalog
+	// behind is why the last write of other replicas' changes into the
+	// directory failed (nil when it holds them all): a reload of the
+	// directory is refused while it lacks them. Under mu.
+	behind error
 }
 
 // Update implements catalogEditor.
@@ -56,8 +74,17 @@ func (w *writeBack) Update(ctx context.Context, fn func(*catalog.Catalog) error)
 	if err != nil {
 		return snap, warnings, err
 	}
-	ch, err := catalog.WriteBack(w.dir, prev, snap.Catalog)
+	// The files change from what the directory holds: that is the stored
+	// catalog before this change, unless another replica's change has
+	// not been written into it yet (then it is written with this one).
+	from := w.disk
+	if from == nil {
+		from = prev
+	}
+	target := withSources(snap.Catalog, from)
+	ch, err := catalog.WriteBack(w.dir, from, target)
 	if err == nil {
+		w.disk, w.behind = target, nil
 		if !ch.Empty() {
 			w.log.Debug("catalog change written back", "dir", w.dir, "written", strings.Join(append(ch.Created, ch.Updated...), " "), "removed", strings.Join(ch.Deleted, " "))
 		}
@@ -66,7 +93,7 @@ func (w *writeBack) Update(ctx context.Context, fn func(*catalog.Catalog) error)
 	err = fmt.Errorf("writing the change into --catalog %s: %w", w.dir, err)
 	// Undo: the files written so far are written again as they were, and
 	// the store and the served catalog go back to prev.
-	if _, werr := catalog.WriteBack(w.dir, snap.Catalog, prev); werr != nil {
+	if _, werr := catalog.WriteBack(w.dir, target, from); werr != nil {
 		w.log.Error("restoring the catalog directory's files", "dir", w.dir, "err", werr)
 	}
 	if _, _, uerr := w.Catalogs.Replace(ctx, prev); uerr != nil {
@@ -75,4 +102,109 @@ func (w *writeBack) Update(ctx context.Context, fn func(*catalog.Catalog) error)
 	}
 	w.log.Error("catalog change undone: it could not be written back into --catalog", "dir", w.dir, "err", err)
 	return nil, warnings, err
+}
+
+// followed writes into the directory what the served catalog (just
+// reloaded from the shared store) has that the directory does not: the
+// changes other replicas took. It is FollowThen's after.
+func (w *writeBack) followed() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.syncLocked(); err != nil {
+		w.log.Error("another replica's catalog change could not be written into --catalog; it is served, and a reload of the directory is refused until it is written (with the next change, or at the reload)", "dir", w.dir, "err", err)
+	}
+}
+
+// syncLocked writes the served catalog's differences from what the
+// directory holds into it, and records a failure in behind. Nothing
+// before the directory's first load is served.
+func (w *writeBack) syncLocked() error {
+	if w.disk == nil {
+		return nil
+	}
+	cur := w.Catalogs.Current()
+	if cur == nil {
+		return nil
+	}
+	target := withSources(cur.Catalog, w.disk)
+	ch, err := catalog.WriteBack(w.dir, w.disk, target)
+	if err != nil {
+		w.behind = fmt.Errorf("writing other replicas' catalog changes into --catalog %s: %w", w.dir, err)
+		return w.behind
+	}
+	w.disk, w.behind = target, nil
+	if !ch.Empty() {
+		w.log.Info("other replicas' catalog changes written into --catalog", "dir", w.dir, "written", strings.Join(append(ch.Created, ch.Updated...), " "), "removed", strings.Join(ch.Deleted, " "))
+	}
+	return nil
+}
+
+// Lock and Unlock make the writeBack the loader's writes (a sync.Locker):
+// a load of the directory runs while no change's files are being written.
+// Before the directory is read, the changes other replicas took that are
+// not in it yet are written (a reload must not undo them); when that
+// fails, the load is refused (beforeLoad).
+func (w *writeBack) Lock()   { w.mu.Lock() }
+func (w *writeBack) Unlock() { w.mu.Unlock() }
+
+// beforeLoad is the loader's check before it reads the directory, with
+// mu held: the directory must hold every change the store has that it
+// was not loaded with.
+func (w *writeBack) beforeLoad() error {
+	if err := w.syncLocked(); err != nil {
+		return fmt.Errorf("%w; the directory lacks changes another replica took, so loading it would undo them: fix the cause and reload", err)
+	}
+	return nil
+}
+
+// unchanged is the loader's check of the stored catalog its write
+// replaces, with mu held: it must be what the directory holds, apart from
+// the directory's own edits being loaded. A change another replica wrote
+// after beforeLoad (and that this replica has not followed yet) would be
+// undone by the load: the load is refused, and the change is written into
+// the directory when it is followed, a moment later.
+func (w *writeBack) unchanged(stored *catalog.Catalog) error {
+	if w.disk == nil {
+		return nil // the load at start: the directory is the source of truth
+	}
+	ch := catalog.Diff(w.disk, stored)
+	if ch.Empty() {
+		return nil
+	}
+	refs := slices.Concat(ch.Created, ch.Updated, ch.Deleted)
+	if len(refs) > 5 {
+		refs = append(refs[:5:5], fmt.Sprintf("and %d more", len(refs)-5))
+	}
+	return fmt.Errorf("another replica changed the stored catalog (%s) after --catalog %s was brought up to date: loading the directory now would undo that change; it is written into the directory as soon as this replica follows it (well under a second): reload again", strings.Join(refs, ", "), w.dir)
+}
+
+// loaded records, with mu held, that the directory holds c, just loaded
+// and served.
+func (w *writeBack) loaded(c *catalog.Catalog) {
+	w.disk, w.behind = c, nil
+}
+
+// withSources is c with the files the directory's objects were read from
+// (from's Sources) for the objects c names no file for: a catalog read
+// back from the store has none, and a change written without them would
+// land in a second file (groups/ID.json beside groups/install.json).
+func withSources(c, from *catalog.Catalog) *catalog.Catalog {
+	if from == nil {
+		return c
+	}
+	var missing bool
+	for ref := range from.Sources {
+		if _, ok := c.Sources[ref]; !ok {
+			missing = true
+			break
+		}
+	}
+	if !missing {
+		return c
+	}
+	t := *c
+	t.Sources = make(map[string]string, len(from.Sources)+len(c.Sources))
+	maps.Copy(t.Sources, from.Sources)
+	maps.Copy(t.Sources, c.Sources)
+	return &t
 }
