@@ -197,6 +197,7 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 			return nil, err
 		}
 	}
+	defer tightenGC()()
 	start := time.Now()
 	var before *catalog.Snapshot
 	var over func(*catalog.Catalog)
