@@ -392,6 +392,12 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 	}
 	s.stats.Misses.Add(1)
 	data := profiles.Data(in)
+	if kind == profiles.KindIgnition {
+		if out, ok := t.FastIgnition(data, s.maxOutput, s.renderTimeout); ok {
+			s.cache.put(string(key), out)
+			return out, nil, nil
+		}
+	}
 	out, err := t.ExecuteTimeout(data, s.maxOutput, s.renderTimeout)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s/%s: %w", kind, name, err)

@@ -59,6 +59,8 @@ type Template struct {
 	// text is the source, kept to map rendered places back to it (see
 	// Locate).
 	text string
+	// fast is the Butane fast path's state (see FastIgnition).
+	fast fastButane
 }
 
 // Compile parses text as a template named name, with the template functions
