@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,6 +30,18 @@ const MaxFileSize = 8 << 20
 // groups/, machines/ and pools/ is refused (ErrNotCatalogDir). Every error names the file, and for JSON syntax
 // errors the line and column. The result is not validated: call Validate.
 func LoadDir(dir string) (*Catalog, error) {
+	return LoadDirOver(dir, nil)
+}
+
+// LoadDirOver is LoadDir of a directory that is to replace prev, the
+// catalog being served (nil: none): a group of the directory equal to
+// prev's group of the same id (field by field, equalGroup) is prev's
+// object, and the one decoded from the file is dropped at once. A restart
+// or a SIGHUP with an unchanged directory thus holds one copy of 100,000
+// groups, shared by the served snapshot and the one being built, instead
+// of two. prev's groups are shared, never modified (as Catalogs.Update
+// shares them).
+func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
@@ -40,7 +53,7 @@ func LoadDir(dir string) (*Catalog, error) {
 		return nil, err
 	}
 	c := New()
-	err = eachDecoded(dir, "profiles", ".json", &c.Notes, func(path, _ string, data []byte) (*profiles.Profile, error) {
+	err = eachDecoded(dir, "profiles", ".json", &c.Notes, nil, func(path, _ string, data []byte) (*profiles.Profile, error) {
 		p, err := profiles.Decode(data)
 		if err != nil {
 			return nil, jsonErr(path, data, err)
@@ -58,21 +71,28 @@ func LoadDir(dir string) (*Catalog, error) {
 		return nil
 	})
 	if err == nil {
-		err = eachDecoded(dir, "groups", ".json", &c.Notes, func(path, name string, data []byte) (*groups.Group, error) {
+		err = eachDecoded(dir, "groups", ".json", &c.Notes, func(n int) {
+			// The maps take n groups at once: at a million groups, growing
+			// them one rehash at a time was a second of CPU.
+			c.Groups = make(map[string]*groups.Group, n)
+			sources := make(map[string]string, len(c.Sources)+n)
+			maps.Copy(sources, c.Sources)
+			c.Sources = sources
+		}, func(path, name string, data []byte) (*groups.Group, error) {
 			// matchbox selects groups without reading their "id" (its docs
 			// show group files without one): such a group takes its file
 			// name. A group that decodes with its own id needs no second
 			// look (one decode per file, not two, for the usual file).
 			g, err := groups.Decode(data)
 			if err == nil && g.ID != "" {
-				return g, nil
+				return prev.same(g), nil
 			}
 			data = withDefaultID(data, name)
 			g, err = groups.Decode(data)
 			if err != nil {
 				return nil, jsonErr(path, data, err)
 			}
-			return g, nil
+			return prev.same(g), nil
 		}, func(path, _ string, g *groups.Group) error {
 			// matchbox lists every group file and uses its "id", which need
 			// not be the file name (its own examples have groups/install.json
@@ -129,6 +149,18 @@ func LoadDir(dir string) (*Catalog, error) {
 	return c, nil
 }
 
+// same returns c's group of g's id when it equals g, else g (also when c
+// is nil).
+func (c *Catalog) same(g *groups.Group) *groups.Group {
+	if c == nil {
+		return g
+	}
+	if p := c.Groups[g.ID]; p != nil && equalGroup(p, g) {
+		return p
+	}
+	return g
+}
+
 // matchboxDirs are the subdirectories matchbox reads. As matchbox does, a
 // loader skips a subdirectory in them (matchbox's examples/groups/ holds
 // one folder per example), and a file without the .json extension in
@@ -167,7 +199,10 @@ type catalogFile struct{ path, name string }
 // directory order. The outcome is eachFile's: merge sees the files in the
 // same order, and the error returned is the one of the first file (in
 // that order) that fails to read, decode or merge.
-func eachDecoded[T any](dir, sub, ext string, notes *[]string, decode func(path, name string, data []byte) (T, error), merge func(path, name string, v T) error) error {
+//
+// reserve (nil: none) is called with the number of files before the first
+// merge, to size what merge fills.
+func eachDecoded[T any](dir, sub, ext string, notes *[]string, reserve func(n int), decode func(path, name string, data []byte) (T, error), merge func(path, name string, v T) error) error {
 	files, err := listFiles(dir, sub, ext, notes)
 	if err != nil {
 		return err
@@ -218,6 +253,9 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, decode func(path,
 			}()
 		}
 		wg.Wait()
+	}
+	if reserve != nil && len(files) > 0 {
+		reserve(len(files))
 	}
 	for i, f := range files {
 		if out[i].err != nil {

@@ -1,7 +1,9 @@
 package groups
 
 import (
+	"hash/maphash"
 	"strconv"
+	"sync"
 )
 
 // decodeFast parses a group of the shapes json.Marshal and people write
@@ -17,6 +19,10 @@ import (
 // (FuzzDecodeFast), before Normalize.
 func decodeFast(data []byte) (*Group, bool) {
 	p := fastParser{data: data}
+	if t := takeStrings(); t != nil {
+		p.strs = &t.r
+		defer t.mu.Unlock()
+	}
 	g := &Group{Selector: map[string]string{}}
 	var seen uint16
 	p.space()
@@ -93,6 +99,108 @@ const maxFastDepth = 64
 type fastParser struct {
 	data []byte
 	i    int
+	// strs shares the strings that repeat from group to group.
+	strs *recentStrings
+}
+
+// recentStrings remembers the strings of the last groups decoded, so
+// that the ones that repeat from group to group -- metadata keys, the
+// profile's name, a gateway, a network, an SSH key, a rack -- are one
+// string in memory (and one boxed value in metadata) instead of one per
+// group: at 100,000 groups of the matchbox shape that is a third of what
+// the decoded groups hold. It is a small table indexed by a hash of the
+// bytes, two places per string: a string seen again takes no
+// allocation, one not seen (an id, an address) takes its place in the
+// table (the one of the two not used since it was filled, else the
+// first), so that it holds a few hundred recent strings and never grows.
+// A decoding goroutine takes one of stringTables for the group it decodes.
+type recentStrings struct {
+	slots [recentSlots]recentString
+}
+
+type recentString struct {
+	s string
+	v any // s as a metadata value, boxed once
+	// used says s was found again since it was put here.
+	used bool
+}
+
+const (
+	recentSlots = 1024 // a power of two
+	// maxShared bounds the length of a string looked up; a longer one
+	// is copied as it is.
+	maxShared = 512
+)
+
+var (
+	// stringTables are the tables decoders take, one at a time each
+	// (takeStrings); more goroutines decoding at once than there are
+	// tables copy their strings as they are.
+	stringTables [8]stringTable
+	stringsSeed  = maphash.MakeSeed()
+)
+
+type stringTable struct {
+	mu sync.Mutex
+	r  recentStrings
+}
+
+// takeStrings locks and returns the first free table of stringTables, nil
+// when all are taken.
+func takeStrings() *stringTable {
+	for i := range stringTables {
+		if t := &stringTables[i]; t.mu.TryLock() {
+			return t
+		}
+	}
+	return nil
+}
+
+// slot returns the place in r of b (not empty) and whether it holds b.
+func (r *recentStrings) slot(b []byte) (*recentString, bool) {
+	h := maphash.Bytes(stringsSeed, b)
+	a, c := &r.slots[h&(recentSlots-1)], &r.slots[(h>>32)&(recentSlots-1)]
+	switch {
+	case a.s == string(b):
+		a.used = true
+		return a, true
+	case c.s == string(b):
+		c.used = true
+		return c, true
+	case a.used && !c.used:
+		return c, false
+	}
+	return a, false
+}
+
+// str returns b as a string, the one seen before when b repeats (a copy
+// when r is nil).
+func (r *recentStrings) str(b []byte) string {
+	if r == nil || len(b) == 0 || len(b) > maxShared {
+		return string(b)
+	}
+	e, ok := r.slot(b)
+	if !ok {
+		*e = recentString{s: string(b)}
+	}
+	return e.s
+}
+
+// value is str as a metadata value (an any holding the string).
+func (r *recentStrings) value(b []byte) any {
+	if r == nil || len(b) == 0 || len(b) > maxShared {
+		return string(b)
+	}
+	e, ok := r.slot(b)
+	if !ok {
+		s := string(b)
+		*e = recentString{s: s, v: s}
+		return e.v
+	}
+	if e.v == nil {
+		e.v = e.s
+	}
+	return e.v
 }
 
 func (p *fastParser) space() {
@@ -124,21 +232,31 @@ func (p *fastParser) literal(s string) bool {
 
 // str parses a string of printable ASCII with no escape.
 func (p *fastParser) str() (string, bool) {
-	if !p.byte('"') {
+	b, ok := p.strBytes()
+	if !ok {
 		return "", false
+	}
+	return p.strs.str(b), true
+}
+
+// strBytes parses a string of printable ASCII with no escape and returns
+// its bytes (in data).
+func (p *fastParser) strBytes() ([]byte, bool) {
+	if !p.byte('"') {
+		return nil, false
 	}
 	start := p.i
 	for ; p.i < len(p.data); p.i++ {
 		switch c := p.data[p.i]; {
 		case c == '"':
-			s := string(p.data[start:p.i])
+			b := p.data[start:p.i]
 			p.i++
-			return s, true
+			return b, true
 		case c < 0x20 || c >= 0x80 || c == '\\':
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 func (p *fastParser) boolean() (bool, bool) {
@@ -261,7 +379,11 @@ func (p *fastParser) value(depth int) (any, bool) {
 	}
 	switch c := p.data[p.i]; {
 	case c == '"':
-		return p.str()
+		b, ok := p.strBytes()
+		if !ok {
+			return nil, false
+		}
+		return p.strs.value(b), true
 	case c == '{':
 		return p.object(depth)
 	case c == '[':

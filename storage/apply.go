@@ -25,7 +25,7 @@ const MaxCatalogAttempts = 10
 // error nothing is written and the table is unchanged, so the caller keeps
 // serving its old snapshot.
 func Apply(ctx context.Context, s Store, table *ipam.Table, c *catalog.Catalog, opt catalog.Options) (*catalog.Snapshot, []string, error) {
-	snap, warnings, _, err := commit(ctx, s, table, opt, func(*catalog.Catalog, Revision) (*catalog.Catalog, error) {
+	snap, warnings, _, err := commit(ctx, s, table, opt, nil, func(*catalog.Catalog, Revision) (*catalog.Catalog, error) {
 		return c, nil
 	})
 	return snap, warnings, err
@@ -35,10 +35,19 @@ func Apply(ctx context.Context, s Store, table *ipam.Table, c *catalog.Catalog, 
 // catalog to write, compiles it, and writes it with its lease changes at
 // that revision; on ErrStale it starts over, at most MaxCatalogAttempts
 // times. It returns the snapshot and the revision written.
+//
+// served (nil: none) returns the catalog being served when rev is the
+// revision it was read from or written as, else nil: when the store can
+// tell its revision without decoding the catalog (revisionReader) and
+// served knows it, that catalog stands for the stored one instead of a
+// decoded copy. It has the stored content (it was read from it or written
+// as it), and the write's compare-and-swap still checks the revision, so
+// a change landing in between is ErrStale and read again, as before.
 func commit(ctx context.Context, s Store, table *ipam.Table, opt catalog.Options,
+	served func(rev Revision) *catalog.Catalog,
 	next func(stored *catalog.Catalog, rev Revision) (*catalog.Catalog, error)) (*catalog.Snapshot, []string, Revision, error) {
 	for attempt := 1; ; attempt++ {
-		stored, rev, err := s.LoadCatalogRevision(ctx)
+		stored, rev, err := readStored(ctx, s, served)
 		if err != nil {
 			return nil, nil, 0, fmt.Errorf("reading the stored catalog: %w", err)
 		}
@@ -79,6 +88,24 @@ func commit(ctx context.Context, s Store, table *ipam.Table, opt catalog.Options
 		table.Replace(leases)
 		return snap, append(warnings, leaseWarnings(c, leases)...), written, nil
 	}
+}
+
+// readStored returns the stored catalog and its revision: the served one
+// (see commit) when the store's revision says it is the stored one, else
+// as the store decodes it.
+func readStored(ctx context.Context, s Store, served func(Revision) *catalog.Catalog) (*catalog.Catalog, Revision, error) {
+	if served != nil {
+		rev, ok, err := storedRevision(ctx, s)
+		if err != nil {
+			return nil, 0, err
+		}
+		if ok {
+			if c := served(rev); c != nil {
+				return c, rev, nil
+			}
+		}
+	}
+	return s.LoadCatalogRevision(ctx)
 }
 
 // leaseWarnings names the stored leases the catalog c does not account

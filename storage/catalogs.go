@@ -105,7 +105,7 @@ func (c *Catalogs) Update(ctx context.Context, fn func(*catalog.Catalog) error) 
 }
 
 func (c *Catalogs) commitLocked(ctx context.Context, next func(*catalog.Catalog, Revision) (*catalog.Catalog, error)) (*catalog.Snapshot, []string, error) {
-	snap, warnings, rev, err := commit(ctx, c.Store, c.Leases, c.Options, next)
+	snap, warnings, rev, err := commit(ctx, c.Store, c.Leases, c.Options, c.servedAt, next)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -113,6 +113,16 @@ func (c *Catalogs) commitLocked(ctx context.Context, next func(*catalog.Catalog,
 	c.served.Store(&rev)
 	c.set(snap)
 	return snap, warnings, nil
+}
+
+// servedAt returns the served catalog when rev is the revision it was
+// read from or written as (commit's served), else nil. Called with mu
+// held.
+func (c *Catalogs) servedAt(rev Revision) *catalog.Catalog {
+	if cur := c.cur.Load(); cur != nil && c.revOK && rev == c.rev {
+		return cur.Catalog
+	}
+	return nil
 }
 
 // ReplaceLoaded is ReplaceOver of the catalog load returns, holding the

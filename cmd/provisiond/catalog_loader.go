@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -40,8 +39,9 @@ type catalogLoader struct {
 	// bg is the load at start in the background (stopBG cancels it).
 	bg     sync.WaitGroup
 	stopBG context.CancelFunc
-	// loadDir reads the directory: catalog.LoadDir when nil (a test
-	// holds a load in the background with its own).
+	// loadDir reads the directory: catalog.LoadDirOver of the served
+	// catalog when nil (a test holds a load in the background with its
+	// own).
 	loadDir func(string) (*catalog.Catalog, error)
 	// fail ends the process with a refusal of --catalog found in the
 	// background (loadInBackground).
@@ -142,7 +142,7 @@ func (l *catalogLoader) loadInBackground(ctx context.Context, rev storage.Revisi
 	l.setServed(servedDir, nil)
 	// The load's garbage and the stored catalog it replaced go back to
 	// the OS now, as after a load before serving (daemon.go).
-	debug.FreeOSMemory()
+	returnLoadMemory()
 }
 
 // wait stops and waits for a load in the background; the load gives up
@@ -197,16 +197,25 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 			return nil, err
 		}
 	}
+	defer tightenGC()()
 	start := time.Now()
 	var before *catalog.Snapshot
 	var over func(*catalog.Catalog)
 	c, snap, warnings, err := l.catalogs.ReplaceLoaded(ctx, func() (*catalog.Catalog, error) {
 		before = l.catalogs.Current()
-		loadDir := l.loadDir
-		if loadDir == nil {
-			loadDir = catalog.LoadDir
+		var c *catalog.Catalog
+		var err error
+		if l.loadDir != nil {
+			c, err = l.loadDir(l.dir)
+		} else {
+			// The directory's groups equal to the served ones are the
+			// served objects: one copy of them in memory, not two.
+			var prev *catalog.Catalog
+			if before != nil {
+				prev = before.Catalog
+			}
+			c, err = catalog.LoadDirOver(l.dir, prev)
 		}
-		c, err := loadDir(l.dir)
 		if err != nil {
 			return nil, err
 		}

@@ -261,6 +261,9 @@ func TestReloadOverwritesAPIChanges(t *testing.T) {
 	if m["dropped"] != float64(1) || m["objects"] != "groups/web" {
 		t.Errorf("dropped %v: %v", m["dropped"], m["objects"])
 	}
+	// This reload's own "catalog loaded" follows that line: read it here,
+	// so that the next reload's wait below is not satisfied by it.
+	p.waitFor(t, "catalog loaded")
 	if _, out, _ := cli(t, p, "", "get", "group", "web", "-o", "json"); !strings.Contains(out, "edited by hand") {
 		t.Errorf("the hand edit lost to the API change: %s", out)
 	}

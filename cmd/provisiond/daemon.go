@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -202,7 +201,7 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	// machines: done while serving, not before, so machines are answered
 	// that much sooner.
 	go func() {
-		debug.FreeOSMemory()
+		returnLoadMemory()
 		log.Debug("start-up load's memory returned to the OS")
 	}()
 	if err := d.startRPC(editor, table, reg); err != nil {

@@ -87,6 +87,12 @@ func TestCatalogGuard(t *testing.T) {
 	refusesStart(t, nil, "--allow-release", "--data-dir", data, "--catalog", cat)
 
 	p = start(t, nil, "--data-dir", data, "--catalog", cat, "--allow-release")
+	// The store holds a catalog: it is served while the directory loads
+	// in the background, and the leases go with the directory's write
+	// (its line may come before the listeners', which start reads).
+	if logs, ok := p.waitLogs(t, func(logs string) bool { return strings.Contains(logs, `"msg":"catalog loaded"`) }); !ok {
+		t.Fatalf("no catalog loaded with --allow-release:\n%s", logs)
+	}
 	if _, out, _ := cli(t, p, "", "leases"); strings.Contains(out, "10.7.0.2") {
 		t.Errorf("leases still held after the load with --allow-release:\n%s", out)
 	}

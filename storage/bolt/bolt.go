@@ -230,7 +230,10 @@ func (s *Store) LoadCatalog(ctx context.Context) (*catalog.Catalog, error) {
 func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []storage.LeaseOp) error {
 	// The same write as ReplaceCatalogAt's, without the revision compare:
 	// only what changed is written (writeCatalogTx, revision.go).
-	return s.fail(s.db.Update(func(tx *bbolt.Tx) error { return writeCatalogTx(tx, c, ops) }))
+	return s.fail(s.db.Update(func(tx *bbolt.Tx) error {
+		_, err := writeCatalogTx(tx, c, ops)
+		return err
+	}))
 }
 
 // Machines implements storage.Store.

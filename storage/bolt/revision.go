@@ -38,6 +38,7 @@ func (s *Store) LoadCatalogRevision(ctx context.Context) (*catalog.Catalog, stor
 	err := guard(s.path, func() error {
 		return s.db.View(func(tx *bbolt.Tx) (err error) {
 			c, rev, err = readCatalogTx(tx)
+			dropResident(tx)
 			return err
 		})
 	})
@@ -45,6 +46,25 @@ func (s *Store) LoadCatalogRevision(ctx context.Context) (*catalog.Catalog, stor
 		return nil, 0, s.fail(err)
 	}
 	return c, rev, nil
+}
+
+// CatalogRevision returns the stored catalog's revision, as
+// LoadCatalogRevision does, without decoding the catalog: a walk of the
+// stored bytes. storage.Catalogs uses it to recognise the stored catalog
+// as the one it serves.
+func (s *Store) CatalogRevision(ctx context.Context) (storage.Revision, bool, error) {
+	var rev storage.Revision
+	err := guard(s.path, func() error {
+		return s.db.View(func(tx *bbolt.Tx) (err error) {
+			rev, err = catalogDigest(tx, nil)
+			dropResident(tx)
+			return err
+		})
+	})
+	if err != nil {
+		return 0, false, s.fail(err)
+	}
+	return rev, true, nil
 }
 
 // ReplaceCatalogAt implements storage.Store.
@@ -58,8 +78,19 @@ func (s *Store) ReplaceCatalogAt(ctx context.Context, rev storage.Revision, c *c
 		if now != rev {
 			return fmt.Errorf("%w: catalog revision %016x, the change was computed from %016x", storage.ErrStale, uint64(now), uint64(rev))
 		}
-		if err := writeCatalogTx(tx, c, ops); err != nil {
+		// The digest and the compare read every stored catalog page into
+		// the mapping: let them go as the write goes on (dropResident).
+		dropResident(tx)
+		changed, err := writeCatalogTx(tx, c, ops)
+		if err != nil {
 			return err
+		}
+		dropResident(tx)
+		if !changed {
+			// The same catalog again (a restart with --catalog): the
+			// digest is of the content, which did not change.
+			written = now
+			return nil
 		}
 		written, err = catalogDigest(tx, nil)
 		return err
@@ -67,6 +98,12 @@ func (s *Store) ReplaceCatalogAt(ctx context.Context, rev storage.Revision, c *c
 	if err != nil {
 		return 0, s.fail(err)
 	}
+	// The commit's reads and the digest of what was written: let
+	// their pages go too.
+	s.db.View(func(tx *bbolt.Tx) error {
+		dropResident(tx)
+		return nil
+	})
 	return written, nil
 }
 
@@ -151,6 +188,9 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if len(c.Groups) == 0 {
+		c.Groups = make(map[string]*groups.Group, len(decoded)) // one allocation, no rehash
+	}
 	for _, g := range decoded {
 		c.Groups[g.ID] = g
 	}
@@ -159,8 +199,9 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 
 // writeCatalogTx replaces every catalog object with c's and applies the
 // lease operations, inside tx: what ReplaceCatalog does in its own
-// transaction.
-func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) error {
+// transaction. changed says whether any catalog key was written or
+// deleted (the lease operations aside).
+func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) (changed bool, err error) {
 	root := tx.Bucket(bCatalog)
 	for _, name := range catalogKinds {
 		var keys []string
@@ -179,24 +220,20 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) err
 			keys = slices.Sorted(maps.Keys(c.Machines))
 			encode = func(i int) ([]byte, error) { return json.Marshal(c.Machines[keys[i]]) }
 		}
-		values, err := encodeAll(len(keys), encode)
+		ch, err := syncBucket(root, name, keys, encode)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if err := syncBucket(root, name, keys, values); err != nil {
-			return err
-		}
+		changed = changed || ch
 	}
 	for _, kind := range profiles.Kinds {
 		t := c.Templates[kind]
 		keys := slices.Sorted(maps.Keys(t))
-		values := make([][]byte, len(keys))
-		for i, k := range keys {
-			values[i] = []byte(t[k])
+		ch, err := syncBucket(root, "templates/"+string(kind), keys, func(i int) ([]byte, error) { return []byte(t[keys[i]]), nil })
+		if err != nil {
+			return false, err
 		}
-		if err := syncBucket(root, "templates/"+string(kind), keys, values); err != nil {
-			return err
-		}
+		changed = changed || ch
 	}
 	now := time.Now().Unix()
 	// Pins are a set: first free every address a pinned machine is
@@ -205,12 +242,156 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) err
 	for _, op := range ops {
 		if op.Kind == storage.OpPin {
 			if err := vacate(tx, op); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
 	for _, op := range ops {
 		if err := applyOp(tx, op, now); err != nil {
+			return false, err
+		}
+	}
+	return changed, nil
+}
+
+// encodeBatch is how many values syncBucket encodes at a time: the values
+// it compares with the stored ones are dropped a batch at a time, so that
+// a reload of 100,000 unchanged groups does not hold all their encodings
+// (40 MB) at once. Values it writes stay, as bbolt holds them until the
+// commit.
+const encodeBatch = 4096
+
+// fillPercent is how full the catalog buckets' pages are written. The
+// catalog is written in key order (syncBucket, freshBucket), which bbolt's
+// default (half full) is not made for: full pages halve the file's
+// catalog, the pages a write holds in memory until its commit, and the
+// stored pages a read maps into the process (resident memory).
+const fillPercent = 1.0
+
+// encoder encodes keys[i]'s value in batches of encodeBatch, for i
+// increasing.
+type encoder struct {
+	n      int
+	encode func(i int) ([]byte, error)
+	lo     int
+	batch  [][]byte
+}
+
+func (e *encoder) value(i int) ([]byte, error) {
+	if i < e.lo || i >= e.lo+len(e.batch) {
+		lo := i
+		batch, err := encodeAll(min(encodeBatch, e.n-lo), func(j int) ([]byte, error) { return e.encode(lo + j) })
+		if err != nil {
+			return nil, err
+		}
+		e.lo, e.batch = lo, batch
+	}
+	return e.batch[i-e.lo], nil
+}
+
+// syncBucket makes bucket name under root hold exactly keys (sorted) with
+// the values encode gives, writing only what differs from what it holds:
+// a key whose stored bytes are the same is not written again, a stored key
+// that keys lacks is deleted. Reloading a catalog of 100,000 groups that
+// did not change thus writes nothing but bbolt's meta page, and one that
+// changed a few groups writes the few pages that hold them, instead of the
+// whole bucket. The digest (catalogDigest) depends only on the bucket's
+// content, not on how it was written. changed says whether it wrote or
+// deleted any key.
+func syncBucket(root *bbolt.Bucket, name string, keys []string, encode func(i int) ([]byte, error)) (changed bool, err error) {
+	b := root.Bucket([]byte(name))
+	if b == nil {
+		if b, err = root.CreateBucket([]byte(name)); err != nil {
+			return false, err
+		}
+		return len(keys) > 0, fillBucket(b, keys, encode)
+	}
+	b.FillPercent = fillPercent
+	enc := &encoder{n: len(keys), encode: encode}
+	// One merge walk over the stored keys (in key order) and keys (sorted
+	// the same way, by bytes), then the changes: a bucket is not changed
+	// while a cursor walks it.
+	type put struct {
+		i int
+		v []byte
+	}
+	var puts []put
+	var dels [][]byte
+	cur := b.Cursor()
+	k, v := cur.First()
+	for i := 0; i < len(keys) || k != nil; {
+		switch {
+		case k == nil || (i < len(keys) && keys[i] < string(k)):
+			nv, err := enc.value(i) // new key
+			if err != nil {
+				return false, err
+			}
+			puts = append(puts, put{i, nv})
+			i++
+		case i >= len(keys) || string(k) < keys[i]:
+			if v == nil {
+				// A nested bucket where a value belongs: not something
+				// this code wrote. Start the bucket afresh.
+				return true, freshBucket(root, name, keys, encode)
+			}
+			dels = append(dels, slices.Clone(k))
+			k, v = cur.Next()
+		default: // the same key
+			if v == nil {
+				return true, freshBucket(root, name, keys, encode)
+			}
+			nv, err := enc.value(i)
+			if err != nil {
+				return false, err
+			}
+			if !bytes.Equal(v, nv) {
+				puts = append(puts, put{i, nv})
+			}
+			i++
+			k, v = cur.Next()
+		}
+	}
+	for _, k := range dels {
+		if err := b.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	// Keys go in in sorted order: bbolt splits nodes only at commit, so
+	// random inserts into one huge node would each move half of it.
+	for _, p := range puts {
+		if err := b.Put([]byte(keys[p.i]), p.v); err != nil {
+			return false, err
+		}
+	}
+	return len(dels)+len(puts) > 0, nil
+}
+
+// freshBucket replaces bucket name with a new one holding keys and the
+// values encode gives.
+func freshBucket(root *bbolt.Bucket, name string, keys []string, encode func(i int) ([]byte, error)) error {
+	if root.Bucket([]byte(name)) != nil {
+		if err := root.DeleteBucket([]byte(name)); err != nil {
+			return err
+		}
+	}
+	b, err := root.CreateBucket([]byte(name))
+	if err != nil {
+		return err
+	}
+	return fillBucket(b, keys, encode)
+}
+
+// fillBucket puts keys (sorted) with the values encode gives into the empty
+// bucket b, packed full (fillPercent).
+func fillBucket(b *bbolt.Bucket, keys []string, encode func(i int) ([]byte, error)) error {
+	b.FillPercent = fillPercent
+	enc := &encoder{n: len(keys), encode: encode}
+	for i, k := range keys {
+		v, err := enc.value(i)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(k), v); err != nil {
 			return err
 		}
 	}
@@ -252,85 +433,4 @@ func encodeAll(n int, encode func(i int) ([]byte, error)) ([][]byte, error) {
 		}
 	}
 	return out, nil
-}
-
-// syncBucket makes bucket name under root hold exactly keys (sorted) with
-// values, writing only what differs from what it holds: a key whose
-// stored bytes are the same is not written again, a stored key that keys
-// lacks is deleted. Reloading a catalog of 100,000 groups that did not
-// change thus writes nothing but bbolt's meta page, and one that changed
-// a few groups writes the few pages that hold them, instead of the whole
-// bucket. The digest (catalogDigest) depends only on the bucket's content,
-// not on how it was written.
-func syncBucket(root *bbolt.Bucket, name string, keys []string, values [][]byte) error {
-	b := root.Bucket([]byte(name))
-	if b == nil {
-		var err error
-		if b, err = root.CreateBucket([]byte(name)); err != nil {
-			return err
-		}
-	}
-	// One merge walk over the stored keys (in key order) and keys (sorted
-	// the same way, by bytes), then the changes: a bucket is not changed
-	// while a cursor walks it.
-	var puts []int
-	var dels [][]byte
-	cur := b.Cursor()
-	k, v := cur.First()
-	for i := 0; i < len(keys) || k != nil; {
-		switch {
-		case k == nil || (i < len(keys) && keys[i] < string(k)):
-			puts = append(puts, i) // new key
-			i++
-		case i >= len(keys) || string(k) < keys[i]:
-			if v == nil {
-				// A nested bucket where a value belongs: not something
-				// this code wrote. Start the bucket afresh.
-				return freshBucket(root, name, keys, values)
-			}
-			dels = append(dels, slices.Clone(k))
-			k, v = cur.Next()
-		default: // the same key
-			if v == nil {
-				return freshBucket(root, name, keys, values)
-			}
-			if !bytes.Equal(v, values[i]) {
-				puts = append(puts, i)
-			}
-			i++
-			k, v = cur.Next()
-		}
-	}
-	for _, k := range dels {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	// Keys go in in sorted order: bbolt splits nodes only at commit, so
-	// random inserts into one huge node would each move half of it.
-	for _, i := range puts {
-		if err := b.Put([]byte(keys[i]), values[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// freshBucket replaces bucket name with a new one holding keys and values.
-func freshBucket(root *bbolt.Bucket, name string, keys []string, values [][]byte) error {
-	if root.Bucket([]byte(name)) != nil {
-		if err := root.DeleteBucket([]byte(name)); err != nil {
-			return err
-		}
-	}
-	b, err := root.CreateBucket([]byte(name))
-	if err != nil {
-		return err
-	}
-	for i, k := range keys {
-		if err := b.Put([]byte(k), values[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }

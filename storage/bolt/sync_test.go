@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	bbolt "go.etcd.io/bbolt"
+
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/profiles"
@@ -15,6 +17,8 @@ import (
 // removed): each time the stored catalog reads back as written, its
 // revision is the one a fresh database holding the same catalog has, and
 // writing the same catalog again changes no page but bbolt's meta page.
+// The catalog spans several of syncBucket's encoding batches, changed in
+// more than one, and its pages are written full.
 func TestCatalogWriteOnlyWhatChanged(t *testing.T) {
 	ctx := t.Context()
 	mk := func(n int) *catalog.Catalog {
@@ -37,8 +41,12 @@ func TestCatalogWriteOnlyWhatChanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ReplaceCatalogAt(ctx, rev, c, nil); err != nil {
+		written, err := s.ReplaceCatalogAt(ctx, rev, c, nil)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if _, now, err := s.LoadCatalogRevision(ctx); err != nil || now != written {
+			t.Fatalf("ReplaceCatalogAt returned revision %016x, the store reads %016x (%v)", written, now, err)
 		}
 	}
 	check := func(want *catalog.Catalog) {
@@ -72,9 +80,17 @@ func TestCatalogWriteOnlyWhatChanged(t *testing.T) {
 			t.Errorf("revision %016x, a fresh database with the same catalog has %016x", rev, freshRev)
 		}
 	}
-	a := mk(3000)
+	n := 2*encodeBatch + 500
+	a := mk(n)
 	write(a)
 	check(a)
+	s.db.View(func(tx *bbolt.Tx) error {
+		st := tx.Bucket(bCatalog).Bucket([]byte("groups")).Stats()
+		if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); fill < 0.9 {
+			t.Errorf("groups' leaf pages %.0f%% full, want them full (fillPercent)", 100*fill)
+		}
+		return nil
+	})
 
 	st := s.db.Stats()
 	before := st.TxStats.GetWrite()
@@ -85,9 +101,11 @@ func TestCatalogWriteOnlyWhatChanged(t *testing.T) {
 	}
 	check(a)
 
-	b := mk(3000)
+	b := mk(n)
 	b.Groups["g00010"].Metadata = map[string]any{"hostname": "changed"}
+	b.Groups[fmt.Sprintf("g%05d", encodeBatch+7)].Metadata = map[string]any{"hostname": "changed too"}
 	delete(b.Groups, "g02000")
+	delete(b.Groups, fmt.Sprintf("g%05d", 2*encodeBatch+1))
 	b.Groups["zz"] = &groups.Group{ID: "zz", Profile: "p", Selector: map[string]string{"role": "x"}}
 	delete(b.Templates[profiles.KindIgnition], "b.ign")
 	write(b)

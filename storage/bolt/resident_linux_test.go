@@ -1,0 +1,89 @@
+package bolt
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/provisiond/provisiond/catalog"
+	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/profiles"
+)
+
+// mappedRSS is the resident size, in bytes, of this process's mappings of
+// path (/proc/self/smaps).
+func mappedRSS(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip(err)
+	}
+	total, in := 0, false
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			in = len(f) >= 6 && f[len(f)-1] == path
+			continue
+		}
+		if in && len(f) == 3 && f[0] == "Rss:" {
+			kb, _ := strconv.Atoi(f[1])
+			total += kb << 10
+		}
+	}
+	return total
+}
+
+// TestCatalogReadLeavesNoPagesResident: reading, replacing, or taking
+// the revision of a large stored catalog leaves its pages out of the
+// process's resident memory (they stay in the page cache), and the
+// catalog reads back whole after that.
+func TestCatalogReadLeavesNoPagesResident(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	defer s.Close()
+	c := catalog.New()
+	c.Profiles["p"] = &profiles.Profile{ID: "p", Boot: profiles.Boot{Kernel: "/k"}}
+	for i := range 20000 {
+		id := fmt.Sprintf("g%05d", i)
+		c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)},
+			Metadata: map[string]any{"hostname": id, "pad": strings.Repeat("x", 200)}}
+	}
+	_, rev, err := s.LoadCatalogRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev, err = s.ReplaceCatalogAt(ctx, rev, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := s.path
+	size := int(fileSize(path))
+	if size < 4<<20 {
+		t.Fatalf("the database is %d bytes: too small to tell", size)
+	}
+	check := func(what string) {
+		t.Helper()
+		if r := mappedRSS(t, path); r > size/4 {
+			t.Errorf("after %s: %d of the file's %d bytes resident in the mapping, want few", what, r, size)
+		}
+	}
+	check("ReplaceCatalogAt")
+	got, rev2, err := s.LoadCatalogRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("LoadCatalogRevision")
+	if rev2 != rev || len(got.Groups) != len(c.Groups) || got.Groups["g19999"].Metadata["hostname"] != "g19999" {
+		t.Fatalf("read back: revision %016x (wrote %016x), %d groups", rev2, rev, len(got.Groups))
+	}
+	if _, _, err := s.CatalogRevision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("CatalogRevision")
+	if _, err := s.ReplaceCatalogAt(ctx, rev, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("ReplaceCatalogAt of the same catalog")
+}
