@@ -48,10 +48,14 @@ func (l *catalogLoader) loading() bool {
 // catalog about to be replaced. has says whether the served catalog has
 // the pool.
 func (l *catalogLoader) awaitDHCPPool(pool string, has func() bool) error {
-	if has() || !l.loading() {
+	if has() {
 		return nil
 	}
-	l.log.Info(fmt.Sprintf("the stored catalog has no pool %q (--dhcp-range): full DHCP starts once %s is loaded", pool, l.dir),
-		"pool", pool, "dir", l.dir)
+	if l.loading() {
+		l.log.Info(fmt.Sprintf("the stored catalog has no pool %q (--dhcp-range): full DHCP starts once %s is loaded", pool, l.dir),
+			"pool", pool, "dir", l.dir)
+	}
+	// Without a load in the background this returns at once: nil, or
+	// the refusal of one that already ended (its pool does not matter).
 	return l.finished()
 }
