@@ -2,6 +2,7 @@ package groups
 
 import (
 	"strconv"
+	"unsafe"
 )
 
 // decodeFast parses a group of the shapes json.Marshal and people write
@@ -15,8 +16,15 @@ import (
 // so every error, and every accepted oddity, is the strict decoder's.
 // When it reports true the group is what the strict decoder gives
 // (FuzzDecodeFast), before Normalize.
+//
+// Every string of the group shares one allocation of exactly the bytes
+// they hold, and the scalar metadata values are boxed from a slab (see
+// slab): 9 heap objects for a group of the matchbox shape instead of 39,
+// the objects the garbage collector marks on every cycle while a catalog
+// of 100,000 groups is served.
 func decodeFast(data []byte) (*Group, bool) {
 	p := fastParser{data: data}
+	p.strs = make([]byte, 0, quotedBytes(data))
 	g := &Group{Selector: map[string]string{}}
 	var seen uint16
 	p.space()
@@ -27,7 +35,7 @@ func decodeFast(data []byte) (*Group, bool) {
 	if !p.byte('}') {
 		for {
 			p.space()
-			key, ok := p.str()
+			key, ok := p.raw()
 			if !ok {
 				return nil, false
 			}
@@ -36,30 +44,30 @@ func decodeFast(data []byte) (*Group, bool) {
 				return nil, false
 			}
 			p.space()
-			bit, ok := groupFields[key]
+			bit, ok := groupFields[string(key)]
 			if !ok || seen&bit != 0 {
 				return nil, false // unknown, spelled otherwise, or twice: the strict decoder's
 			}
 			seen |= bit
-			switch key {
-			case "id":
+			switch bit {
+			case fieldID:
 				g.ID, ok = p.str()
-			case "name":
+			case fieldName:
 				g.Name, ok = p.str()
-			case "profile":
+			case fieldProfile:
 				g.Profile, ok = p.str()
-			case "pool":
+			case fieldPool:
 				g.Pool, ok = p.str()
-			case "etcd_cluster":
+			case fieldEtcdCluster:
 				g.EtcdCluster, ok = p.boolean()
-			case "install_once":
+			case fieldInstallOnce:
 				g.InstallOnce, ok = p.boolean()
-			case "selector":
+			case fieldSelector:
 				ok = p.strMap(g.Selector)
-			case "selector_as_written":
+			case fieldWritten:
 				g.Written = map[string]string{}
 				ok = p.strMap(g.Written)
-			case "metadata":
+			case fieldMetadata:
 				g.Metadata, ok = p.object(0)
 			}
 			if !ok {
@@ -81,9 +89,37 @@ func decodeFast(data []byte) (*Group, bool) {
 	return g, true
 }
 
+const (
+	fieldID uint16 = 1 << iota
+	fieldName
+	fieldProfile
+	fieldSelector
+	fieldMetadata
+	fieldPool
+	fieldEtcdCluster
+	fieldInstallOnce
+	fieldWritten
+)
+
 var groupFields = map[string]uint16{
-	"id": 1 << 0, "name": 1 << 1, "profile": 1 << 2, "selector": 1 << 3, "metadata": 1 << 4,
-	"pool": 1 << 5, "etcd_cluster": 1 << 6, "install_once": 1 << 7, "selector_as_written": 1 << 8,
+	"id": fieldID, "name": fieldName, "profile": fieldProfile, "selector": fieldSelector, "metadata": fieldMetadata,
+	"pool": fieldPool, "etcd_cluster": fieldEtcdCluster, "install_once": fieldInstallOnce, "selector_as_written": fieldWritten,
+}
+
+// quotedBytes returns how many bytes data holds between double quotes,
+// as if no string had an escape: the room the strings of a group take
+// (decodeFast refuses an escape).
+func quotedBytes(data []byte) int {
+	n, in := 0, false
+	for _, c := range data {
+		switch {
+		case c == '"':
+			in = !in
+		case in:
+			n++
+		}
+	}
+	return n
 }
 
 // maxFastDepth bounds the nesting decodeFast follows; deeper values go to
@@ -93,6 +129,12 @@ const maxFastDepth = 64
 type fastParser struct {
 	data []byte
 	i    int
+	// strs holds the bytes of every string str returned: one allocation
+	// for the group, never appended to beyond its capacity, so that the
+	// strings pointing into it never see it change.
+	strs []byte
+	// box boxes the scalar values of metadata.
+	box slab
 }
 
 func (p *fastParser) space() {
@@ -124,21 +166,35 @@ func (p *fastParser) literal(s string) bool {
 
 // str parses a string of printable ASCII with no escape.
 func (p *fastParser) str() (string, bool) {
+	b, ok := p.raw()
+	if !ok || len(b) == 0 {
+		return "", ok
+	}
+	if len(p.strs)+len(b) > cap(p.strs) {
+		return string(b), true // not counted by quotedBytes: cannot happen
+	}
+	start := len(p.strs)
+	p.strs = append(p.strs, b...)
+	return unsafe.String(&p.strs[start], len(b)), true
+}
+
+// raw is str returning the string's bytes in data.
+func (p *fastParser) raw() ([]byte, bool) {
 	if !p.byte('"') {
-		return "", false
+		return nil, false
 	}
 	start := p.i
 	for ; p.i < len(p.data); p.i++ {
 		switch c := p.data[p.i]; {
 		case c == '"':
-			s := string(p.data[start:p.i])
+			b := p.data[start:p.i]
 			p.i++
-			return s, true
+			return b, true
 		case c < 0x20 || c >= 0x80 || c == '\\':
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 func (p *fastParser) boolean() (bool, bool) {
@@ -261,7 +317,11 @@ func (p *fastParser) value(depth int) (any, bool) {
 	}
 	switch c := p.data[p.i]; {
 	case c == '"':
-		return p.str()
+		s, ok := p.str()
+		if !ok {
+			return nil, false
+		}
+		return p.box.str(s), true
 	case c == '{':
 		return p.object(depth)
 	case c == '[':
@@ -271,7 +331,11 @@ func (p *fastParser) value(depth int) (any, bool) {
 	case c == 'n':
 		return nil, p.literal("null")
 	case c == '-' || c >= '0' && c <= '9':
-		return p.number()
+		f, ok := p.number()
+		if !ok {
+			return nil, false
+		}
+		return p.box.float(f), true
 	}
 	return nil, false
 }
