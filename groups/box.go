@@ -49,7 +49,8 @@ func (b *slab) str(s string) any {
 		return s // no allocation: the runtime points it at its zero value
 	}
 	if len(b.strs) == cap(b.strs) {
-		b.strs = make([]string, 0, max(8, 2*cap(b.strs)))
+		// Decode sizes the first to the metadata's string values.
+		b.strs = make([]string, 0, max(4, 2*cap(b.strs)))
 	}
 	b.strs = append(b.strs, s)
 	return box(stringType, unsafe.Pointer(&b.strs[len(b.strs)-1]))

@@ -68,9 +68,9 @@ func TestDecodeSharesItsStorage(t *testing.T) {
 	if g2.Metadata["hostname"] != "node-000001" {
 		t.Fatalf("groups share values: %v", g2.Metadata["hostname"])
 	}
-	// A group of bootstorm's matchbox shape: 9 allocations (the group, the
-	// copy of data, the slab, the selector map and the metadata map, two
-	// each, and the key array); 39 with a string and a box per value.
+	// A group of bootstorm's matchbox shape: 9 allocations (the group, its
+	// strings, the slab, the selector map and the metadata map, two
+	// each, and the ssh key array); 39 with a string and a box per value.
 	mb := []byte(`{"id":"m000000","name":"node-000000","profile":"butane","selector":{"mac":"52:54:00:00:00:00"},"metadata":{"cidr":"10.128.0.0/9","gateway":"10.128.0.1","hostname":"node-000000","ip_address":"10.128.0.0","rack":"r000","ssh_authorized_keys":["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGz0bM7wq4Vd1rL0aT2x3s5cYwqf8m1n2b3v4c5x6z7a ops@example.com"]}}`)
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := Decode(mb); err != nil {
@@ -79,6 +79,25 @@ func TestDecodeSharesItsStorage(t *testing.T) {
 	})
 	if allocs > 10 {
 		t.Errorf("Decode: %.0f allocations, want at most 10", allocs)
+	}
+}
+
+// TestStringValues: the slab is sized to the string values, keys not
+// counted, nested ones counted, the count stopping at the value's end.
+func TestStringValues(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		want int
+	}{
+		{`{"a":"x","b":["y","z"],"c":{"d":"w"},"n":1} , "after":"v"}`, 4},
+		{`{ "a" : "x" , "b" : 2 }`, 1},
+		{`{}`, 0},
+		{`"x", "y"`, 1},
+		{`{"a":"unterminated`, 0},
+	} {
+		if got := stringValues([]byte(tt.json)); got != tt.want {
+			t.Errorf("stringValues(%s) = %d, want %d", tt.json, got, tt.want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"bytes"
 	"strconv"
 	"unsafe"
 )
@@ -68,6 +69,9 @@ func decodeFast(data []byte) (*Group, bool) {
 				g.Written = map[string]string{}
 				ok = p.strMap(g.Written)
 			case fieldMetadata:
+				if n := stringValues(p.data[p.i:]); n > 0 {
+					p.box.strs = make([]string, 0, n) // the slab in one allocation
+				}
 				g.Metadata, ok = p.object(0)
 			}
 			if !ok {
@@ -104,6 +108,40 @@ const (
 var groupFields = map[string]uint16{
 	"id": fieldID, "name": fieldName, "profile": fieldProfile, "selector": fieldSelector, "metadata": fieldMetadata,
 	"pool": fieldPool, "etcd_cluster": fieldEtcdCluster, "install_once": fieldInstallOnce, "selector_as_written": fieldWritten,
+}
+
+// stringValues counts the strings that are values, not keys, in the
+// JSON value data starts with: the room its string values take in a
+// slab. Only a count: a value the fast parser refuses counts anyhow.
+func stringValues(data []byte) int {
+	n, depth := 0, 0
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			j := bytes.IndexByte(data[i+1:], '"')
+			if j < 0 {
+				return n
+			}
+			i += 1 + j // the closing quote
+			k := i + 1
+			for k < len(data) && (data[k] == ' ' || data[k] == '\t' || data[k] == '\n' || data[k] == '\r') {
+				k++
+			}
+			if k == len(data) || data[k] != ':' {
+				n++
+			}
+			if depth == 0 {
+				return n
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth <= 0 {
+				return n
+			}
+		}
+	}
+	return n
 }
 
 // quotedBytes returns how many bytes data holds between double quotes,
