@@ -30,8 +30,15 @@ import (
 type Index struct {
 	// keys are the selector keys some bucket is filed under, sorted.
 	keys []string
-	// buckets maps a key, then a value, to its run in filed.
+	// buckets maps a key, then a value, to its run in filed; except the
+	// buckets filed under a mac of six bytes, which macs holds.
 	buckets map[string]map[string]span
+	// macs maps a mac's 48 bits to its bucket's run in filed. One group
+	// per machine is the common catalog, each filed under its mac: keyed
+	// by a number, the map holds no pointers for the garbage collector to
+	// follow on every cycle (100,000 strings in buckets) and a lookup
+	// hashes 8 bytes, not a 17-byte string.
+	macs map[uint64]span
 	// filed holds positions in all, bucket by bucket, each bucket in
 	// precedence order.
 	filed    []int32
@@ -64,7 +71,7 @@ func NewIndex(gs []*Group) (*Index, error) {
 	if len(gs) > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: %d groups, at most %d", ErrInvalid, len(gs), math.MaxInt32)
 	}
-	ix := &Index{buckets: map[string]map[string]span{}}
+	ix := &Index{buckets: map[string]map[string]span{}, macs: map[uint64]span{}}
 	ids := make(map[string]bool, len(gs))
 	// Each group with its selector string, for the precedence sort; the
 	// strings are not kept.
@@ -150,13 +157,11 @@ func NewIndex(gs []*Group) (*Index, error) {
 	freq = nil
 	var start int32
 	for _, p := range order {
-		vs := ix.buckets[p.k]
-		if vs == nil {
-			vs = map[string]span{}
-			ix.buckets[p.k] = vs
+		if _, ok := ix.buckets[p.k]; !ok {
+			ix.buckets[p.k] = map[string]span{}
 			ix.keys = append(ix.keys, p.k)
 		}
-		vs[p.v] = span{start: start}
+		ix.setSpan(p, span{start: start})
 		start += size[p]
 	}
 	slices.Sort(ix.keys)
@@ -166,13 +171,73 @@ func NewIndex(gs []*Group) (*Index, error) {
 			continue
 		}
 		p := bucketOf[i]
-		vs := ix.buckets[p.k]
-		sp := vs[p.v]
+		sp, _ := ix.span(p.k, p.v)
 		ix.filed[sp.start+sp.n] = int32(i) // filed in precedence order
 		sp.n++
-		vs[p.v] = sp
+		ix.setSpan(p, sp)
+	}
+	for k, vs := range ix.buckets {
+		if len(vs) == 0 {
+			ix.buckets[k] = nil // every bucket of k is in macs
+		}
 	}
 	return ix, nil
+}
+
+// span returns the bucket filed under k=v.
+func (ix *Index) span(k, v string) (span, bool) {
+	if k == "mac" {
+		if m, ok := macBits(v); ok {
+			sp, ok := ix.macs[m]
+			return sp, ok
+		}
+	}
+	sp, ok := ix.buckets[k][v]
+	return sp, ok
+}
+
+// setSpan files the bucket of p; p.k has its map in buckets.
+func (ix *Index) setSpan(p pair, sp span) {
+	if p.k == "mac" {
+		if m, ok := macBits(p.v); ok {
+			ix.macs[m] = sp
+			return
+		}
+	}
+	ix.buckets[p.k][p.v] = sp
+}
+
+// macBits returns the 48 bits of a six-byte mac in kept form (lowercase
+// colon form, as selectors and labels hold it), and false for any other
+// string: such a value is filed, and looked up, in buckets, so a mac
+// label in another form finds nothing, as before.
+func macBits(s string) (uint64, bool) {
+	if len(s) != 17 {
+		return 0, false
+	}
+	var m uint64
+	for i := 0; i < 17; i += 3 {
+		if i > 0 && s[i-1] != ':' {
+			return 0, false
+		}
+		hi, ok1 := lowerHex(s[i])
+		lo, ok2 := lowerHex(s[i+1])
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		m = m<<8 | uint64(hi<<4|lo)
+	}
+	return m, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // Select returns the group with the highest precedence whose selector
@@ -191,7 +256,7 @@ func (ix *Index) Select(l Labels) *Group {
 		}
 	}
 	bucket := func(k, v string) {
-		if sp, ok := ix.buckets[k][v]; ok {
+		if sp, ok := ix.span(k, v); ok {
 			consider(ix.filed[sp.start : sp.start+sp.n])
 		}
 	}

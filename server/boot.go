@@ -15,9 +15,13 @@ import (
 // chain answers /boot.ipxe: the fixed script that makes iPXE report the
 // machine's facts to /ipxe.
 func (s *Server) chain(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte(profiles.ChainScript))
+	w.Header()["Content-Type"] = contentText
+	w.Write(chainScript)
 }
+
+// chainScript is /boot.ipxe's body, converted once: a conversion per
+// request is an allocation of its size (net/http only reads it).
+var chainScript = []byte(profiles.ChainScript)
 
 // resolve answers a boot request's first half: it parses the facts (once
 // per request: requireToken may have), and resolves them. Every outcome, a

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,8 +59,9 @@ func steadyTargets(shape catalogen.Shape, n int) []steadyTarget {
 
 // runSteady measures each target with cfg.SteadyConns keep-alive
 // connections, with wrk when it is installed (it costs less CPU per
-// request than any Go client, so the load side is not the limit), else
-// with Go's client. The time is split into cfg.Rounds rounds, each over
+// request than any Go client, so the load side is not the limit; the
+// latencies come from probeLatency, run after it), else with Go's
+// client. The time is split into cfg.Rounds rounds, each over
 // every target in turn, and each target reports its median round (by
 // requests per second; max is the largest of all rounds): a background
 // job that starts in the middle of the measurement then slows every
@@ -173,7 +177,91 @@ func runWrk(ctx context.Context, wrk, base string, t steadyTarget, conns int, d 
 	}
 	s, err := parseWrk(string(outb))
 	s.Endpoint = t.name
-	return s, err
+	if err != nil {
+		return s, err
+	}
+	// wrk's throughput, the probe's latencies (see probeLatency).
+	lat, err := probeLatency(ctx, base, t, conns, max(time.Second, d/2))
+	if err != nil {
+		return s, fmt.Errorf("latency of %s: %w", t.name, err)
+	}
+	s.P50, s.P99, s.Max = lat.P50, lat.P99, lat.Max
+	return s, nil
+}
+
+// probeLatency measures a target's latencies as wrk would: conns
+// keep-alive connections in a closed loop for d, cycling through the
+// target's paths, each request written raw and its answer read whole,
+// timed with the monotonic clock from the write to the last byte. The
+// steady state takes its percentiles from here and its requests per
+// second from wrk (cheaper per request, so the load side is not the
+// limit): on the development machine wrk 4.1.0's latency figures do
+// not describe its requests. Its mean latency exceeds connections /
+// throughput (with one connection, 142 µs at 16,597 requests a second,
+// where each took at most 60 µs), which no closed loop can have, and
+// its p99 was 5-15 times the server's own (docs/performance.md,
+// "Steady state, fourth pass").
+func probeLatency(ctx context.Context, base string, t steadyTarget, conns int, d time.Duration) (summary, error) {
+	addr, ok := strings.CutPrefix(base, "http://")
+	if !ok || len(t.paths) == 0 {
+		return summary{}, fmt.Errorf("cannot probe %s: plain http only", base)
+	}
+	reqs := make([][]byte, len(t.paths))
+	for i, p := range t.paths {
+		reqs[i] = []byte("GET " + p + " HTTP/1.1\r\nHost: " + addr + "\r\n\r\n")
+	}
+	st := &endpointStats{}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			if err != nil {
+				if ctx.Err() == nil {
+					st.add(0, err)
+				}
+				return
+			}
+			defer c.Close()
+			stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+			defer stop()
+			br := bufio.NewReader(c)
+			for i := w; ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				err := roundTrip(c, br, reqs[i%len(reqs)])
+				if ctx.Err() != nil {
+					return // cut by the deadline: not a measurement
+				}
+				st.add(time.Since(t0), err)
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return st.summary(t.name, time.Since(start)), nil
+}
+
+// roundTrip writes one raw request and reads its answer whole.
+func roundTrip(c net.Conn, br *bufio.Reader, req []byte) error {
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return err
 }
 
 var (
