@@ -102,7 +102,7 @@ var tableEndpoints = []string{"/boot.ipxe", "/ipxe", "/ignition (Butane)", "/ign
 // printOneTable prints one row per server, shape and size with
 // everything the runs measured.
 func printOneTable(w io.Writer, rs []*result, cfg config) {
-	fmt.Fprintf(w, "\n## One table (server on CPU %q, load on CPU %q; steady state: wrk -c %d, %s per endpoint in %d rounds, median round; storm: min(N, %d) new machines, %d at a time",
+	fmt.Fprintf(w, "\n## One table (server on CPU %q, load on CPU %q; steady state: %d connections, req/s from wrk (when installed), p50/p99 from a closed-loop probe after it, %s per endpoint in %d rounds, median round; storm: min(N, %d) new machines, %d at a time",
 		cfg.ServerCPU, cfg.LoadCPU, cfg.SteadyConns, cfg.SteadyDur, cfg.Rounds, cfg.Machines, cfg.Concurrency)
 	if cfg.Matchbox != "" {
 		fmt.Fprintf(w, "; matchbox: storm %d at a time for at most %s, slow endpoints %d connections for at most %d requests or %s",
