@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"slices"
 	"strings"
 
 	baseutil "github.com/coreos/butane/base/util"
@@ -63,7 +64,7 @@ func (s *shape) fill(values [][]byte) ([]byte, bool) {
 		switch node.kind {
 		case nodeUnit:
 			opts, err := ignparse.ParseUnitContents(&text)
-			if err != nil || !equalStrings(unitLayout(opts), node.unit) {
+			if err != nil || !slices.Equal(unitLayout(opts), node.unit) {
 				return nil, false
 			}
 		case nodeDataURL:

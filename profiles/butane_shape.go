@@ -3,6 +3,7 @@ package profiles
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -284,37 +285,13 @@ func sameShape(a, b *shape) bool {
 	}
 	for i := range a.nodes {
 		x, y := a.nodes[i], b.nodes[i]
-		if x.kind != y.kind || x.style != y.style || !equalStrings(x.pieces, y.pieces) ||
-			!equalInts(x.holes, y.holes) || !equalStrings(x.unit, y.unit) {
+		if x.kind != y.kind || x.style != y.style || !slices.Equal(x.pieces, y.pieces) ||
+			!slices.Equal(x.holes, y.holes) || !slices.Equal(x.unit, y.unit) {
 			return false
 		}
 	}
 	for i := range a.segs {
 		if a.segs[i] != b.segs[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}
