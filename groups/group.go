@@ -95,7 +95,7 @@ func (g *Group) normalize(keep bool) error {
 	if g.Profile == "" {
 		return invalid.Field("profile", fmt.Errorf("%w %q: profile is required", ErrInvalid, g.ID))
 	}
-	if !keep || !normalSelector(g.Selector) {
+	if !keep || !isNormalSelector(g.Selector) {
 		sel, err := g.normalSelector()
 		if err != nil {
 			return err
@@ -111,8 +111,8 @@ func (g *Group) normalize(keep bool) error {
 	return nil
 }
 
-// normalSelector reports whether Normalize would leave sel as it is.
-func normalSelector(sel map[string]string) bool {
+// isNormalSelector reports whether Normalize would leave sel as it is.
+func isNormalSelector(sel map[string]string) bool {
 	for k, v := range sel {
 		if k == "" || strings.ToLower(k) != k {
 			return false

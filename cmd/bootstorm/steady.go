@@ -185,6 +185,15 @@ func runWrk(ctx context.Context, wrk, base string, t steadyTarget, conns int, d 
 	if err != nil {
 		return s, fmt.Errorf("latency of %s: %w", t.name, err)
 	}
+	if lat.Requests == lat.Errors {
+		return s, fmt.Errorf("latency of %s: no request answered: %s", t.name, lat.FirstErr)
+	}
+	// The probe's failures count as the endpoint's (its latencies are
+	// of answers with 200 only).
+	s.Errors += lat.Errors
+	if s.FirstErr == "" {
+		s.FirstErr = lat.FirstErr
+	}
 	s.P50, s.P99, s.Max = lat.P50, lat.P99, lat.Max
 	return s, nil
 }
