@@ -51,6 +51,20 @@ func (c *Catalogs) Revision() (rev Revision, ok bool) {
 	return 0, false
 }
 
+// RevisionOf returns the stored catalog's revision that snap was read
+// from or written as, while snap is the one served; ok is false once
+// another has replaced it (a followed change, a reload). A catalog
+// directory records the revision it holds (docs/etcd.md): a revision
+// newer than what snap holds would claim changes it lacks.
+func (c *Catalogs) RevisionOf(snap *catalog.Snapshot) (rev Revision, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if snap == nil || c.cur.Load() != snap || !c.revOK {
+		return 0, false
+	}
+	return c.rev, true
+}
+
 // Replace makes next the catalog (see Apply): next replaces whatever is
 // stored, its lease changes planned against the stored catalog as it is
 // when the write lands.

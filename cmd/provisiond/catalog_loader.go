@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -122,6 +123,17 @@ func (l *catalogLoader) initial(ctx context.Context) (*catalog.Snapshot, error) 
 func (l *catalogLoader) loadInBackground(ctx context.Context, rev storage.Revision) {
 	defer l.bg.Done()
 	snap, err := l.load(ctx)
+	// Another replica's change landed between the directory's merge with
+	// the store and the load's write (the write refused to undo it): the
+	// next attempt merges it in.
+	for attempt := 1; errors.Is(err, errStoredMoved) && attempt < maxStartAttempts && ctx.Err() == nil; attempt++ {
+		l.log.Info("another replica changed the stored catalog while --catalog loaded; loading it again", "dir", l.dir, "attempt", attempt+1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+		snap, err = l.load(ctx)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return // stopping
@@ -144,6 +156,10 @@ func (l *catalogLoader) loadInBackground(ctx context.Context, rev storage.Revisi
 	// the OS now, as after a load before serving (daemon.go).
 	returnLoadMemory()
 }
+
+// maxStartAttempts bounds the loads at start that other replicas' writes
+// refuse (errStoredMoved).
+const maxStartAttempts = 10
 
 // wait stops and waits for a load in the background; the load gives up
 // before its write when it has not begun it yet.

@@ -161,6 +161,10 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	if wb, ok := editor.(*writeBack); ok {
 		d.loader.dirw = wb
 		followed = wb.followed
+		// A shared store's history lets a replica that was stopped
+		// merge the changes others took meanwhile into its directory
+		// (mergeAtStart).
+		wb.history, _ = store.(catalogHistory)
 	}
 	if _, err := d.loader.initial(ctx); err != nil {
 		return err

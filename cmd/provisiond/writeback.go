@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -60,7 +62,32 @@ type writeBack struct {
 	// directory failed (nil when it holds them all): a reload of the
 	// directory is refused while it lacks them. Under mu.
 	behind error
+	// With a store that keeps the catalog's history (etcd): origin names
+	// it (catalogHistory.CatalogOrigin), and base is the stored catalog
+	// the directory was brought up to date with before its first load
+	// (mergeAtStart), which that load must still replace (unchanged).
+	// Under mu.
+	origin string
+	base   *catalog.Catalog
+	// history is the store when it keeps the catalog's history (etcd);
+	// nil for bbolt, where this process is the only writer.
+	history catalogHistory
 }
+
+// catalogHistory is a shared store that keeps the catalog's past versions
+// (etcd): a directory records the revision it holds (catalog.SyncMark),
+// and a replica that was stopped while others changed the store merges
+// their changes into its directory at start instead of loading the
+// directory over them (mergeAtStart).
+type catalogHistory interface {
+	CatalogOrigin(ctx context.Context) (string, error)
+	LoadCatalogAt(ctx context.Context, rev storage.Revision) (*catalog.Catalog, error)
+}
+
+// errStoredMoved is a load's refusal because another replica changed the
+// stored catalog after the directory was brought up to date with it: the
+// load at start tries again (the change is then merged in).
+var errStoredMoved = errors.New("the stored catalog changed after the directory was brought up to date")
 
 // Update implements catalogEditor.
 func (w *writeBack) Update(ctx context.Context, fn func(*catalog.Catalog) error) (*catalog.Snapshot, []string, error) {
@@ -88,6 +115,7 @@ func (w *writeBack) Update(ctx context.Context, fn func(*catalog.Catalog) error)
 		if !ch.Empty() {
 			w.log.Debug("catalog change written back", "dir", w.dir, "written", strings.Join(append(ch.Created, ch.Updated...), " "), "removed", strings.Join(ch.Deleted, " "))
 		}
+		w.markLocked(snap)
 		return snap, warnings, nil
 	}
 	err = fmt.Errorf("writing the change into --catalog %s: %w", w.dir, err)
@@ -136,6 +164,7 @@ func (w *writeBack) syncLocked() error {
 	if !ch.Empty() {
 		w.log.Info("other replicas' catalog changes written into --catalog", "dir", w.dir, "written", strings.Join(append(ch.Created, ch.Updated...), " "), "removed", strings.Join(ch.Deleted, " "))
 	}
+	w.markLocked(cur)
 	return nil
 }
 
@@ -151,6 +180,9 @@ func (w *writeBack) Unlock() { w.mu.Unlock() }
 // mu held: the directory must hold every change the store has that it
 // was not loaded with.
 func (w *writeBack) beforeLoad() error {
+	if w.disk == nil {
+		return w.mergeAtStart()
+	}
 	if err := w.syncLocked(); err != nil {
 		return fmt.Errorf("%w; the directory lacks changes another replica took, so loading it would undo them: fix the cause and reload", err)
 	}
@@ -164,10 +196,16 @@ func (w *writeBack) beforeLoad() error {
 // undone by the load: the load is refused, and the change is written into
 // the directory when it is followed, a moment later.
 func (w *writeBack) unchanged(stored *catalog.Catalog) error {
-	if w.disk == nil {
-		return nil // the load at start: the directory is the source of truth
+	held := w.disk
+	if held == nil {
+		// The load at start: the stored catalog the directory was
+		// brought up to date with (mergeAtStart), if it was; else the
+		// directory is the source of truth.
+		if held = w.base; held == nil {
+			return nil
+		}
 	}
-	ch := catalog.Diff(w.disk, stored)
+	ch := catalog.Diff(held, stored)
 	if ch.Empty() {
 		return nil
 	}
@@ -175,13 +213,109 @@ func (w *writeBack) unchanged(stored *catalog.Catalog) error {
 	if len(refs) > 5 {
 		refs = append(refs[:5:5], fmt.Sprintf("and %d more", len(refs)-5))
 	}
-	return fmt.Errorf("another replica changed the stored catalog (%s) after --catalog %s was brought up to date: loading the directory now would undo that change; it is written into the directory as soon as this replica follows it (well under a second): reload again", strings.Join(refs, ", "), w.dir)
+	return fmt.Errorf("another replica changed the stored catalog (%s) after --catalog %s was brought up to date: loading the directory now would undo that change; it is written into the directory as soon as this replica follows it (well under a second): reload again: %w", strings.Join(refs, ", "), w.dir, errStoredMoved)
 }
 
 // loaded records, with mu held, that the directory holds c, just loaded
 // and served.
 func (w *writeBack) loaded(c *catalog.Catalog) {
-	w.disk, w.behind = c, nil
+	w.disk, w.behind, w.base = c, nil, nil
+	if w.Catalogs != nil {
+		if cur := w.Catalogs.Current(); cur != nil && cur.Catalog == c {
+			w.markLocked(cur)
+		}
+	}
+}
+
+// markLocked records in the directory (catalog.SyncMark) that it holds
+// snap's stored revision, with mu held, when the store keeps history and
+// snap is still the one served (a newer revision would claim changes the
+// directory lacks; an older one is only a larger merge at the next
+// start). A mark that cannot be written is logged: the older one stays.
+func (w *writeBack) markLocked(snap *catalog.Snapshot) {
+	if w.origin == "" || w.Catalogs == nil {
+		return
+	}
+	rev, ok := w.Catalogs.RevisionOf(snap)
+	if !ok || rev == 0 {
+		return
+	}
+	if err := catalog.WriteSyncMark(w.dir, catalog.SyncMark{Origin: w.origin, Revision: uint64(rev)}); err != nil {
+		w.log.Warn("recording the stored catalog revision --catalog holds", "dir", w.dir, "revision", uint64(rev), "err", err)
+	}
+}
+
+// mergeAtStart brings the directory up to date with the shared store
+// before its first load, with mu held: a replica that was stopped while
+// other replicas changed the store would otherwise load its directory
+// over their acknowledged changes. The directory's mark
+// (catalog.SyncMark) says which stored revision it last held; the
+// changes made since in the store are merged into its files
+// (catalog.Merge3), the directory's own edits since are kept, and an
+// object both changed differently refuses the start, naming it. Without
+// a mark (the directory's first start), with a mark of another store, or
+// with an empty store, the directory is loaded over the store, as
+// always.
+func (w *writeBack) mergeAtStart() error {
+	h := w.history
+	if h == nil || w.Catalogs == nil {
+		return nil // bbolt: this process is the only writer
+	}
+	ctx := context.Background()
+	origin, err := h.CatalogOrigin(ctx)
+	if err != nil {
+		return err
+	}
+	w.origin = origin
+	mark, ok, err := catalog.ReadSyncMark(w.dir)
+	if err != nil {
+		return err
+	}
+	markFile := filepath.Join(w.dir, catalog.SyncMarkFile)
+	cur := w.Catalogs.Current()
+	rev, revOK := w.Catalogs.RevisionOf(cur)
+	switch {
+	case !ok:
+		w.log.Info("--catalog has no record of a stored revision (its first start on this store): loading it over the store", "dir", w.dir, "file", markFile)
+		return nil
+	case mark.Origin != origin:
+		w.log.Warn(fmt.Sprintf("%s is of another store (%s); this one is %s: loading --catalog over the store", markFile, mark.Origin, origin), "dir", w.dir)
+		return nil
+	case !revOK || rev == 0:
+		w.log.Warn(fmt.Sprintf("the store holds no catalog, though --catalog last held its revision %d (%s): loading the directory", mark.Revision, markFile), "dir", w.dir)
+		return nil
+	case uint64(rev) == mark.Revision:
+		w.base = cur.Catalog // nobody changed the store since
+		return nil
+	}
+	// Other replicas changed the store while this one was stopped.
+	dir, err := catalog.LoadDir(w.dir)
+	if err != nil {
+		return err // the load refuses it the same way
+	}
+	if catalog.Diff(dir, cur.Catalog).Empty() {
+		w.base = cur.Catalog
+		return nil
+	}
+	base, err := h.LoadCatalogAt(ctx, storage.Revision(mark.Revision))
+	if err != nil {
+		return fmt.Errorf("other replicas changed the stored catalog (revision %d to %d) since --catalog %s was last brought up to date, and its revision %d cannot be read to tell their changes from the directory's own: %w; to load the directory over the store anyway (its files win wherever they differ), delete %s",
+			mark.Revision, uint64(rev), w.dir, mark.Revision, err, markFile)
+	}
+	merged, taken, conflicts := catalog.Merge3(base, cur.Catalog, dir)
+	if len(conflicts) > 0 {
+		return fmt.Errorf("while this replica was stopped, other replicas changed %s in the store (revision %d to %d), and the directory's files changed them too: keep one version of each: copy the stored one into its file (provisiond get KIND ID -o json), or delete %s to load the directory's over the store",
+			strings.Join(conflicts, ", "), mark.Revision, uint64(rev), markFile)
+	}
+	if len(taken) > 0 {
+		if _, err := catalog.WriteBack(w.dir, dir, merged); err != nil {
+			return fmt.Errorf("writing the changes other replicas took while this replica was stopped (%s) into --catalog %s: %w", strings.Join(taken, ", "), w.dir, err)
+		}
+		w.log.Info(fmt.Sprintf("changes other replicas took while this replica was stopped (revision %d to %d) written into --catalog", mark.Revision, uint64(rev)),
+			"dir", w.dir, "objects", strings.Join(taken, " "))
+	}
+	w.base = cur.Catalog
+	return nil
 }
 
 // withSources is c with the files the directory's objects were read from

@@ -5,10 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/provisiond/provisiond/catalog"
@@ -285,4 +287,53 @@ func (s *Store) preallocate(ctx context.Context, fresh []ipam.Lease) error {
 		}
 	}
 	return nil
+}
+
+// ErrCatalogCompacted is returned (wrapped) by LoadCatalogAt when etcd no
+// longer keeps the revision asked for: its history before it was
+// compacted.
+var ErrCatalogCompacted = errors.New("etcd compacted that revision away")
+
+// LoadCatalogAt returns the stored catalog as it was at rev, a revision
+// LoadCatalogRevision returned earlier: etcd keeps every version of the
+// catalog key until its history is compacted (then ErrCatalogCompacted).
+// A catalog directory kept by a replica that was stopped is merged with
+// the changes other replicas took meanwhile from there (docs/etcd.md).
+func (s *Store) LoadCatalogAt(ctx context.Context, rev storage.Revision) (*catalog.Catalog, error) {
+	var resp *clientv3.GetResponse
+	err := s.doLong(ctx, fmt.Sprintf("reading the catalog at revision %d", rev), func(ctx context.Context) (err error) {
+		resp, err = s.cli.Get(ctx, s.catalogKey(), clientv3.WithRev(int64(rev)))
+		return err
+	})
+	switch {
+	case errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrGRPCCompacted):
+		return nil, fmt.Errorf("%w (revision %d of %s): %v", ErrCatalogCompacted, rev, s.catalogKey(), err)
+	case errors.Is(err, rpctypes.ErrFutureRev) || errors.Is(err, rpctypes.ErrGRPCFutureRev):
+		return nil, fmt.Errorf("revision %d of %s is newer than the store (restored from an older backup?): %w", rev, s.catalogKey(), err)
+	case err != nil:
+		return nil, err
+	}
+	if len(resp.Kvs) == 0 || resp.Kvs[0].ModRevision != int64(rev) {
+		return nil, fmt.Errorf("%s was not written at revision %d", s.catalogKey(), rev)
+	}
+	c, err := decodeCatalog(resp.Kvs[0].Value)
+	if err != nil {
+		return nil, fmt.Errorf("stored catalog %s at revision %d: %w", s.catalogKey(), rev, err)
+	}
+	return c, nil
+}
+
+// CatalogOrigin names the cluster and prefix this store's catalog
+// revisions belong to ("etcd cluster 8e9e05c52164694d, prefix
+// /provisiond/"): a revision means nothing in another.
+func (s *Store) CatalogOrigin(ctx context.Context) (string, error) {
+	var resp *clientv3.GetResponse
+	err := s.do(ctx, "reading the cluster's id", func(ctx context.Context) (err error) {
+		resp, err = s.cli.Get(ctx, s.catalogKey(), clientv3.WithCountOnly())
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("etcd cluster %016x, prefix %s", resp.Header.ClusterId, s.cfg.Prefix), nil
 }
