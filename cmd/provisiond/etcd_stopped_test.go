@@ -38,19 +38,6 @@ func stoppedReplica(t *testing.T) (b *proc, cat string, flags []string, endpoint
 	return b, cat, flags, endpoint
 }
 
-func deleteObject(t *testing.T, admin, path string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodDelete, "http://"+admin+path, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		t.Fatalf("DELETE %s: %d", path, resp.StatusCode)
-	}
-}
-
 // servedWithin waits up to 30 s for ok to hold of p's answers.
 func servedWithin(t *testing.T, p *proc, what string, ok func(get func(path string) (int, string)) bool) {
 	t.Helper()
@@ -77,7 +64,7 @@ func TestEtcdStoppedReplicaKeepsOthersChanges(t *testing.T) {
 
 	put(t, b.admin, "/api/v1/groups/worker", `{"id":"worker","profile":"raw","selector":{"role":"worker"}}`)
 	put(t, b.admin, "/api/v1/groups/extra", `{"id":"extra","profile":"worker","selector":{"role":"extra"}}`)
-	deleteObject(t, b.admin, "/api/v1/groups/raw-node")
+	adminDo(t, http.MethodDelete, b.admin, "/api/v1/groups/raw-node", "")
 	if err := os.WriteFile(filepath.Join(cat, "groups", "local.json"), []byte(`{"id":"local","profile":"worker","selector":{"role":"local"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}

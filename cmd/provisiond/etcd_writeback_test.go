@@ -15,15 +15,24 @@ import (
 // error status.
 func put(t *testing.T, admin, path, body string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, "http://"+admin+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	adminDo(t, http.MethodPut, admin, path, body)
+}
+
+// adminDo sends an admin API request and fails the test on an error
+// status.
+func adminDo(t *testing.T, method, admin, path, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+admin+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		t.Fatalf("PUT %s: %d", path, resp.StatusCode)
+		t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
 	}
 }
 
