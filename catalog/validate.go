@@ -3,12 +3,13 @@ package catalog
 import (
 	"errors"
 	"fmt"
-	"github.com/provisiond/provisiond/internal/invalid"
 	"maps"
 	"net/netip"
 	"slices"
 
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/invalid"
+	"github.com/provisiond/provisiond/internal/keysort"
 	"github.com/provisiond/provisiond/profiles"
 )
 
@@ -44,7 +45,7 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 	warnings = append(warnings, c.Notes...)
 	// The group ids, sorted once for every pass below (each sort of
 	// 100,000 ids cost a tenth of a second).
-	ids := sortedKeys(c.Groups)
+	ids := keysort.Keys(c.Groups)
 	for _, d := range c.danglingIn(ids) {
 		warnings = append(warnings, d.text+": its machines get 404 for it until it exists")
 	}

@@ -131,7 +131,8 @@ func NewIndex(gs []*Group) (*Index, error) {
 			errAt, errDup = b.at, &DuplicateSelectorError{A: x, B: y, Selector: b.sel}
 		}
 	}
-	if at := firstDuplicateID(gs); at >= 0 && int32(at) <= errAt {
+	idsSorted := increasingIDs(gs)
+	if at := firstDuplicateID(gs, idsSorted); at >= 0 && int32(at) <= errAt {
 		id := gs[at].ID
 		return nil, invalid.Conflict("groups/"+id, "groups/"+id, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, id))
 	}
@@ -143,10 +144,16 @@ func NewIndex(gs []*Group) (*Index, error) {
 	ix.byID = make([]int32, len(entries))
 	for i, e := range entries {
 		ix.all[i] = e.g
-		ix.byID[i] = int32(i)
+		if idsSorted {
+			ix.byID[e.at] = int32(i) // gs is in id order: no sort
+		} else {
+			ix.byID[i] = int32(i)
+		}
 	}
 	entries = nil
-	slices.SortFunc(ix.byID, func(a, b int32) int { return strings.Compare(ix.all[a].ID, ix.all[b].ID) })
+	if !idsSorted {
+		slices.SortFunc(ix.byID, func(a, b int32) int { return strings.Compare(ix.all[a].ID, ix.all[b].ID) })
+	}
 
 	// How many groups hold each pair, for the pairs that need it: those of
 	// groups with several pairs, whose bucket is their rarest pair.
@@ -236,17 +243,21 @@ func NewIndex(gs []*Group) (*Index, error) {
 	return ix, nil
 }
 
-// firstDuplicateID returns the position in gs of the first group whose id
-// an earlier group has, or -1. Ids in increasing order (a catalog's,
-// sorted) are checked without a map.
-func firstDuplicateID(gs []*Group) int {
-	sorted := true
+// increasingIDs says whether gs's ids are strictly increasing, as a
+// catalog's are (it passes its groups sorted by id).
+func increasingIDs(gs []*Group) bool {
 	for i := 1; i < len(gs); i++ {
 		if gs[i-1].ID >= gs[i].ID {
-			sorted = false
-			break
+			return false
 		}
 	}
+	return true
+}
+
+// firstDuplicateID returns the position in gs of the first group whose id
+// an earlier group has, or -1. Ids in increasing order (sorted) have
+// none.
+func firstDuplicateID(gs []*Group, sorted bool) int {
 	if sorted {
 		return -1
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/keysort"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/storage"
@@ -211,7 +212,7 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) (ch
 			keys = slices.Sorted(maps.Keys(c.Profiles))
 			encode = func(i int) ([]byte, error) { return json.Marshal(c.Profiles[keys[i]]) }
 		case "groups":
-			keys = slices.Sorted(maps.Keys(c.Groups))
+			keys = keysort.Keys(c.Groups) // a million ids: a radix sort
 			encode = func(i int) ([]byte, error) { return encodeGroup(c.Groups[keys[i]]) }
 		case "pools":
 			keys = slices.Sorted(maps.Keys(c.Pools))
