@@ -99,8 +99,10 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 			// matchbox lists every group file and uses its "id", which need
 			// not be the file name (its own examples have groups/install.json
 			// with "id": "stage-0"): so does provisiond.
-			if other, dup := c.Sources["groups/"+g.ID]; dup {
-				return fmt.Errorf("%s and %s: both have group id %q", other, path, g.ID)
+			// c.Groups holds the groups merged so far, each with its
+			// source: a group id met twice is found there.
+			if _, dup := c.Groups[g.ID]; dup {
+				return fmt.Errorf("%s and %s: both have group id %q", c.Sources["groups/"+g.ID], path, g.ID)
 			}
 			c.Groups[g.ID] = g
 			c.Sources["groups/"+g.ID] = path
