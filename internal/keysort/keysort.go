@@ -20,14 +20,29 @@ const radixMaxLen = 32
 // about half of what comparing them costs (BenchmarkStrings), since a
 // pass never branches on a comparison.
 func Strings(s []string) {
-	if len(s) < radixMin || !sameLength(s) || len(s[0]) > radixMaxLen {
+	if !radixable(s) {
 		slices.Sort(s)
 		return
 	}
-	tmp := make([]string, len(s))
-	src, dst := s, tmp
+	radix[struct{}](s, nil)
+}
+
+func radixable(s []string) bool {
+	return len(s) >= radixMin && sameLength(s) && len(s[0]) <= radixMaxLen
+}
+
+// radix sorts keys by the radix sort of Strings, moving vals[i] with
+// keys[i] (vals nil: keys alone). The sort is stable.
+func radix[V any](keys []string, vals []V) {
+	tmp := make([]string, len(keys))
+	var vtmp []V
+	if vals != nil {
+		vtmp = make([]V, len(vals))
+	}
+	src, dst := keys, tmp
+	vsrc, vdst := vals, vtmp
 	var count [256]int
-	for pos := len(s[0]) - 1; pos >= 0; pos-- {
+	for pos := len(keys[0]) - 1; pos >= 0; pos-- {
 		count = [256]int{}
 		for _, k := range src {
 			count[k[pos]]++
@@ -40,16 +55,42 @@ func Strings(s []string) {
 			count[i] = sum
 			sum += n
 		}
-		for _, k := range src {
+		for i, k := range src {
 			b := k[pos]
 			dst[count[b]] = k
+			if vals != nil {
+				vdst[count[b]] = vsrc[i]
+			}
 			count[b]++
 		}
 		src, dst = dst, src
+		vsrc, vdst = vdst, vsrc
 	}
-	if &src[0] != &s[0] {
-		copy(s, src)
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+		copy(vals, vsrc)
 	}
+}
+
+// Sorted returns m's keys sorted (Strings) and their values in the same
+// order: one walk of the map, and no lookup of each key afterwards (at a
+// million keys, a lookup per key is a tenth of a second or more).
+func Sorted[V any](m map[string]V) ([]string, []V) {
+	keys := make([]string, 0, len(m))
+	vals := make([]V, 0, len(m))
+	for k, v := range m {
+		keys = append(keys, k)
+		vals = append(vals, v)
+	}
+	if radixable(keys) {
+		radix(keys, vals)
+		return keys, vals
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		vals[i] = m[k]
+	}
+	return keys, vals
 }
 
 // Keys returns m's keys sorted (Strings).

@@ -92,3 +92,29 @@ func BenchmarkStrings(b *testing.B) {
 		})
 	}
 }
+
+// TestSorted: Sorted gives the keys as Keys does and each key's value at
+// its place, on the radix path (ids of one length) and the other.
+func TestSorted(t *testing.T) {
+	for _, n := range []int{0, 3, 10_000} {
+		for _, mixed := range []bool{false, true} {
+			m := map[string]int{}
+			for i := range n {
+				k := fmt.Sprintf("g%05d", (i*7919)%n)
+				if mixed && i%3 == 0 {
+					k = fmt.Sprintf("x%d", i)
+				}
+				m[k] = i
+			}
+			keys, vals := Sorted(m)
+			if !slices.Equal(keys, Keys(m)) || len(vals) != len(keys) {
+				t.Fatalf("n=%d mixed=%v: keys differ from Keys", n, mixed)
+			}
+			for i, k := range keys {
+				if vals[i] != m[k] {
+					t.Fatalf("n=%d mixed=%v: value of %q is %d, want %d", n, mixed, k, vals[i], m[k])
+				}
+			}
+		}
+	}
+}

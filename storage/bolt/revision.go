@@ -212,8 +212,10 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) (ch
 			keys = slices.Sorted(maps.Keys(c.Profiles))
 			encode = func(i int, _ *[]byte) ([]byte, error) { return json.Marshal(c.Profiles[keys[i]]) }
 		case "groups":
-			keys = keysort.Keys(c.Groups) // a million ids: a radix sort
-			encode = func(i int, arena *[]byte) ([]byte, error) { return encodeGroupIn(arena, c.Groups[keys[i]]) }
+			// A million ids: a radix sort, carrying each id's group.
+			var gs []*groups.Group
+			keys, gs = keysort.Sorted(c.Groups)
+			encode = func(i int, arena *[]byte) ([]byte, error) { return encodeGroupIn(arena, gs[i]) }
 		case "pools":
 			keys = slices.Sorted(maps.Keys(c.Pools))
 			encode = func(i int, _ *[]byte) ([]byte, error) { return json.Marshal(c.Pools[keys[i]]) }
