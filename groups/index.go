@@ -178,11 +178,12 @@ func NewIndex(gs []*Group) (*Index, error) {
 			}
 		}
 	}
-	// Each group's bucket, counted in the bucket's span (n), then the
-	// buckets laid out in filed in the order of their first (best)
-	// group, each in precedence order.
+	// Each group's bucket, counted in the bucket's span (n; start -1:
+	// not laid out yet), then the buckets laid out in filed in the order
+	// of their first (best) group, each in precedence order: one walk
+	// does both, laying a bucket out when it meets its first group.
 	bucketOf := make([]pair, len(ix.all))
-	var order []pair
+	filed := 0
 	for i, g := range ix.all {
 		if len(g.Selector) == 0 {
 			ix.defaults = append(ix.defaults, int32(i))
@@ -210,27 +211,25 @@ func NewIndex(gs []*Group) (*Index, error) {
 		}
 		sp, ok := ix.span(best.k, best.v)
 		if !ok {
-			order = append(order, best)
+			sp.start = -1
 		}
 		sp.n++
 		ix.setSpan(best, sp)
+		filed++
 	}
 	freq = nil
-	var start int32
-	for _, p := range order {
-		sp, _ := ix.span(p.k, p.v)
-		ix.setSpan(p, span{start: start})
-		start += sp.n
-	}
-	order = nil
 	slices.Sort(ix.keys)
-	ix.filed = make([]int32, start)
+	ix.filed = make([]int32, filed)
+	var next int32 // where the next bucket laid out starts
 	for i, g := range ix.all {
 		if len(g.Selector) == 0 {
 			continue
 		}
 		p := bucketOf[i]
 		sp, _ := ix.span(p.k, p.v)
+		if sp.start < 0 { // its first group: lay it out, n groups long
+			next, sp = next+sp.n, span{start: next}
+		}
 		ix.filed[sp.start+sp.n] = int32(i) // filed in precedence order
 		sp.n++
 		ix.setSpan(p, sp)
