@@ -208,8 +208,8 @@ type catalogFile struct{ path, name string }
 // merge, to size what merge fills. With scratch, decode keeps nothing of
 // the bytes it is given (they are valid during the call only): each
 // goroutine reads every file into one buffer instead of a new one per
-// file (at a million group files, half a gigabyte less for the garbage
-// collector).
+// file (at a million group files, a third of a gigabyte less for the
+// garbage collector).
 func eachDecoded[T any](dir, sub, ext string, notes *[]string, scratch bool, reserve func(n int), decode func(path, name string, data []byte) (T, error), merge func(path, name string, v T) error) error {
 	files, err := listFiles(dir, sub, ext, notes)
 	if err != nil {
