@@ -53,7 +53,7 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 		return nil, err
 	}
 	c := New()
-	err = eachDecoded(dir, "profiles", ".json", &c.Notes, nil, func(path, _ string, data []byte) (*profiles.Profile, error) {
+	err = eachDecoded(dir, "profiles", ".json", &c.Notes, false, nil, func(path, _ string, data []byte) (*profiles.Profile, error) {
 		p, err := profiles.Decode(data)
 		if err != nil {
 			return nil, jsonErr(path, data, err)
@@ -71,7 +71,9 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 		return nil
 	})
 	if err == nil {
-		err = eachDecoded(dir, "groups", ".json", &c.Notes, func(n int) {
+		// groups.Decode keeps nothing of the bytes (it copies the strings
+		// it keeps), nor does jsonErr: scratch.
+		err = eachDecoded(dir, "groups", ".json", &c.Notes, true, func(n int) {
 			// The maps take n groups at once: at a million groups, growing
 			// them one rehash at a time was a second of CPU.
 			c.Groups = make(map[string]*groups.Group, n)
@@ -97,8 +99,10 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 			// matchbox lists every group file and uses its "id", which need
 			// not be the file name (its own examples have groups/install.json
 			// with "id": "stage-0"): so does provisiond.
-			if other, dup := c.Sources["groups/"+g.ID]; dup {
-				return fmt.Errorf("%s and %s: both have group id %q", other, path, g.ID)
+			// c.Groups holds the groups merged so far, each with its
+			// source: a group id met twice is found there.
+			if _, dup := c.Groups[g.ID]; dup {
+				return fmt.Errorf("%s and %s: both have group id %q", c.Sources["groups/"+g.ID], path, g.ID)
 			}
 			c.Groups[g.ID] = g
 			c.Sources["groups/"+g.ID] = path
@@ -201,8 +205,12 @@ type catalogFile struct{ path, name string }
 // that order) that fails to read, decode or merge.
 //
 // reserve (nil: none) is called with the number of files before the first
-// merge, to size what merge fills.
-func eachDecoded[T any](dir, sub, ext string, notes *[]string, reserve func(n int), decode func(path, name string, data []byte) (T, error), merge func(path, name string, v T) error) error {
+// merge, to size what merge fills. With scratch, decode keeps nothing of
+// the bytes it is given (they are valid during the call only): each
+// goroutine reads every file into one buffer instead of a new one per
+// file (at a million group files, a third of a gigabyte less for the
+// garbage collector).
+func eachDecoded[T any](dir, sub, ext string, notes *[]string, scratch bool, reserve func(n int), decode func(path, name string, data []byte) (T, error), merge func(path, name string, v T) error) error {
 	files, err := listFiles(dir, sub, ext, notes)
 	if err != nil {
 		return err
@@ -214,8 +222,15 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, reserve func(n in
 	out := make([]decoded, len(files))
 	d := openCatalogDir(filepath.Join(dir, sub))
 	defer d.close()
-	one := func(i int) {
-		data, err := d.read(files[i].path, sub)
+	one := func(i int, buf *[]byte) {
+		var data []byte
+		var err error
+		if scratch {
+			*buf, err = d.readScratch(files[i].path, sub, *buf)
+			data = *buf
+		} else {
+			data, err = d.read(files[i].path, sub)
+		}
 		if err == nil {
 			out[i].v, err = decode(files[i].path, files[i].name, data)
 		}
@@ -223,8 +238,9 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, reserve func(n in
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(files)/64)
 	if workers <= 1 {
+		var buf []byte
 		for i := range files {
-			one(i)
+			one(i, &buf)
 			if out[i].err != nil {
 				break // nothing after the first error is merged
 			}
@@ -236,12 +252,13 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, reserve func(n in
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				var buf []byte
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(files) {
 						return
 					}
-					one(i)
+					one(i, &buf)
 					if out[i].err != nil {
 						// Files after i need not be read. Every file
 						// before it has been taken by a worker and is
@@ -274,21 +291,28 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, reserve func(n in
 // order, adding a note for each one it skips.
 func listFiles(dir, sub, ext string, notes *[]string) ([]catalogFile, error) {
 	root := filepath.Join(dir, sub)
-	entries, err := os.ReadDir(root)
+	entries, err := readDirNames(root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
+	// root is clean and a name is one element that is not "." or ".."
+	// (those are hidden): root+"/"+name is filepath.Join(root, name)
+	// without its second look at a million paths.
+	prefix := root + string(filepath.Separator)
+	if strings.HasSuffix(root, string(filepath.Separator)) {
+		prefix = root
+	}
 	files := make([]catalogFile, 0, len(entries))
 	for _, e := range entries {
-		name := e.Name()
+		name := e.name
 		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
 			continue
 		}
-		path := filepath.Join(root, name)
-		if e.IsDir() {
+		path := prefix + name
+		if e.dir {
 			if matchboxDirs[sub] {
 				*notes = append(*notes, fmt.Sprintf("%s: skipped: a directory (%s/ holds files only; matchbox skips it too)", path, sub))
 				continue
@@ -305,6 +329,26 @@ func listFiles(dir, sub, ext string, notes *[]string) ([]catalogFile, error) {
 		files = append(files, catalogFile{path, strings.TrimSuffix(name, ext)})
 	}
 	return files, nil
+}
+
+// dirName is an entry of a directory listing: its name, and whether it
+// is a directory itself (a symlink to one is not).
+type dirName struct {
+	name string
+	dir  bool
+}
+
+// readDirNamesOS is readDirNames through os.ReadDir.
+func readDirNamesOS(root string) ([]dirName, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dirName, len(entries))
+	for i, e := range entries {
+		out[i] = dirName{name: e.Name(), dir: e.IsDir()}
+	}
+	return out, nil
 }
 
 // withDefaultID returns data with "id": id added when data is a JSON

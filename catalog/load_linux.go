@@ -1,9 +1,12 @@
 package catalog
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -40,20 +43,9 @@ func (d catalogDir) close() {
 
 // read is readCatalogFile of path, a file directly in d.
 func (d catalogDir) read(path, sub string) ([]byte, error) {
-	var fd int
-	var err error
-	for {
-		if d.fd >= 0 {
-			fd, err = syscall.Openat(d.fd, filepath.Base(path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		} else {
-			fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		}
-		if err != syscall.EINTR {
-			break
-		}
-	}
+	fd, err := d.open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, &fs.PathError{Op: "open", Path: path, Err: err})
+		return nil, err
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
@@ -85,4 +77,120 @@ func (d catalogDir) read(path, sub string) ([]byte, error) {
 		n += m
 	}
 	return data[:n], nil
+}
+
+// readScratch is read of path into buf (nil: a new buffer), for a decoder
+// that keeps nothing of the bytes: the caller passes back what it
+// returned, and one buffer serves every file a goroutine reads. It reads
+// to the end of the file instead of asking its size first (as many
+// system calls: a read that finds the end in place of an fstat); only a
+// file over MaxFileSize is asked its size, for the message. Errors are
+// read's.
+func (d catalogDir) readScratch(path, sub string, buf []byte) ([]byte, error) {
+	fd, err := d.open(path)
+	if err != nil {
+		return buf[:0], err
+	}
+	defer syscall.Close(fd)
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, max(512, cap(buf)))...)[:len(buf)]
+		}
+		m, err := syscall.Read(fd, buf[len(buf):cap(buf)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == syscall.EISDIR {
+			return buf[:0], fmt.Errorf("%s: is a directory; %s/ holds files only", path, sub)
+		}
+		if err != nil {
+			return buf[:0], fmt.Errorf("%s: %w", path, &fs.PathError{Op: "read", Path: path, Err: err})
+		}
+		if m <= 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+m]
+		if len(buf) > MaxFileSize {
+			size := int64(len(buf))
+			var st syscall.Stat_t
+			if syscall.Fstat(fd, &st) == nil && st.Size > size {
+				size = st.Size
+			}
+			return buf[:0], fmt.Errorf("%s: %d bytes, more than the %d allowed", path, size, MaxFileSize)
+		}
+	}
+}
+
+// open opens path, a file directly in d, for reading.
+func (d catalogDir) open(path string) (int, error) {
+	for {
+		var fd int
+		var err error
+		if d.fd >= 0 {
+			fd, err = syscall.Openat(d.fd, filepath.Base(path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		} else {
+			fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		}
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, fmt.Errorf("%s: %w", path, &fs.PathError{Op: "open", Path: path, Err: err})
+		}
+		return fd, nil
+	}
+}
+
+// readDirNames returns the names in the directory root, sorted, and
+// whether each is a directory, as os.ReadDir says it (the entry's own
+// type: a symlink to a directory is not one). It reads the entries with
+// getdents in batches of 256 KiB and keeps only the names: os.ReadDir
+// makes an object per entry and sorts them through an interface, a
+// second of a start-up at a million files. Errors are os.ReadDir's
+// (os.ReadDir is asked again for them).
+func readDirNames(root string) ([]dirName, error) {
+	fd, err := syscall.Open(root, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return readDirNamesOS(root)
+	}
+	defer syscall.Close(fd)
+	var out []dirName
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := syscall.Getdents(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return readDirNamesOS(root)
+		}
+		if n <= 0 {
+			break
+		}
+		for b := buf[:n]; len(b) >= 19; {
+			// struct linux_dirent64: ino u64, off s64, reclen u16,
+			// type u8, name NUL-terminated.
+			reclen := int(b[16]) | int(b[17])<<8
+			if reclen < 19 || reclen > len(b) {
+				return readDirNamesOS(root)
+			}
+			typ, name := b[18], b[19:reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			b = b[reclen:]
+			if s := string(name); s != "." && s != ".." {
+				if typ == syscall.DT_UNKNOWN {
+					// A file system that does not say: os.ReadDir asks
+					// each entry.
+					return readDirNamesOS(root)
+				}
+				dir := typ == syscall.DT_DIR
+				out = append(out, dirName{name: s, dir: dir})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b dirName) int { return strings.Compare(a.name, b.name) })
+	return out, nil
 }

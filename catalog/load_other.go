@@ -46,3 +46,12 @@ func openCatalogDir(root string) catalogDir { return catalogDir{} }
 func (catalogDir) close() {}
 
 func (catalogDir) read(path, sub string) ([]byte, error) { return readCatalogFile(path, sub) }
+
+// readScratch is read: buf is not used here.
+func (d catalogDir) readScratch(path, sub string, buf []byte) ([]byte, error) {
+	return d.read(path, sub)
+}
+
+// readDirNames returns the names in the directory root, sorted, and
+// whether each is a directory (os.ReadDir's entry type).
+func readDirNames(root string) ([]dirName, error) { return readDirNamesOS(root) }

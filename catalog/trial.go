@@ -255,7 +255,7 @@ func stringShape(b []byte, s string) []byte {
 		}
 		word := s[i:j]
 		switch {
-		case len(word) <= 5 && yamlWords[strings.ToLower(word)]:
+		case len(word) <= 5 && isYAMLWord(word):
 			b = append(b, word...)
 		case digits:
 			b = append(b, 'd')
@@ -267,6 +267,17 @@ func stringShape(b []byte, s string) []byte {
 		i = j
 	}
 	return b
+}
+
+// isYAMLWord says whether word is one of yamlWords, in any case. Most
+// words are not (a mac is six words of hex digits): the first letter
+// says so before any lowercase copy or map lookup.
+func isYAMLWord(word string) bool {
+	switch word[0] | 0x20 {
+	case 't', 'f', 'y', 'n', 'o', 'i':
+		return yamlWords[strings.ToLower(word)]
+	}
+	return false
 }
 
 // yamlWords are the plain scalars YAML 1.1 or 1.2 reads as booleans, null,

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/ipam"
@@ -26,6 +27,41 @@ type shaper struct {
 	// server is the shape of the constant "server" entry.
 	server  uint64
 	haveSrv bool
+	// long caches the shapes of long strings by their bytes' address: the
+	// group decoder shares a string that repeats from group to group (an
+	// SSH key in every group's metadata), so a million groups would
+	// shape the same hundred bytes a million times. An entry keeps its
+	// string, so its address cannot be reused by another one.
+	long [longShapes]longShape
+}
+
+// longShapes is the size of shaper.long; longShapeMin the shortest string
+// it caches.
+const (
+	longShapes   = 64
+	longShapeMin = 32
+)
+
+type longShape struct {
+	s     string
+	shape []byte
+}
+
+// appendStringShape is stringShape(b, s), from long when s's bytes are
+// there.
+func (sh *shaper) appendStringShape(b []byte, s string) []byte {
+	if len(s) < longShapeMin {
+		return stringShape(b, s)
+	}
+	p := unsafe.StringData(s)
+	e := &sh.long[(uintptr(unsafe.Pointer(p))>>4^uintptr(len(s)))%longShapes]
+	if unsafe.StringData(e.s) == p && len(e.s) == len(s) {
+		return append(b, e.shape...)
+	}
+	start := len(b)
+	b = stringShape(b, s)
+	*e = longShape{s: s, shape: slices.Clone(b[start:])}
+	return b
 }
 
 type trialIPKey struct {
@@ -49,7 +85,7 @@ func (sh *shaper) stringEntry(k, v string) uint64 {
 	start := len(sh.buf)
 	sh.buf = append(sh.buf, k...)
 	sh.buf = append(sh.buf, 0, '"')
-	sh.buf = stringShape(sh.buf, v)
+	sh.buf = sh.appendStringShape(sh.buf, v)
 	sh.buf = append(sh.buf, '"')
 	h := maphash.Bytes(shapeSeed, sh.buf[start:])
 	sh.buf = sh.buf[:start]
@@ -105,7 +141,7 @@ func (sh *shaper) value(v any) {
 		sh.buf = append(sh.buf, ']')
 	case string:
 		sh.buf = append(sh.buf, '"')
-		sh.buf = stringShape(sh.buf, x)
+		sh.buf = sh.appendStringShape(sh.buf, x)
 		sh.buf = append(sh.buf, '"')
 	case float64:
 		// Numbers are kept whole (as fmt's %T(%v) kept them): a template
@@ -257,9 +293,9 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 			if k == "mac" {
 				v = mac
 			}
-			sh.buf = stringShape(sh.buf, k)
+			sh.buf = sh.appendStringShape(sh.buf, k)
 			sh.buf = append(sh.buf, '=')
-			sh.buf = stringShape(sh.buf, v)
+			sh.buf = sh.appendStringShape(sh.buf, v)
 		}
 		sh.buf = append(sh.buf, '"')
 		rsum += maphash.Bytes(shapeSeed, sh.buf[q:])

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -66,112 +65,171 @@ type pair struct{ k, v string }
 
 // NewIndex builds an index over gs. Groups must already be normalized (see
 // Decode and Normalize). It returns a *DuplicateSelectorError when two groups
-// share a selector and an error for a duplicate id.
+// share a selector and an error for a duplicate id; when gs has both, the
+// one met first in gs's order.
+//
+// At a million groups every map and sort here is seconds of a start-up,
+// so the work is done with as few of them as the answer allows: duplicate
+// ids and selectors are found by the sorts the index needs anyway (equal
+// ones sort next to each other), a group with one selector pair is filed
+// under it without counting how often pairs occur (only the pairs of
+// groups with several are counted), and bucket sizes are counted in the
+// bucket maps themselves, sized once.
 func NewIndex(gs []*Group) (*Index, error) {
 	if len(gs) > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: %d groups, at most %d", ErrInvalid, len(gs), math.MaxInt32)
 	}
-	ix := &Index{buckets: map[string]map[string]span{}, macs: map[uint64]span{}}
-	ids := make(map[string]bool, len(gs))
-	// Each group with its selector string, for the precedence sort; the
-	// strings are not kept.
+	// Each group with its selector string and its position in gs, for
+	// the precedence sort; the strings are not kept.
 	type built struct {
 		g   *Group
 		sel string
+		at  int32
 	}
-	entries := make([]built, 0, len(gs))
-	// Keyed by count and string: selectors whose keys or values hold ',' or
-	// '=' can print alike, but with different counts they never tie.
-	type selKey struct {
-		n   int
-		sel string
-	}
-	seen := make(map[selKey]string, len(gs))
-	for _, g := range gs {
-		if ids[g.ID] {
-			return nil, invalid.Conflict("groups/"+g.ID, "groups/"+g.ID, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, g.ID))
+	entries := make([]built, len(gs))
+	macs := 0
+	for i, g := range gs {
+		entries[i] = built{g: g, sel: g.SelectorString(), at: int32(i)}
+		if _, ok := g.Selector["mac"]; ok {
+			macs++
 		}
-		ids[g.ID] = true
-		e := built{g: g, sel: g.SelectorString()}
-		sk := selKey{len(g.Selector), e.sel}
-		if other, dup := seen[sk]; dup {
-			a, b := other, g.ID
-			if a > b {
-				a, b = b, a
-			}
-			return nil, &DuplicateSelectorError{A: a, B: b, Selector: e.sel}
-		}
-		seen[sk] = g.ID
-		entries = append(entries, e)
 	}
-	seen, ids = nil, nil
 	// before is matchbox's precedence: more selectors first, then the
-	// greater sorted selector string.
-	sort.Slice(entries, func(i, j int) bool {
-		a, b := entries[i], entries[j]
+	// greater sorted selector string; equal selectors (a duplicate, an
+	// error below) in gs's order.
+	slices.SortFunc(entries, func(a, b built) int {
 		if len(a.g.Selector) != len(b.g.Selector) {
-			return len(a.g.Selector) > len(b.g.Selector)
+			return len(b.g.Selector) - len(a.g.Selector)
 		}
-		return a.sel > b.sel
+		if c := strings.Compare(b.sel, a.sel); c != 0 {
+			return c
+		}
+		return int(a.at - b.at)
 	})
+	// The first error in gs's order: a duplicate id at the position of
+	// its second group, a duplicate selector likewise (keyed by count and
+	// string: selectors whose keys or values hold ',' or '=' can print
+	// alike, but with different counts they never tie).
+	errAt := int32(len(gs))
+	var errDup *DuplicateSelectorError
+	for i := 1; i < len(entries); i++ {
+		a, b := entries[i-1], entries[i]
+		if len(a.g.Selector) != len(b.g.Selector) || a.sel != b.sel {
+			continue
+		}
+		// b is not the first of its selector; the first one is the
+		// run's start (the run is in gs's order).
+		if b.at < errAt {
+			j := i - 1
+			for j > 0 && len(entries[j-1].g.Selector) == len(b.g.Selector) && entries[j-1].sel == b.sel {
+				j--
+			}
+			x, y := entries[j].g.ID, b.g.ID
+			if x > y {
+				x, y = y, x
+			}
+			errAt, errDup = b.at, &DuplicateSelectorError{A: x, B: y, Selector: b.sel}
+		}
+	}
+	idsSorted := increasingIDs(gs)
+	if at := firstDuplicateID(gs, idsSorted); at >= 0 && int32(at) <= errAt {
+		id := gs[at].ID
+		return nil, invalid.Conflict("groups/"+id, "groups/"+id, fmt.Errorf("%w: duplicate group id %q", ErrInvalid, id))
+	}
+	if errDup != nil {
+		return nil, errDup
+	}
+	ix := &Index{buckets: map[string]map[string]span{}, macs: make(map[uint64]span, macs)}
 	ix.all = make([]*Group, len(entries))
 	ix.byID = make([]int32, len(entries))
 	for i, e := range entries {
 		ix.all[i] = e.g
-		ix.byID[i] = int32(i)
-	}
-	entries = nil
-	slices.SortFunc(ix.byID, func(a, b int32) int { return strings.Compare(ix.all[a].ID, ix.all[b].ID) })
-
-	freq := map[pair]int{}
-	for _, g := range ix.all {
-		for k, v := range g.Selector {
-			freq[pair{k, v}]++
+		if idsSorted {
+			ix.byID[e.at] = int32(i) // gs is in id order: no sort
+		} else {
+			ix.byID[i] = int32(i)
 		}
 	}
-	// Each group's bucket, then the buckets laid out in filed in the
-	// order of their first (best) group, each in precedence order.
+	entries = nil
+	if !idsSorted {
+		slices.SortFunc(ix.byID, func(a, b int32) int { return strings.Compare(ix.all[a].ID, ix.all[b].ID) })
+	}
+
+	// How many groups hold each pair, for the pairs that need it: those of
+	// groups with several pairs, whose bucket is their rarest pair.
+	var freq map[pair]int
+	for _, g := range ix.all {
+		if len(g.Selector) > 1 {
+			if freq == nil {
+				freq = map[pair]int{}
+			}
+			for k, v := range g.Selector {
+				freq[pair{k, v}] = 0
+			}
+		}
+	}
+	if freq != nil {
+		for _, g := range ix.all {
+			for k, v := range g.Selector {
+				p := pair{k, v}
+				if n, ok := freq[p]; ok {
+					freq[p] = n + 1
+				}
+			}
+		}
+	}
+	// Each group's bucket, counted in the bucket's span (n; start -1:
+	// not laid out yet), then the buckets laid out in filed in the order
+	// of their first (best) group, each in precedence order: one walk
+	// does both, laying a bucket out when it meets its first group.
 	bucketOf := make([]pair, len(ix.all))
-	var order []pair
-	size := map[pair]int32{}
+	filed := 0
 	for i, g := range ix.all {
 		if len(g.Selector) == 0 {
 			ix.defaults = append(ix.defaults, int32(i))
 			continue
 		}
 		var best pair
-		bestN := -1
-		for k, v := range g.Selector {
-			p := pair{k, v}
-			n := freq[p]
-			if bestN < 0 || n < bestN || n == bestN && (p.k < best.k || p.k == best.k && p.v < best.v) {
-				best, bestN = p, n
+		if len(g.Selector) == 1 {
+			for k, v := range g.Selector {
+				best = pair{k, v}
+			}
+		} else {
+			bestN := -1
+			for k, v := range g.Selector {
+				p := pair{k, v}
+				n := freq[p]
+				if bestN < 0 || n < bestN || n == bestN && (p.k < best.k || p.k == best.k && p.v < best.v) {
+					best, bestN = p, n
+				}
 			}
 		}
 		bucketOf[i] = best
-		if size[best] == 0 {
-			order = append(order, best)
+		if _, ok := ix.buckets[best.k]; !ok {
+			ix.buckets[best.k] = map[string]span{}
+			ix.keys = append(ix.keys, best.k)
 		}
-		size[best]++
+		sp, ok := ix.span(best.k, best.v)
+		if !ok {
+			sp.start = -1
+		}
+		sp.n++
+		ix.setSpan(best, sp)
+		filed++
 	}
 	freq = nil
-	var start int32
-	for _, p := range order {
-		if _, ok := ix.buckets[p.k]; !ok {
-			ix.buckets[p.k] = map[string]span{}
-			ix.keys = append(ix.keys, p.k)
-		}
-		ix.setSpan(p, span{start: start})
-		start += size[p]
-	}
 	slices.Sort(ix.keys)
-	ix.filed = make([]int32, start)
+	ix.filed = make([]int32, filed)
+	var next int32 // where the next bucket laid out starts
 	for i, g := range ix.all {
 		if len(g.Selector) == 0 {
 			continue
 		}
 		p := bucketOf[i]
 		sp, _ := ix.span(p.k, p.v)
+		if sp.start < 0 { // its first group: lay it out, n groups long
+			next, sp = next+sp.n, span{start: next}
+		}
 		ix.filed[sp.start+sp.n] = int32(i) // filed in precedence order
 		sp.n++
 		ix.setSpan(p, sp)
@@ -182,6 +240,34 @@ func NewIndex(gs []*Group) (*Index, error) {
 		}
 	}
 	return ix, nil
+}
+
+// increasingIDs says whether gs's ids are strictly increasing, as a
+// catalog's are (it passes its groups sorted by id).
+func increasingIDs(gs []*Group) bool {
+	for i := 1; i < len(gs); i++ {
+		if gs[i-1].ID >= gs[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// firstDuplicateID returns the position in gs of the first group whose id
+// an earlier group has, or -1. Ids in increasing order (sorted) have
+// none.
+func firstDuplicateID(gs []*Group, sorted bool) int {
+	if sorted {
+		return -1
+	}
+	ids := make(map[string]bool, len(gs))
+	for i, g := range gs {
+		if ids[g.ID] {
+			return i
+		}
+		ids[g.ID] = true
+	}
+	return -1
 }
 
 // span returns the bucket filed under k=v.

@@ -111,6 +111,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			return cmdline.Exit(stderr, "serve", err)
 		}
 	}
+	defer startProfiles(logger)() // profile.go: PROVISIOND_CPUPROFILE, PROVISIOND_TRACE
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return cmdline.Exit(stderr, "serve", runServe(ctx, cfg, logger))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/provisiond/provisiond/groups"
@@ -50,6 +51,46 @@ func TestEncodeGroupIsMarshal(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("group %q:\n got %s\nwant %s", g.ID, got, want)
+		}
+	}
+}
+
+// TestEncodeGroupInArena: groups encoded one after the other into arenas
+// are each json.Marshal's bytes, checked after all were encoded (no value
+// is overwritten by a later one), with groups larger than an arena's room,
+// groups json.Marshal encodes (an escaped string) in between, and values
+// that cannot be appended to in place.
+func TestEncodeGroupInArena(t *testing.T) {
+	var gs []*groups.Group
+	for i := range 3000 {
+		md := map[string]any{"hostname": fmt.Sprintf("node-%d", i), "n": fmt.Sprint(i)}
+		switch {
+		case i%500 == 7:
+			md["big"] = strings.Repeat(fmt.Sprintf("b%d", i), groupRoom) // past the room left, past an arena
+		case i%97 == 3:
+			md["escaped"] = "a \"quoted\" <word>"
+		}
+		gs = append(gs, &groups.Group{ID: fmt.Sprintf("g%04d", i), Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)}, Metadata: md})
+	}
+	var arena []byte
+	vals := make([][]byte, len(gs))
+	for i, g := range gs {
+		v, err := encodeGroupIn(&arena, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cap(v) != len(v) {
+			t.Fatalf("group %d: value of length %d has capacity %d", i, len(v), cap(v))
+		}
+		vals[i] = v
+	}
+	for i, g := range gs {
+		want, err := json.Marshal(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(vals[i], want) {
+			t.Fatalf("group %d:\n got %s\nwant %s", i, vals[i], want)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/internal/keysort"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
 	"github.com/provisiond/provisiond/storage"
@@ -177,7 +178,7 @@ func readCatalogTx(tx *bbolt.Tx) (*catalog.Catalog, storage.Revision, error) {
 		return nil, 0, err
 	}
 	decoded := make([]*groups.Group, len(groupValues))
-	_, err = encodeAll(len(groupValues), func(i int) ([]byte, error) {
+	_, err = encodeAll(len(groupValues), func(i int, _ *[]byte) ([]byte, error) {
 		g, err := groups.Decode(groupValues[i])
 		if err != nil {
 			return nil, fmt.Errorf("stored groups/%s: %w", groupKeys[i], err)
@@ -205,20 +206,22 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) (ch
 	root := tx.Bucket(bCatalog)
 	for _, name := range catalogKinds {
 		var keys []string
-		var encode func(i int) ([]byte, error)
+		var encode encodeFunc
 		switch name {
 		case "profiles":
 			keys = slices.Sorted(maps.Keys(c.Profiles))
-			encode = func(i int) ([]byte, error) { return json.Marshal(c.Profiles[keys[i]]) }
+			encode = func(i int, _ *[]byte) ([]byte, error) { return json.Marshal(c.Profiles[keys[i]]) }
 		case "groups":
-			keys = slices.Sorted(maps.Keys(c.Groups))
-			encode = func(i int) ([]byte, error) { return encodeGroup(c.Groups[keys[i]]) }
+			// A million ids: a radix sort, carrying each id's group.
+			var gs []*groups.Group
+			keys, gs = keysort.Sorted(c.Groups)
+			encode = func(i int, arena *[]byte) ([]byte, error) { return encodeGroupIn(arena, gs[i]) }
 		case "pools":
 			keys = slices.Sorted(maps.Keys(c.Pools))
-			encode = func(i int) ([]byte, error) { return json.Marshal(c.Pools[keys[i]]) }
+			encode = func(i int, _ *[]byte) ([]byte, error) { return json.Marshal(c.Pools[keys[i]]) }
 		case "machines":
 			keys = slices.Sorted(maps.Keys(c.Machines))
-			encode = func(i int) ([]byte, error) { return json.Marshal(c.Machines[keys[i]]) }
+			encode = func(i int, _ *[]byte) ([]byte, error) { return json.Marshal(c.Machines[keys[i]]) }
 		}
 		ch, err := syncBucket(root, name, keys, encode)
 		if err != nil {
@@ -229,7 +232,7 @@ func writeCatalogTx(tx *bbolt.Tx, c *catalog.Catalog, ops []storage.LeaseOp) (ch
 	for _, kind := range profiles.Kinds {
 		t := c.Templates[kind]
 		keys := slices.Sorted(maps.Keys(t))
-		ch, err := syncBucket(root, "templates/"+string(kind), keys, func(i int) ([]byte, error) { return []byte(t[keys[i]]), nil })
+		ch, err := syncBucket(root, "templates/"+string(kind), keys, func(i int, _ *[]byte) ([]byte, error) { return []byte(t[keys[i]]), nil })
 		if err != nil {
 			return false, err
 		}
@@ -272,15 +275,21 @@ const fillPercent = 1.0
 // increasing.
 type encoder struct {
 	n      int
-	encode func(i int) ([]byte, error)
+	encode encodeFunc
 	lo     int
 	batch  [][]byte
 }
 
+// encodeFunc returns the value of key i. It may append it to *arena (a
+// buffer of its goroutine, which it may replace with a new one) and
+// return that part of it: then many values share one allocation, which a
+// value written keeps alive until the commit (see syncBucket).
+type encodeFunc func(i int, arena *[]byte) ([]byte, error)
+
 func (e *encoder) value(i int) ([]byte, error) {
 	if i < e.lo || i >= e.lo+len(e.batch) {
 		lo := i
-		batch, err := encodeAll(min(encodeBatch, e.n-lo), func(j int) ([]byte, error) { return e.encode(lo + j) })
+		batch, err := encodeAll(min(encodeBatch, e.n-lo), func(j int, arena *[]byte) ([]byte, error) { return e.encode(lo+j, arena) })
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +307,7 @@ func (e *encoder) value(i int) ([]byte, error) {
 // whole bucket. The digest (catalogDigest) depends only on the bucket's
 // content, not on how it was written. changed says whether it wrote or
 // deleted any key.
-func syncBucket(root *bbolt.Bucket, name string, keys []string, encode func(i int) ([]byte, error)) (changed bool, err error) {
+func syncBucket(root *bbolt.Bucket, name string, keys []string, encode encodeFunc) (changed bool, err error) {
 	b := root.Bucket([]byte(name))
 	if b == nil {
 		if b, err = root.CreateBucket([]byte(name)); err != nil {
@@ -326,7 +335,9 @@ func syncBucket(root *bbolt.Bucket, name string, keys []string, encode func(i in
 			if err != nil {
 				return false, err
 			}
-			puts = append(puts, put{i, nv})
+			// A copy of its own: a value of an arena would keep the
+			// whole arena alive to the commit, for one value written.
+			puts = append(puts, put{i, slices.Clone(nv)})
 			i++
 		case i >= len(keys) || string(k) < keys[i]:
 			if v == nil {
@@ -345,7 +356,7 @@ func syncBucket(root *bbolt.Bucket, name string, keys []string, encode func(i in
 				return false, err
 			}
 			if !bytes.Equal(v, nv) {
-				puts = append(puts, put{i, nv})
+				puts = append(puts, put{i, slices.Clone(nv)})
 			}
 			i++
 			k, v = cur.Next()
@@ -368,7 +379,7 @@ func syncBucket(root *bbolt.Bucket, name string, keys []string, encode func(i in
 
 // freshBucket replaces bucket name with a new one holding keys and the
 // values encode gives.
-func freshBucket(root *bbolt.Bucket, name string, keys []string, encode func(i int) ([]byte, error)) error {
+func freshBucket(root *bbolt.Bucket, name string, keys []string, encode encodeFunc) error {
 	if root.Bucket([]byte(name)) != nil {
 		if err := root.DeleteBucket([]byte(name)); err != nil {
 			return err
@@ -382,8 +393,9 @@ func freshBucket(root *bbolt.Bucket, name string, keys []string, encode func(i i
 }
 
 // fillBucket puts keys (sorted) with the values encode gives into the empty
-// bucket b, packed full (fillPercent).
-func fillBucket(b *bbolt.Bucket, keys []string, encode func(i int) ([]byte, error)) error {
+// bucket b, packed full (fillPercent). Every value is written, so values
+// sharing an arena keep nothing alive that is not written.
+func fillBucket(b *bbolt.Bucket, keys []string, encode encodeFunc) error {
 	b.FillPercent = fillPercent
 	enc := &encoder{n: len(keys), encode: encode}
 	for i, k := range keys {
@@ -399,15 +411,16 @@ func fillBucket(b *bbolt.Bucket, keys []string, encode func(i int) ([]byte, erro
 }
 
 // encodeAll returns encode(0..n-1), on up to GOMAXPROCS goroutines for
-// large n; the first error (by index) is returned. readCatalogTx decodes
-// with it too.
-func encodeAll(n int, encode func(i int) ([]byte, error)) ([][]byte, error) {
+// large n, each with its own arena; the first error (by index) is
+// returned. readCatalogTx decodes with it too.
+func encodeAll(n int, encode encodeFunc) ([][]byte, error) {
 	out := make([][]byte, n)
 	errs := make([]error, n)
 	workers := min(runtime.GOMAXPROCS(0), n/256)
 	if workers <= 1 {
+		var arena []byte
 		for i := range n {
-			if out[i], errs[i] = encode(i); errs[i] != nil {
+			if out[i], errs[i] = encode(i, &arena); errs[i] != nil {
 				return nil, errs[i]
 			}
 		}
@@ -419,8 +432,9 @@ func encodeAll(n int, encode func(i int) ([]byte, error)) ([][]byte, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var arena []byte
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				out[i], errs[i] = encode(i)
+				out[i], errs[i] = encode(i, &arena)
 			}
 		}()
 	}
