@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -170,8 +171,9 @@ func readDirNames(root string) ([]dirName, error) {
 		}
 		for b := buf[:n]; len(b) >= 19; {
 			// struct linux_dirent64: ino u64, off s64, reclen u16,
-			// type u8, name NUL-terminated.
-			reclen := int(b[16]) | int(b[17])<<8
+			// type u8, name NUL-terminated; in the machine's byte
+			// order.
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
 			if reclen < 19 || reclen > len(b) {
 				return readDirNamesOS(root)
 			}
