@@ -43,13 +43,25 @@ func tuneServeGC() {
 	}
 }
 
-// tightenGC sets loadGCPercent for the load that follows, unless the
-// operator tuned the collector, and returns what puts it back.
-func tightenGC() (restore func()) {
+// overLoadGCPercent is the collector's target while a catalog loads
+// beside the one being served (a restart's --catalog loading in the
+// background, SIGHUP, when the operator set neither GOGC nor a memory
+// limit): the served catalog is most of the live heap and stays, so
+// the load's headroom at loadGCPercent is half the served catalog again
+// on top of both. At 100,000 machines the restart with --catalog peaked
+// at 289 MiB with 50 (docs/performance.md, "Peak memory, fifth pass").
+// Only these loads: the first one, with nothing served, blocks the
+// start, which the lower target would slow.
+const overLoadGCPercent = 25
+
+// tightenGC sets the collector's target to percent for the load that
+// follows, unless the operator tuned the collector, and returns what
+// puts the previous one back.
+func tightenGC(percent int) (restore func()) {
 	if operatorTunedGC() {
 		return func() {}
 	}
-	prev := debug.SetGCPercent(loadGCPercent)
+	prev := debug.SetGCPercent(percent)
 	return func() { debug.SetGCPercent(prev) }
 }
 
