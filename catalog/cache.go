@@ -27,9 +27,19 @@ type renderCache[V any] struct {
 	size  func(V) int
 }
 
+// defaultCacheBytes bounds each render cache of a snapshot when
+// Options.CacheBytes is 0. The caches are live heap beside the catalog,
+// and the garbage collector lets the heap grow in proportion to what is
+// live (GOGC): a bound of 256 MiB (before) let a fleet of 100,000
+// machines asking again fill up to three times that. A storm asks each
+// machine's answers once or twice, so it gains little from more; 16 MiB
+// holds the /ipxe, /ignition and /metadata answers of about 10,000
+// matchbox machines.
+const defaultCacheBytes = 16 << 20
+
 func newRenderCache[V any](max int, size func(V) int) *renderCache[V] {
 	if max <= 0 {
-		max = 256 << 20
+		max = defaultCacheBytes
 	}
 	return &renderCache[V]{m: map[string]V{}, max: max, size: size}
 }

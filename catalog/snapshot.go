@@ -90,7 +90,7 @@ type Options struct {
 	// profiles.DefaultRenderTimeout; negative: no bound). Only cache misses
 	// render.
 	RenderTimeout time.Duration
-	// CacheBytes bounds the render cache (0: 256 MiB).
+	// CacheBytes bounds the render cache (0: defaultCacheBytes).
 	CacheBytes int
 	// Stats, when set, counts render cache hits and misses.
 	Stats *CacheStats

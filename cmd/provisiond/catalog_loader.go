@@ -213,7 +213,11 @@ func (l *catalogLoader) load(ctx context.Context) (*catalog.Snapshot, error) {
 			return nil, err
 		}
 	}
-	defer tightenGC()()
+	gc := loadGCPercent
+	if l.catalogs.Current() != nil {
+		gc = overLoadGCPercent // beside the served catalog
+	}
+	defer tightenGC(gc)()
 	start := time.Now()
 	var before *catalog.Snapshot
 	var over func(*catalog.Catalog)

@@ -37,18 +37,19 @@ func parseMemoryLimit(s string) (int64, error) {
 // --memory-limit; empty leaves the runtime's (GOMEMLIMIT, else none).
 // Near the limit the garbage collector runs more often instead of letting
 // the heap grow to twice the live data (GOGC): resident memory is bounded
-// at the price of CPU.
+// at the price of CPU. With neither a limit nor GOGC, the collector's
+// target is serveGCPercent (tuneServeGC).
 func applyMemoryLimit(s string, log *slog.Logger) error {
-	if s == "" {
-		return nil
+	if s != "" {
+		n, err := parseMemoryLimit(s)
+		if err != nil {
+			return err
+		}
+		debug.SetMemoryLimit(n)
+		if n != math.MaxInt64 {
+			log.Info("memory limit", "bytes", n)
+		}
 	}
-	n, err := parseMemoryLimit(s)
-	if err != nil {
-		return err
-	}
-	debug.SetMemoryLimit(n)
-	if n != math.MaxInt64 {
-		log.Info("memory limit", "bytes", n)
-	}
+	tuneServeGC()
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	bbolt "go.etcd.io/bbolt"
+
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
 	"github.com/provisiond/provisiond/profiles"
@@ -86,4 +88,65 @@ func TestCatalogReadLeavesNoPagesResident(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("ReplaceCatalogAt of the same catalog")
+}
+
+// TestResidentWalkBoundsMappedPages: a walk over a stored bucket that
+// counts what it reads (residentWalk) holds at most about its chunk of
+// the file's pages resident at any step, where a plain walk ends with
+// the whole bucket resident; and it reads every value whole.
+func TestResidentWalkBoundsMappedPages(t *testing.T) {
+	ctx := t.Context()
+	s := mustOpen(t, t.TempDir())
+	defer s.Close()
+	c := catalog.New()
+	c.Profiles["p"] = &profiles.Profile{ID: "p", Boot: profiles.Boot{Kernel: "/k"}}
+	for i := range 20000 {
+		id := fmt.Sprintf("g%05d", i)
+		c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)},
+			Metadata: map[string]any{"hostname": id, "pad": strings.Repeat("x", 200)}}
+	}
+	if err := s.ReplaceCatalog(ctx, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	size := int(fileSize(s.path))
+	const chunk = 512 << 10
+	walk := func(bounded bool) (most, values int) {
+		err := s.db.View(func(tx *bbolt.Tx) error {
+			dropResident(tx)
+			w := &residentWalk{tx: tx, chunk: chunk}
+			return tx.Bucket(bCatalog).Bucket([]byte("groups")).ForEach(func(k, v []byte) error {
+				if _, err := groups.Decode(v); err != nil {
+					return fmt.Errorf("%s: %w", k, err)
+				}
+				values++
+				if bounded {
+					w.read(len(k) + len(v))
+				}
+				if values%1000 == 0 {
+					most = max(most, mappedRSS(t, s.path))
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return most, values
+	}
+	plain, n := walk(false)
+	if n != 20000 {
+		t.Fatalf("plain walk read %d groups, want 20000", n)
+	}
+	if plain < 8*chunk {
+		t.Fatalf("a plain walk held only %d of the file's %d bytes resident: the test cannot tell", plain, size)
+	}
+	bounded, n := walk(true)
+	if n != 20000 {
+		t.Fatalf("bounded walk read %d groups, want 20000", n)
+	}
+	// The chunk's pages, the branch pages, and what the kernel maps
+	// around each fault (fault-around, 64 KiB).
+	if bounded > 2*chunk+256<<10 {
+		t.Errorf("bounded walk: up to %d bytes resident (chunk %d, file %d), want about the chunk", bounded, chunk, size)
+	}
 }

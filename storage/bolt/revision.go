@@ -120,6 +120,7 @@ func catalogDigest(tx *bbolt.Tx, visit func(bucket string, k, v []byte) error) (
 		h.Write(b)
 	}
 	root := tx.Bucket(bCatalog)
+	walk := newResidentWalk(tx)
 	err := root.ForEachBucket(func(name []byte) error {
 		field(name)
 		return root.Bucket(name).ForEach(func(k, v []byte) error {
@@ -128,6 +129,7 @@ func catalogDigest(tx *bbolt.Tx, visit func(bucket string, k, v []byte) error) (
 			if visit != nil {
 				return visit(string(name), k, v)
 			}
+			walk.read(len(k) + len(v)) // nothing holds k or v
 			return nil
 		})
 	})
@@ -326,9 +328,11 @@ func syncBucket(root *bbolt.Bucket, name string, keys []string, encode encodeFun
 	}
 	var puts []put
 	var dels [][]byte
+	walk := newResidentWalk(b.Tx()) // k and v are not kept
 	cur := b.Cursor()
 	k, v := cur.First()
 	for i := 0; i < len(keys) || k != nil; {
+		walk.read(len(k) + len(v))
 		switch {
 		case k == nil || (i < len(keys) && keys[i] < string(k)):
 			nv, err := enc.value(i) // new key
