@@ -2,6 +2,7 @@ package server
 
 import (
 	"hash/maphash"
+	"math/rand/v2"
 	"sync/atomic"
 
 	"github.com/provisiond/provisiond/catalog"
@@ -20,22 +21,39 @@ import (
 // inventory state, its boot token, the server URL, the render caches) is
 // looked up per request as before.
 //
-// It is a fixed table of queryCacheSlots entries, each slot the last query
-// whose hash fell into it: no lock, a bounded size whatever the clients
-// send (queries longer than maxCachedQuery are not kept), and an entry
-// is immutable once stored, so requests share it. Entries carry the
+// It is a fixed table of queryCacheSlots entries in sets of queryCacheWays
+// (a query's hash picks its set; a new query takes an empty way of it, or
+// a random one): no lock, a bounded size whatever the clients send
+// (queries longer than maxCachedQuery are not kept), and an entry is
+// immutable once stored, so requests share it. Entries carry the
 // epoch of the snapshot they were matched in (Server.Swap counts
 // epochs): a match is used only in its own epoch, and Swap empties the
 // table so that the old snapshot's groups are not kept alive by it.
 type queryCache struct {
 	seed  maphash.Seed
-	slots [queryCacheSlots]atomic.Pointer[queryEntry]
+	slots [queryCacheSlots]querySlot
 }
 
-// queryCacheSlots is the table's size: several times the machines a
-// steady state cycles through (bootstorm: 1,000, two queries each), at
-// most about 2 MiB of entries.
-const queryCacheSlots = 4096
+// querySlot is one way of a set: the entry and its query's hash, which
+// get compares before it reads the entry (a set of four is one cache
+// line; every entry read is a miss of its own). The hash is a hint, the
+// entry's query decides.
+type querySlot struct {
+	hash  atomic.Uint64
+	entry atomic.Pointer[queryEntry]
+}
+
+// queryCacheSlots is the table's size: several times the queries of the
+// machines a steady state cycles through (bootstorm: 1,000 machines, two
+// queries each, which leave under 1% of the sets full), at most about
+// 16 MiB of entries (the bound on a query's length bounds its labels).
+// queryCacheWays is the size of a set: with one way, a quarter of
+// bootstorm's queries would share their slot with another and evict each
+// other at every turn.
+const (
+	queryCacheSlots = 8192
+	queryCacheWays  = 4
+)
 
 // maxCachedQuery is the longest raw query kept: an iPXE chain's is about
 // 150 bytes; the bound keeps a hostile client from pinning megabytes.
@@ -61,8 +79,11 @@ func newQueryCache() *queryCache {
 	return &queryCache{seed: maphash.MakeSeed()}
 }
 
-func (c *queryCache) slot(raw string) *atomic.Pointer[queryEntry] {
-	return &c.slots[maphash.String(c.seed, raw)&(queryCacheSlots-1)]
+// set returns raw's hash and the ways of its set.
+func (c *queryCache) set(raw string) (uint64, []querySlot) {
+	h := maphash.String(c.seed, raw)
+	i := h & (queryCacheSlots - 1) &^ (queryCacheWays - 1)
+	return h, c.slots[i : i+queryCacheWays]
 }
 
 // get returns the entry of raw, nil when it is not kept.
@@ -70,24 +91,49 @@ func (c *queryCache) get(raw string) *queryEntry {
 	if c == nil || len(raw) > maxCachedQuery {
 		return nil
 	}
-	if e := c.slot(raw).Load(); e != nil && e.raw == raw {
-		return e
+	h, set := c.set(raw)
+	for i := range set {
+		if set[i].hash.Load() != h {
+			continue
+		}
+		if e := set[i].entry.Load(); e != nil && e.raw == raw {
+			return e
+		}
 	}
 	return nil
 }
 
-// put keeps e (in place of whatever its slot held).
+// put keeps e: in place of raw's entry, else in an empty way of its set,
+// else in place of a random one.
 func (c *queryCache) put(e *queryEntry) {
 	if c == nil || len(e.raw) > maxCachedQuery {
 		return
 	}
-	c.slot(e.raw).Store(e)
+	h, set := c.set(e.raw)
+	way := -1
+	for i := range set {
+		old := set[i].entry.Load()
+		if old != nil && old.raw == e.raw {
+			way = i
+			break
+		}
+		if old == nil && way < 0 {
+			way = i
+		}
+	}
+	if way < 0 {
+		way = rand.IntN(queryCacheWays)
+	}
+	// The entry before its hash: a reader that sees the new hash with
+	// the old entry (or the reverse) compares the query and misses.
+	set[way].entry.Store(e)
+	set[way].hash.Store(h)
 }
 
 // clear drops every entry.
 func (c *queryCache) clear() {
 	for i := range c.slots {
-		c.slots[i].Store(nil)
+		c.slots[i].entry.Store(nil)
 	}
 }
 

@@ -101,7 +101,7 @@ func TestQueryCacheFollowsSwap(t *testing.T) {
 		"groups/d.json":   `{"id":"d","profile":"p","metadata":{"host":"default"}}`,
 	}))
 	for i := range e.srv.queries.slots {
-		if ent := e.srv.queries.slots[i].Load(); ent != nil {
+		if ent := e.srv.queries.slots[i].entry.Load(); ent != nil {
 			t.Fatalf("slot %d after Swap: %+v", i, ent)
 		}
 	}
@@ -168,29 +168,53 @@ func TestQueryCacheErrorsAndBounds(t *testing.T) {
 		t.Error("a query longer than maxCachedQuery was kept")
 	}
 	for i := range e.srv.queries.slots {
-		if ent := e.srv.queries.slots[i].Load(); ent != nil && len(ent.raw) > maxCachedQuery {
+		if ent := e.srv.queries.slots[i].entry.Load(); ent != nil && len(ent.raw) > maxCachedQuery {
 			t.Errorf("slot %d holds a %d-byte query", i, len(ent.raw))
 		}
 	}
 
-	// Two queries of one slot.
+	// The queries of one set: each keeps its entry while the set has
+	// room, and a new one evicts one of them, never answers for another.
 	c := newQueryCache()
-	a := "mac=52:54:00:00:00:01"
-	var b string
-	for i := 0; ; i++ {
-		b = fmt.Sprintf("mac=52:54:00:00:%02x:%02x", i>>8, i&0xff)
-		if b != a && c.slot(b) == c.slot(a) {
-			break
+	var same []string
+	_, first := c.set("mac=52:54:00:00:00:00")
+	for i := 0; len(same) < queryCacheWays+1; i++ {
+		q := fmt.Sprintf("mac=52:54:00:00:%02x:%02x", i>>8, i&0xff)
+		_, set := c.set(q)
+		if len(same) == 0 || &set[0] == &first[0] {
+			same = append(same, q)
 		}
 	}
-	c.put(&queryEntry{raw: a})
-	if c.get(b) != nil || c.get(a) == nil {
-		t.Fatal("get: an entry answered for another query of its slot")
+	for i, q := range same[:queryCacheWays] {
+		c.put(&queryEntry{raw: q, epoch: uint64(i)})
 	}
-	c.put(&queryEntry{raw: b})
-	if c.get(a) != nil || c.get(b) == nil || c.get(b).raw != b {
-		t.Fatal("put: the slot's new query does not replace the old")
+	for i, q := range same[:queryCacheWays] {
+		if ent := c.get(q); ent == nil || ent.raw != q || ent.epoch != uint64(i) {
+			t.Fatalf("%s: %+v", q, ent)
+		}
 	}
+	c.put(&queryEntry{raw: same[0], epoch: 9}) // replaces its own
+	if ent := c.get(same[0]); ent == nil || ent.epoch != 9 {
+		t.Fatalf("replaced entry: %+v", ent)
+	}
+	last := same[queryCacheWays]
+	if c.get(last) != nil {
+		t.Fatal("an entry answered for another query of its set")
+	}
+	c.put(&queryEntry{raw: last})
+	kept := 0
+	for _, q := range same {
+		if ent := c.get(q); ent != nil {
+			if ent.raw != q {
+				t.Fatalf("%s answered by %s", q, ent.raw)
+			}
+			kept++
+		}
+	}
+	if c.get(last) == nil || kept != queryCacheWays {
+		t.Fatalf("after a fifth query in a set of %d: %d kept", queryCacheWays, kept)
+	}
+
 }
 
 // TestQueryCacheConcurrentSwaps serves one machine from many goroutines
