@@ -87,6 +87,19 @@ func Key(mac, uuid string) string {
 // reason. An operator's command or a BMC operation is not a sighting of
 // the machine: it leaves FirstSeen, LastSeen and LastEndpoint alone.
 func (m *Machine) apply(mac, uuid string, e Event) error {
+	e, err := m.fold(mac, uuid, e)
+	if len(m.Events) >= MaxEvents {
+		copy(m.Events, m.Events[1:])
+		m.Events = m.Events[:MaxEvents-1]
+	}
+	m.Events = append(m.Events, e)
+	return err
+}
+
+// fold is apply without keeping the event: it returns the event as it is
+// to be kept (its Hardware cleared, its State and Cause set), for the
+// caller to append (the Recorder keeps events in a ring, record.add).
+func (m *Machine) fold(mac, uuid string, e Event) (Event, error) {
 	if mac != "" {
 		m.MAC = mac
 	}
@@ -127,12 +140,7 @@ func (m *Machine) apply(mac, uuid string, e Event) error {
 			m.change(e, to)
 		}
 	}
-	if len(m.Events) >= MaxEvents {
-		copy(m.Events, m.Events[1:])
-		m.Events = m.Events[:MaxEvents-1]
-	}
-	m.Events = append(m.Events, e)
-	return err
+	return e, err
 }
 
 // change moves m to state to and adds the change to its timeline.

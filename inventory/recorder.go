@@ -26,24 +26,103 @@ type Recorder struct {
 
 	saver Saver
 	mu    sync.Mutex
-	all   map[string]*Machine
-	dirty map[string]bool
+	all   map[string]*record
+	// dirty lists the records changed since the last flush (each with
+	// its dirty flag set), in the order they first changed.
+	dirty []*record
 	// flushMu serializes flushes, so a batch is never written twice at once.
 	flushMu sync.Mutex
 }
 
+// record is a machine as the recorder holds it. Its events are a ring
+// once MaxEvents long: Events[head] is then the oldest, and a new event
+// takes its place instead of every event moving down one (a boot request
+// of a machine seen before then copies one event, not sixteen). copy
+// returns the machine with its events oldest first, as Machine has them.
+type record struct {
+	m     Machine
+	head  int
+	dirty bool
+}
+
+// add keeps e as the newest event.
+func (rec *record) add(e Event) {
+	ev := rec.m.Events
+	if len(ev) < MaxEvents {
+		rec.m.Events = append(ev, e)
+		return
+	}
+	ev[rec.head] = e
+	if rec.head++; rec.head == MaxEvents {
+		rec.head = 0
+	}
+}
+
+// copy returns the machine, its events oldest first, sharing nothing
+// that the recorder changes.
+func (rec *record) copy() Machine {
+	m := &rec.m
+	c := *m
+	c.Events = make([]Event, len(m.Events))
+	n := copy(c.Events, m.Events[rec.head:])
+	copy(c.Events[n:], m.Events[:rec.head])
+	if len(c.Events) == 0 {
+		c.Events = nil
+	}
+	c.Changes = append([]Change(nil), m.Changes...)
+	if m.Hardware != nil {
+		h := *m.Hardware
+		c.Hardware = &h
+	}
+	return c
+}
+
 // NewRecorder returns a recorder holding the machines already stored.
 func NewRecorder(s Saver, existing []Machine, logger *slog.Logger) *Recorder {
-	r := &Recorder{saver: s, Logger: logger, all: make(map[string]*Machine, len(existing)), dirty: map[string]bool{}}
+	r := &Recorder{saver: s, Logger: logger, all: make(map[string]*record, len(existing))}
 	for i := range existing {
 		m := existing[i]
 		if !m.State.Valid() {
 			// written before the lifecycle, or by a newer version
 			m.State = derive(m)
 		}
-		r.all[m.Key] = &m
+		if len(m.Events) > MaxEvents {
+			// a newer version's bound: the newest MaxEvents
+			m.Events = m.Events[len(m.Events)-MaxEvents:]
+		}
+		// A copy of the events: the ring writes into them, and the
+		// caller's slice is theirs.
+		m.Events = append(make([]Event, 0, len(m.Events)), m.Events...)
+		r.all[m.Key] = &record{m: m}
 	}
 	return r
+}
+
+// touch marks rec changed since the last flush. The caller holds r.mu.
+func (r *Recorder) touch(rec *record) {
+	if !rec.dirty {
+		rec.dirty = true
+		r.dirty = append(r.dirty, rec)
+	}
+}
+
+// lookup returns the record of key, created when there is none. The
+// caller holds r.mu.
+func (r *Recorder) lookup(key string) *record {
+	rec := r.all[key]
+	if rec == nil {
+		rec = &record{m: Machine{Key: key}}
+		r.all[key] = rec
+	}
+	return rec
+}
+
+// fold folds e into rec and keeps it. The caller holds r.mu.
+func (r *Recorder) fold(rec *record, mac, uuid string, e Event) error {
+	e, err := rec.m.fold(mac, uuid, e)
+	rec.add(e)
+	r.touch(rec)
+	return err
 }
 
 // Record folds an event into the machine's record.
@@ -53,13 +132,7 @@ func (r *Recorder) Record(mac, uuid string, e Event) {
 		return
 	}
 	r.mu.Lock()
-	m := r.all[key]
-	if m == nil {
-		m = &Machine{Key: key}
-		r.all[key] = m
-	}
-	m.apply(mac, uuid, e)
-	r.dirty[key] = true
+	r.fold(r.lookup(key), mac, uuid, e)
 	r.mu.Unlock()
 }
 
@@ -77,14 +150,9 @@ func (r *Recorder) Apply(mac, uuid string, e Event) (Machine, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := r.all[key]
-	if m == nil {
-		m = &Machine{Key: key}
-		r.all[key] = m
-	}
-	err := m.apply(mac, uuid, e)
-	r.dirty[key] = true
-	return m.copy(), err
+	rec := r.lookup(key)
+	err := r.fold(rec, mac, uuid, e)
+	return rec.copy(), err
 }
 
 // ErrUnknown is returned (wrapped) by Apply for an event that names no
@@ -95,11 +163,11 @@ var ErrUnknown = errors.New("no machine named")
 func (r *Recorder) Get(key string) (Machine, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m, ok := r.all[key]
+	rec, ok := r.all[key]
 	if !ok {
 		return Machine{}, false
 	}
-	return m.copy(), true
+	return rec.copy(), true
 }
 
 // State returns a machine's state without copying its record ("" for a
@@ -107,8 +175,8 @@ func (r *Recorder) Get(key string) (Machine, bool) {
 func (r *Recorder) State(key string) State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := r.all[key]; m != nil {
-		return m.State
+	if rec := r.all[key]; rec != nil {
+		return rec.m.State
 	}
 	return ""
 }
@@ -117,8 +185,8 @@ func (r *Recorder) State(key string) State {
 func (r *Recorder) List() []Machine {
 	r.mu.Lock()
 	out := make([]Machine, 0, len(r.all))
-	for _, m := range r.all {
-		out = append(out, m.copy())
+	for _, rec := range r.all {
+		out = append(out, rec.copy())
 	}
 	r.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
@@ -133,21 +201,10 @@ func (r *Recorder) CountByState() map[State]int {
 	for _, s := range States {
 		n[s] = 0
 	}
-	for _, m := range r.all {
-		n[m.State]++
+	for _, rec := range r.all {
+		n[rec.m.State]++
 	}
 	return n
-}
-
-func (m *Machine) copy() Machine {
-	c := *m
-	c.Events = append([]Event(nil), m.Events...)
-	c.Changes = append([]Change(nil), m.Changes...)
-	if m.Hardware != nil {
-		h := *m.Hardware
-		c.Hardware = &h
-	}
-	return c
 }
 
 // Run flushes every Interval until ctx is done, then flushes once more.
@@ -191,10 +248,11 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		return nil
 	}
 	batch := make([]Machine, 0, len(r.dirty))
-	for k := range r.dirty {
-		batch = append(batch, r.all[k].copy())
+	for _, rec := range r.dirty {
+		batch = append(batch, rec.copy())
+		rec.dirty = false
 	}
-	r.dirty = make(map[string]bool, len(batch))
+	r.dirty = make([]*record, 0, len(batch))
 	r.mu.Unlock()
 	// In key order, which bbolt writes fastest (its pages split on commit),
 	// and in chunks of flushChunk machines, a transaction each: one
@@ -206,7 +264,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		if err := r.saver.SaveMachines(ctx, chunk); err != nil {
 			r.mu.Lock()
 			for _, m := range batch { // this chunk and the ones after it
-				r.dirty[m.Key] = true
+				r.touch(r.all[m.Key])
 			}
 			r.mu.Unlock()
 			if r.Logger != nil {

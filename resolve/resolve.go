@@ -88,12 +88,23 @@ func (r *Resolver) Resolve(ctx context.Context, snap *catalog.Snapshot, f Facts,
 	if snap == nil {
 		return Result{}, ErrNotReady
 	}
-	res := Result{Facts: f, Snapshot: snap}
 	m, err := snap.Resolve(f.Labels)
-	res.Match = m
-	if err != nil {
-		return res, err
+	return r.Matched(ctx, snap, f, m, err, opt)
+}
+
+// Matched is Resolve for facts already matched against snap: m and
+// merr are what snap.Resolve(f.Labels) returned. It is for a caller that
+// keeps matches (the boot server's query cache: a snapshot is immutable,
+// so a query's match in it never changes); m is only read.
+func (r *Resolver) Matched(ctx context.Context, snap *catalog.Snapshot, f Facts, m *catalog.Match, merr error, opt Options) (Result, error) {
+	if snap == nil {
+		return Result{}, ErrNotReady
 	}
+	res := Result{Facts: f, Snapshot: snap, Match: m}
+	if merr != nil {
+		return res, merr
+	}
+	var err error
 	if opt.BootScript && r.States != nil && installOnce(m) &&
 		inventory.BootDisk(inventory.Machine{State: r.States.State(inventory.Key(m.MAC, m.UUID))}, true) {
 		res.LocalBoot = true

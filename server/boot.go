@@ -25,7 +25,8 @@ var chainScript = []byte(profiles.ChainScript)
 
 // resolve answers a boot request's first half: it parses the facts (once
 // per request: requireToken may have), and resolves them. Every outcome, a
-// failure included, is recorded in the inventory.
+// failure included, is recorded in the inventory. A query seen before in
+// the snapshot served is neither parsed nor matched again (queryCache).
 func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Options) (resolve.Result, error) {
 	f, err := s.facts(w, r)
 	if err != nil {
@@ -35,47 +36,95 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Opt
 	if info != nil {
 		info.mac = string(f.MAC)
 	}
-	res, err := s.resolver.Resolve(r.Context(), s.snap.Load(), f, opt)
+	var res resolve.Result
+	if sv := s.snap.Load(); sv == nil {
+		res, err = s.resolver.Resolve(r.Context(), nil, f, opt)
+	} else {
+		m, merr := s.match(info, sv, f)
+		res, err = s.resolver.Matched(r.Context(), sv.snap, f, m, merr, opt)
+	}
 	if m := res.Match; m != nil && m.Group != nil && info != nil {
 		// m.Profile is nil when the group names a missing profile.
 		info.group, info.profile = m.Group.ID, m.Group.Profile
 	}
 	if err != nil {
-		s.record(r, res.Match, toHTTP(err).Code, false)
+		s.record(w, r, res.Match, toHTTP(err).Code, false)
 		return res, err
 	}
 	return res, nil
 }
 
+// match returns what sv's snapshot matches the facts to: from the
+// request's query cache entry when it was matched in this epoch, else
+// from Snapshot.Resolve, then kept in a new entry for the next request.
+func (s *Server) match(info *reqInfo, sv *served, f resolve.Facts) (*catalog.Match, error) {
+	var e *queryEntry
+	if info != nil {
+		e = info.query
+	}
+	if e != nil && e.epoch == sv.epoch {
+		return e.match, e.err
+	}
+	m, err := sv.snap.Resolve(f.Labels)
+	if e != nil {
+		n := *e
+		n.epoch, n.match, n.err = sv.epoch, m, err
+		s.queries.put(&n)
+		info.query = &n
+	}
+	return m, err
+}
+
 // facts returns the request's facts, parsed on first use and kept in the
 // request's log info, so that the token check and the handler parse the
-// query once between them.
+// query once between them; a query in the query cache is not parsed.
 func (s *Server) facts(w http.ResponseWriter, r *http.Request) (resolve.Facts, error) {
 	info := infoFrom(w)
 	if info != nil && info.parsed {
 		return info.facts, nil
 	}
-	f, err := resolve.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return f, err
+	raw := r.URL.RawQuery
+	var f resolve.Facts
+	e := s.queries.get(raw)
+	if e != nil {
+		f = e.facts
+	} else {
+		var err error
+		if f, err = resolve.ParseQuery(raw); err != nil {
+			return f, err
+		}
+		if info != nil && len(raw) <= maxCachedQuery {
+			e = &queryEntry{raw: raw, facts: f, hw: hardwareOf(f.Labels)}
+			s.queries.put(e)
+		}
 	}
 	f.ServerURL = s.serverURL(r)
 	if info != nil {
-		info.facts, info.parsed = f, true
+		info.facts, info.parsed, info.query = f, true, e
 	}
 	return f, nil
+}
+
+// hardwareOf is what the inventory keeps of a query's labels.
+func hardwareOf(q map[string]string) inventory.Hardware {
+	if len(q) == 0 {
+		return inventory.Hardware{}
+	}
+	return inventory.HardwareFrom(func(k string) string { return q[k] })
 }
 
 // record adds the request to the machine's inventory, with the hardware
 // facts its query carries (serial, arch, ...: inventory.HardwareFrom).
 // localBoot says the answer was install once's local-boot script.
-func (s *Server) record(r *http.Request, m *catalog.Match, status int, localBoot bool) {
+func (s *Server) record(w http.ResponseWriter, r *http.Request, m *catalog.Match, status int, localBoot bool) {
 	if s.cfg.Recorder == nil || m == nil {
 		return
 	}
 	e := inventory.Event{Time: time.Now().UTC(), Endpoint: r.URL.Path, Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
-	if len(m.Query) > 0 {
-		e.Hardware = inventory.HardwareFrom(func(k string) string { return m.Query[k] })
+	if info := infoFrom(w); info != nil && info.query != nil && info.query.match == m {
+		e.Hardware = info.query.hw // m.Query is the entry's labels
+	} else {
+		e.Hardware = hardwareOf(m.Query)
 	}
 	if m.Group != nil {
 		e.Group, e.Profile = m.Group.ID, m.Group.Profile
@@ -128,7 +177,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 			return
 		}
 		if req.LocalBoot {
-			s.record(r, req.Match, http.StatusOK, true)
+			s.record(w, r, req.Match, http.StatusOK, true)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
 			w.Write([]byte(local))
@@ -137,11 +186,11 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 		req.Input.BootToken = s.cfg.BootTokens.Issue(req.Facts.MAC.String())
 		script, err := req.Snapshot.BootScript(req.Match, req.Input, layout)
 		if err != nil {
-			s.record(r, req.Match, http.StatusInternalServerError, false)
+			s.record(w, r, req.Match, http.StatusInternalServerError, false)
 			writeError(w, r, err)
 			return
 		}
-		s.record(r, req.Match, http.StatusOK, false)
+		s.record(w, r, req.Match, http.StatusOK, false)
 		w.Header()["Content-Type"] = contentText
 		w.Write(script)
 	}
@@ -162,11 +211,11 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 		}
 		if err != nil {
 			status := toHTTP(err).Code
-			s.record(r, req.Match, status, false)
+			s.record(w, r, req.Match, status, false)
 			writeError(w, r, err)
 			return
 		}
-		s.record(r, req.Match, http.StatusOK, false)
+		s.record(w, r, req.Match, http.StatusOK, false)
 		w.Header()["Content-Type"] = ct
 		w.Write(out)
 	}
@@ -180,7 +229,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.record(r, req.Match, http.StatusOK, false)
+	s.record(w, r, req.Match, http.StatusOK, false)
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

@@ -15,6 +15,8 @@ type reqInfo struct {
 	err                 error
 	facts               resolve.Facts
 	parsed              bool
+	// query is the request's query cache entry (nil: not kept).
+	query *queryEntry
 }
 
 // logWriter is the ResponseWriter requestLog hands down: the status it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-chi/chi/v5"
@@ -78,9 +79,13 @@ type Config struct {
 
 // Server serves the boot endpoints from the current catalog snapshot.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	snap    atomic.Pointer[catalog.Snapshot]
+	cfg Config
+	log *slog.Logger
+	// snap is the snapshot served and its epoch (queryCache).
+	snap    atomic.Pointer[served]
+	swapMu  sync.Mutex
+	epoch   uint64 // the last epoch Swap gave, under swapMu
+	queries *queryCache
 	ready   atomic.Bool
 	metrics *metrics
 	router  chi.Router
@@ -105,7 +110,7 @@ func New(cfg Config) *Server {
 	if cfg.Leases == nil {
 		cfg.Leases = ipam.NewTable(nil)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), queries: newQueryCache()}
 	s.resolver = &resolve.Resolver{Allocator: cfg.Allocator, Leases: cfg.Leases, Logger: cfg.Logger, States: cfg.States}
 	s.registerCollectors(cfg.Registry)
 	s.router = s.routes()
@@ -114,12 +119,23 @@ func New(cfg Config) *Server {
 
 // Swap makes snap the snapshot every following request is served from.
 func (s *Server) Swap(snap *catalog.Snapshot) {
-	s.snap.Store(snap)
+	s.swapMu.Lock()
+	s.epoch++
+	s.snap.Store(&served{snap: snap, epoch: s.epoch})
+	s.swapMu.Unlock()
+	// The matches of the old snapshot are never used again (their epoch
+	// is past); dropping them frees its groups.
+	s.queries.clear()
 	s.ready.Store(true)
 }
 
 // Snapshot returns the snapshot being served, nil before the first Swap.
-func (s *Server) Snapshot() *catalog.Snapshot { return s.snap.Load() }
+func (s *Server) Snapshot() *catalog.Snapshot {
+	if sv := s.snap.Load(); sv != nil {
+		return sv.snap
+	}
+	return nil
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
