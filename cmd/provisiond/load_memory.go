@@ -17,16 +17,19 @@ import (
 const loadGCPercent = 50
 
 // serveGCPercent is the garbage collector's target (GOGC) while serving,
-// when the operator set neither GOGC nor a memory limit. Almost all of a
-// serving heap is the catalog, which lives as long as it is served, so
-// GOGC's headroom (the heap grows to 1 + GOGC/100 times what the last
-// collection kept) is resident memory beside it: under the Go default of
-// 100, a server at 100,000 machines (about 145 MiB live after a storm of
-// 10,000 new machines) peaked at 300-347 MiB, at 60 at 282-289 MiB, at 50
-// at 258-278 MiB, for about 1.6 times as many collections as at 100
-// (docs/performance.md, "Peak memory, fifth pass"). The operator who
-// prefers the CPU sets GOGC=100.
-const serveGCPercent = 50
+// when the operator set neither GOGC nor a memory limit: Go's default.
+// Almost all of a serving heap is the catalog, so GOGC's headroom (the
+// heap grows to 1 + GOGC/100 times what the last collection kept) is
+// resident memory beside it, and a lower target trades latency for
+// memory. Measured together at 100,000 machines (docs/performance.md,
+// "Where it stands: the fifth passes merged"): at 100 the run's servers
+// peaked at 313-361 MiB with every p99 at 0.65-1.27 ms; at 50 at 282-308
+// MiB, but p99 reached 2.04-2.31 ms, requests a second fell about 10 %,
+// and the collector's share doubled; a memory limit of 260 MiB
+// (--memory-limit 260MiB) kept every peak at 263-287 MiB with p99 at
+// 0.85-1.81 ms. So the default keeps the latency, and the operator who
+// has a memory budget says so with --memory-limit.
+const serveGCPercent = 100
 
 // operatorTunedGC says whether the operator set the collector: GOGC, or
 // a memory limit (--memory-limit, GOMEMLIMIT). Then neither
