@@ -15,19 +15,7 @@ import (
 // load would.
 func TestLoadDirManyGroupsParallel(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	dir := t.TempDir()
-	for _, sub := range []string{"profiles", "groups"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write := func(path, text string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, path), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("profiles/p.json", `{"id":"p","boot":{"kernel":"/k"}}`)
+	dir, write := groupsDir(t)
 	const n = 2000
 	for i := range n {
 		// Half the files have no id: they take the file name.
@@ -64,4 +52,24 @@ func TestLoadDirManyGroupsParallel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "g0001.json and ") || !strings.Contains(err.Error(), "g0700.json: both have group id") {
 		t.Fatalf("got %v, want the duplicate id of g0001 and g0700", err)
 	}
+}
+
+// groupsDir returns a new catalog directory holding profile p (kernel
+// /k) and an empty groups/, and a function that writes a file into it.
+func groupsDir(t *testing.T) (string, func(path, text string)) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sub := range []string{"profiles", "groups"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, path), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("profiles/p.json", `{"id":"p","boot":{"kernel":"/k"}}`)
+	return dir, write
 }

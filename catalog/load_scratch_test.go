@@ -17,19 +17,7 @@ func TestLoadDirGroupsReadIntoOneBuffer(t *testing.T) {
 	for _, procs := range []int{1, 4} {
 		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			dir := t.TempDir()
-			for _, sub := range []string{"profiles", "groups"} {
-				if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			write := func(path, text string) {
-				t.Helper()
-				if err := os.WriteFile(filepath.Join(dir, path), []byte(text), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			write("profiles/p.json", `{"id":"p","boot":{"kernel":"/k"}}`)
+			dir, write := groupsDir(t)
 			const n = 700
 			for i := range n {
 				// Every tenth group carries a long note (past any

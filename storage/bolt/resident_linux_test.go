@@ -46,13 +46,7 @@ func TestCatalogReadLeavesNoPagesResident(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir)
 	defer s.Close()
-	c := catalog.New()
-	c.Profiles["p"] = &profiles.Profile{ID: "p", Boot: profiles.Boot{Kernel: "/k"}}
-	for i := range 20000 {
-		id := fmt.Sprintf("g%05d", i)
-		c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)},
-			Metadata: map[string]any{"hostname": id, "pad": strings.Repeat("x", 200)}}
-	}
+	c := largeCatalog(20000)
 	_, rev, err := s.LoadCatalogRevision(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -98,13 +92,7 @@ func TestResidentWalkBoundsMappedPages(t *testing.T) {
 	ctx := t.Context()
 	s := mustOpen(t, t.TempDir())
 	defer s.Close()
-	c := catalog.New()
-	c.Profiles["p"] = &profiles.Profile{ID: "p", Boot: profiles.Boot{Kernel: "/k"}}
-	for i := range 20000 {
-		id := fmt.Sprintf("g%05d", i)
-		c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)},
-			Metadata: map[string]any{"hostname": id, "pad": strings.Repeat("x", 200)}}
-	}
+	c := largeCatalog(20000)
 	if err := s.ReplaceCatalog(ctx, c, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -149,4 +137,17 @@ func TestResidentWalkBoundsMappedPages(t *testing.T) {
 	if bounded > 2*chunk+256<<10 {
 		t.Errorf("bounded walk: up to %d bytes resident (chunk %d, file %d), want about the chunk", bounded, chunk, size)
 	}
+}
+
+// largeCatalog is a catalog of n groups of about 300 bytes each, one
+// mac each, and their profile.
+func largeCatalog(n int) *catalog.Catalog {
+	c := catalog.New()
+	c.Profiles["p"] = &profiles.Profile{ID: "p", Boot: profiles.Boot{Kernel: "/k"}}
+	for i := range n {
+		id := fmt.Sprintf("g%05d", i)
+		c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)},
+			Metadata: map[string]any{"hostname": id, "pad": strings.Repeat("x", 200)}}
+	}
+	return c
 }
