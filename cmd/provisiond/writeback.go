@@ -72,6 +72,10 @@ type writeBack struct {
 	// history is the store when it keeps the catalog's history (etcd);
 	// nil for bbolt, where this process is the only writer.
 	history catalogHistory
+	// marked is the revision the directory's mark last recorded (0:
+	// none written by this process), so that a follow that changed
+	// nothing does not rewrite it. Under mu.
+	marked storage.Revision
 }
 
 // catalogHistory is a shared store that keeps the catalog's past versions
@@ -237,12 +241,14 @@ func (w *writeBack) markLocked(snap *catalog.Snapshot) {
 		return
 	}
 	rev, ok := w.Catalogs.RevisionOf(snap)
-	if !ok || rev == 0 {
+	if !ok || rev == 0 || rev == w.marked {
 		return
 	}
 	if err := catalog.WriteSyncMark(w.dir, catalog.SyncMark{Origin: w.origin, Revision: uint64(rev)}); err != nil {
 		w.log.Warn("recording the stored catalog revision --catalog holds", "dir", w.dir, "revision", uint64(rev), "err", err)
+		return
 	}
+	w.marked = rev
 }
 
 // mergeAtStart brings the directory up to date with the shared store
