@@ -238,7 +238,7 @@ func (a *API) putObject(k *objectKind) http.HandlerFunc {
 			}
 			created = !exists
 			k.put(c, id, obj)
-			delete(c.Sources, ref) // no longer the file it was loaded from
+			c.Sources.Delete(ref) // no longer the file it was loaded from
 			return nil
 		})
 		if !ok {
@@ -271,7 +271,7 @@ func (a *API) deleteObject(k *objectKind) http.HandlerFunc {
 				return err
 			}
 			k.del(c, id)
-			delete(c.Sources, ref)
+			c.Sources.Delete(ref)
 			return nil
 		})
 		if ok {

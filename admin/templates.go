@@ -114,7 +114,7 @@ func (a *API) putTemplate(w http.ResponseWriter, r *http.Request) {
 		}
 		created = !exists
 		c.Templates[kind][name] = text
-		delete(c.Sources, ref)
+		c.Sources.Delete(ref)
 		return nil
 	})
 	if !ok {
@@ -147,7 +147,7 @@ func (a *API) deleteTemplate(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		delete(c.Templates[kind], name)
-		delete(c.Sources, ref)
+		c.Sources.Delete(ref)
 		return nil
 	})
 	if ok {

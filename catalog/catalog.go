@@ -19,10 +19,9 @@ type Catalog struct {
 	Pools     map[string]*ipam.Pool
 	Machines  map[string]*Machine
 
-	// Sources maps an object's reference ("groups/node1", "ignition/worker.yaml")
-	// to where it came from (a file path), for error messages. Objects with
-	// no entry are named by their reference.
-	Sources map[string]string
+	// Sources records where each object came from (a file path), for
+	// error messages and write-back.
+	Sources Sources
 
 	// Notes are warnings found while loading (see LoadDir), reported with
 	// Validate's.
@@ -37,7 +36,6 @@ func New() *Catalog {
 		Templates: map[profiles.Kind]map[string]string{},
 		Pools:     map[string]*ipam.Pool{},
 		Machines:  map[string]*Machine{},
-		Sources:   map[string]string{},
 	}
 	for _, k := range profiles.Kinds {
 		c.Templates[k] = map[string]string{}
@@ -47,7 +45,7 @@ func New() *Catalog {
 
 // source names where the object ref came from.
 func (c *Catalog) source(ref string) string {
-	if s, ok := c.Sources[ref]; ok {
+	if s, ok := c.Sources.Get(ref); ok {
 		return s
 	}
 	return ref
@@ -81,9 +79,7 @@ func (c *Catalog) Clone() *Catalog {
 	for k, v := range c.Machines {
 		n.Machines[k] = v
 	}
-	for k, v := range c.Sources {
-		n.Sources[k] = v
-	}
+	n.Sources = c.Sources.clone()
 	return n
 }
 

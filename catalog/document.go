@@ -150,24 +150,24 @@ func DecodeDocument(data []byte) (*Catalog, error) {
 func (c *Catalog) Merge(part *Catalog) {
 	for id, p := range part.Profiles {
 		c.Profiles[id] = p
-		delete(c.Sources, "profiles/"+id)
+		c.Sources.Delete("profiles/" + id)
 	}
 	for id, g := range part.Groups {
 		c.Groups[id] = g
-		delete(c.Sources, "groups/"+id)
+		c.Sources.Delete("groups/" + id)
 	}
 	for id, p := range part.Pools {
 		c.Pools[id] = p
-		delete(c.Sources, "pools/"+id)
+		c.Sources.Delete("pools/" + id)
 	}
 	for id, m := range part.Machines {
 		c.Machines[id] = m
-		delete(c.Sources, "machines/"+id)
+		c.Sources.Delete("machines/" + id)
 	}
 	for kind, ts := range part.Templates {
 		for name, text := range ts {
 			c.Templates[kind][name] = text
-			delete(c.Sources, string(kind)+"/"+name)
+			c.Sources.Delete(string(kind) + "/" + name)
 		}
 	}
 }

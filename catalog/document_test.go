@@ -77,7 +77,7 @@ func TestDiffAndMerge(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Diff = %+v, want %+v", got, want)
 	}
-	if _, ok := b.Sources["groups/a"]; ok {
+	if _, ok := b.Sources.Get("groups/a"); ok {
 		t.Errorf("Merge kept the file source of a replaced object")
 	}
 	if !Diff(nil, nil).Empty() || len(Diff(nil, a).Created) == 0 {

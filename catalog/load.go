@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -67,19 +66,21 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 			p.ID = name
 		}
 		c.Profiles[p.ID] = p
-		c.Sources["profiles/"+p.ID] = path
+		c.Sources.Set("profiles/"+p.ID, path)
 		return nil
 	})
 	if err == nil {
 		// groups.Decode keeps nothing of the bytes (it copies the strings
 		// it keeps), nor does jsonErr: scratch.
+		// A group read from its usual file (groups/<id>.json) is
+		// recorded by its id alone (Sources).
+		groupDir := dirPrefix(filepath.Join(dir, "groups"))
+		var usual []string
 		err = eachDecoded(dir, "groups", ".json", &c.Notes, true, func(n int) {
-			// The maps take n groups at once: at a million groups, growing
-			// them one rehash at a time was a second of CPU.
+			// The map takes n groups at once: at a million groups, growing
+			// it one rehash at a time was a second of CPU.
 			c.Groups = make(map[string]*groups.Group, n)
-			sources := make(map[string]string, len(c.Sources)+n)
-			maps.Copy(sources, c.Sources)
-			c.Sources = sources
+			usual = make([]string, 0, n)
 		}, func(path, name string, data []byte) (*groups.Group, error) {
 			// matchbox selects groups without reading their "id" (its docs
 			// show group files without one): such a group takes its file
@@ -102,12 +103,21 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 			// c.Groups holds the groups merged so far, each with its
 			// source: a group id met twice is found there.
 			if _, dup := c.Groups[g.ID]; dup {
-				return fmt.Errorf("%s and %s: both have group id %q", c.Sources["groups/"+g.ID], path, g.ID)
+				first, ok := c.Sources.Get("groups/" + g.ID)
+				if !ok {
+					first = groupDir + g.ID + ".json"
+				}
+				return fmt.Errorf("%s and %s: both have group id %q", first, path, g.ID)
 			}
 			c.Groups[g.ID] = g
-			c.Sources["groups/"+g.ID] = path
+			if name, ok := strings.CutPrefix(path, groupDir); ok && strings.TrimSuffix(name, ".json") == g.ID {
+				usual = append(usual, g.ID)
+			} else {
+				c.Sources.Set("groups/"+g.ID, path)
+			}
 			return nil
 		})
+		c.Sources.setUsualGroups(groupDir, usual)
 	}
 	if err == nil {
 		err = eachFile(dir, "pools", ".json", &c.Notes, func(path, name string, data []byte) error {
@@ -119,7 +129,7 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 				return fmt.Errorf("%s: name %q does not match the file name %q", path, p.Name, name)
 			}
 			c.Pools[p.Name] = p
-			c.Sources["pools/"+p.Name] = path
+			c.Sources.Set("pools/"+p.Name, path)
 			return nil
 		})
 	}
@@ -133,7 +143,7 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 				return fmt.Errorf("%s: name %q does not match the file name %q", path, m.Name, name)
 			}
 			c.Machines[m.Name] = m
-			c.Sources["machines/"+m.Name] = path
+			c.Sources.Set("machines/"+m.Name, path)
 			return nil
 		})
 	}
@@ -143,7 +153,7 @@ func LoadDirOver(dir string, prev *Catalog) (*Catalog, error) {
 		}
 		err = eachFile(dir, string(kind), "", &c.Notes, func(path, name string, data []byte) error {
 			c.Templates[kind][name] = string(data)
-			c.Sources[string(kind)+"/"+name] = path
+			c.Sources.Set(string(kind)+"/"+name, path)
 			return nil
 		})
 	}
@@ -298,13 +308,7 @@ func listFiles(dir, sub, ext string, notes *[]string) ([]catalogFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	// root is clean and a name is one element that is not "." or ".."
-	// (those are hidden): root+"/"+name is filepath.Join(root, name)
-	// without its second look at a million paths.
-	prefix := root + string(filepath.Separator)
-	if strings.HasSuffix(root, string(filepath.Separator)) {
-		prefix = root
-	}
+	prefix := dirPrefix(root)
 	files := make([]catalogFile, 0, len(entries))
 	for _, e := range entries {
 		name := e.name
@@ -329,6 +333,17 @@ func listFiles(dir, sub, ext string, notes *[]string) ([]catalogFile, error) {
 		files = append(files, catalogFile{path, strings.TrimSuffix(name, ext)})
 	}
 	return files, nil
+}
+
+// dirPrefix is what a name is appended to for its path in root: root is
+// clean and a name is one element that is not "." or ".." (those are
+// hidden), so root+"/"+name is filepath.Join(root, name) without its
+// second look at a million paths.
+func dirPrefix(root string) string {
+	if strings.HasSuffix(root, string(filepath.Separator)) {
+		return root
+	}
+	return root + string(filepath.Separator)
 }
 
 // dirName is an entry of a directory listing: its name, and whether it

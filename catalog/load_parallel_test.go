@@ -34,8 +34,8 @@ func TestLoadDirManyGroupsParallel(t *testing.T) {
 	}
 	for _, i := range []int{0, 1, 1001, n - 1} {
 		id := fmt.Sprintf("g%04d", i)
-		if g := c.Groups[id]; g == nil || c.Sources["groups/"+id] != filepath.Join(dir, "groups", id+".json") {
-			t.Errorf("group %s: %v, source %q", id, g, c.Sources["groups/"+id])
+		if src, _ := c.Sources.Get("groups/" + id); c.Groups[id] == nil || src != filepath.Join(dir, "groups", id+".json") {
+			t.Errorf("group %s: %v, source %q", id, c.Groups[id], src)
 		}
 	}
 

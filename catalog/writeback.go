@@ -39,7 +39,9 @@ func WriteBack(dir string, prev, next *Catalog) (Changes, error) {
 		deleted[ref] = true
 	}
 	owner := map[string]string{}
-	for ref, src := range next.Sources {
+	// (Groups read from their usual file are not named: no other
+	// object's usual file is theirs.)
+	for ref, src := range next.Sources.Named() {
 		if !deleted[ref] {
 			owner[filepath.Clean(src)] = ref
 		}
@@ -56,7 +58,7 @@ func WriteBack(dir string, prev, next *Catalog) (Changes, error) {
 		if err != nil {
 			return ch, err
 		}
-		path, err := filePath(dir, ref, next.Sources[ref])
+		path, err := filePath(dir, ref, sourceOf(next, ref))
 		if err != nil {
 			return ch, err
 		}
@@ -68,7 +70,7 @@ func WriteBack(dir string, prev, next *Catalog) (Changes, error) {
 	}
 	var gone []string
 	for _, ref := range ch.Deleted {
-		path, err := filePath(dir, ref, prev.Sources[ref])
+		path, err := filePath(dir, ref, sourceOf(prev, ref))
 		if err != nil {
 			return ch, err
 		}
@@ -92,6 +94,12 @@ func WriteBack(dir string, prev, next *Catalog) (Changes, error) {
 		}
 	}
 	return ch, nil
+}
+
+// sourceOf is the file ref was read from in c, "" when none.
+func sourceOf(c *Catalog, ref string) string {
+	p, _ := c.Sources.Get(ref)
+	return p
 }
 
 // fileContent is the file that LoadDir reads back as the object ref.

@@ -21,7 +21,7 @@ func (h groupsServer) GroupPut(ctx context.Context, req *pb.GroupPutRequest) (*p
 	}
 	err = h.s.update(ctx, "put", "groups/"+g.ID, func(c *catalog.Catalog) error {
 		c.Groups[g.ID] = g
-		delete(c.Sources, "groups/"+g.ID)
+		c.Sources.Delete("groups/" + g.ID)
 		return nil
 	})
 	if err != nil {
@@ -51,7 +51,7 @@ func (h groupsServer) GroupDelete(ctx context.Context, req *pb.GroupDeleteReques
 			return fmt.Errorf("%w: group %q", errNotFound, id)
 		}
 		delete(c.Groups, id)
-		delete(c.Sources, "groups/"+id)
+		c.Sources.Delete("groups/" + id)
 		return nil
 	})
 	if err != nil {

@@ -24,7 +24,7 @@ func (h profilesServer) ProfilePut(ctx context.Context, req *pb.ProfilePutReques
 	}
 	err = h.s.update(ctx, "put", "profiles/"+p.ID, func(c *catalog.Catalog) error {
 		c.Profiles[p.ID] = p
-		delete(c.Sources, "profiles/"+p.ID)
+		c.Sources.Delete("profiles/" + p.ID)
 		return nil
 	})
 	if err != nil {
@@ -50,7 +50,7 @@ func (h profilesServer) ProfileDelete(ctx context.Context, req *pb.ProfileDelete
 			return fmt.Errorf("%w: profile %q", errNotFound, id)
 		}
 		delete(c.Profiles, id)
-		delete(c.Sources, "profiles/"+id)
+		c.Sources.Delete("profiles/" + id)
 		return nil
 	})
 	if err != nil {

@@ -36,7 +36,7 @@ func (h templatesServer) put(ctx context.Context, name string, config []byte) er
 	ref := string(h.kind) + "/" + name
 	return h.s.update(ctx, "put", ref, func(c *catalog.Catalog) error {
 		c.Templates[h.kind][name] = string(config)
-		delete(c.Sources, ref)
+		c.Sources.Delete(ref)
 		return nil
 	})
 }
@@ -56,7 +56,7 @@ func (h templatesServer) delete(ctx context.Context, name string) error {
 			return fmt.Errorf("%w: %s template %q", errNotFound, h.kind, name)
 		}
 		delete(c.Templates[h.kind], name)
-		delete(c.Sources, ref)
+		c.Sources.Delete(ref)
 		return nil
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -327,14 +326,16 @@ func (w *writeBack) mergeAtStart() error {
 // withSources is c with the files the directory's objects were read from
 // (from's Sources) for the objects c names no file for: a catalog read
 // back from the store has none, and a change written without them would
-// land in a second file (groups/ID.json beside groups/install.json).
+// land in a second file (groups/ID.json beside groups/install.json). The
+// groups read from their usual file need no entry: WriteBack writes a
+// group without one to that file.
 func withSources(c, from *catalog.Catalog) *catalog.Catalog {
 	if from == nil {
 		return c
 	}
 	var missing bool
-	for ref := range from.Sources {
-		if _, ok := c.Sources[ref]; !ok {
+	for ref := range from.Sources.Named() {
+		if _, ok := c.Sources.Get(ref); !ok {
 			missing = true
 			break
 		}
@@ -343,8 +344,6 @@ func withSources(c, from *catalog.Catalog) *catalog.Catalog {
 		return c
 	}
 	t := *c
-	t.Sources = make(map[string]string, len(from.Sources)+len(c.Sources))
-	maps.Copy(t.Sources, from.Sources)
-	maps.Copy(t.Sources, c.Sources)
+	t.Sources = c.Sources.With(&from.Sources)
 	return &t
 }
