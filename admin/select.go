@@ -97,7 +97,7 @@ func (a *API) selectMachine(w http.ResponseWriter, r *http.Request) {
 	}
 	var losers []Candidate
 	for _, c := range p.Snapshot.Index.Explain(m.Facts) {
-		cv := Candidate{Group: c.Group.ID, Profile: c.Group.Profile, Selector: c.Group.Selector, Matched: c.Matches, Missing: c.Missing}
+		cv := Candidate{Group: c.Group.ID, Profile: c.Group.Profile, Selector: c.Group.Selector.Map(), Matched: c.Matches, Missing: c.Missing}
 		if cv.Selector == nil {
 			cv.Selector = map[string]string{}
 		}

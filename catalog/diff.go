@@ -3,7 +3,6 @@ package catalog
 import (
 	"bytes"
 	"encoding/json"
-	"maps"
 	"math"
 	"reflect"
 	"sort"
@@ -110,9 +109,24 @@ func equalGroup(a, b *groups.Group) bool {
 	}
 	return a.ID == b.ID && a.Name == b.Name && a.Profile == b.Profile && a.Pool == b.Pool &&
 		a.EtcdCluster == b.EtcdCluster && a.InstallOnce == b.InstallOnce &&
-		(a.Selector == nil) == (b.Selector == nil) && maps.Equal(a.Selector, b.Selector) &&
-		(a.Written == nil) == (b.Written == nil) && maps.Equal(a.Written, b.Written) &&
-		equalValue(a.Metadata, b.Metadata)
+		(a.Selector == nil) == (b.Selector == nil) && a.Selector.Equal(b.Selector) &&
+		(a.Written == nil) == (b.Written == nil) && a.Written.Equal(b.Written) &&
+		equalMetadata(a.Metadata, b.Metadata)
+}
+
+// equalMetadata is equalValue for the top-level metadata.
+func equalMetadata(a, b groups.Metadata) bool {
+	if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
+		return false
+	}
+	for i := range a.Len() {
+		ak, av := a.At(i)
+		bk, bv := b.At(i)
+		if ak != bk || !equalValue(av, bv) {
+			return false
+		}
+	}
+	return true
 }
 
 // equalValue compares decoded JSON values; any other type is compared

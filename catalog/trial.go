@@ -165,7 +165,7 @@ func (s *Snapshot) firstMachines() map[*groups.Group]*Machine {
 // machine is the first registered machine that selects g, or nil.
 func (s *Snapshot) trialInput(g *groups.Group, machine *Machine) profiles.Input {
 	facts := groups.Labels{}
-	for k, v := range g.Selector {
+	for k, v := range g.Selector.All() {
 		facts[k] = v
 	}
 	if machine != nil {

@@ -208,7 +208,7 @@ func (sh *shaper) mapShape(n int, sum uint64) uint64 {
 // pool's first address) once per load. TestGroupShapesAgree checks it
 // against the shapes of the built data.
 func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
-	mac, hasMAC := g.Selector["mac"]
+	mac, hasMAC := g.Selector.Get("mac")
 	if !hasMAC || mac == "" {
 		mac = trialMAC
 	}
@@ -225,8 +225,8 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 	n := 0
 	var bootToken any
 	hasBootToken := false
-	for k, v := range g.Metadata {
-		if _, over := g.Selector[k]; over || reserved(k) {
+	for k, v := range g.Metadata.All() {
+		if _, over := g.Selector.Get(k); over || reserved(k) {
 			continue
 		}
 		if k == "boot_token" {
@@ -235,7 +235,7 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 		sum += sh.entry(k, v)
 		n++
 	}
-	for k, v := range g.Selector {
+	for k, v := range g.Selector.All() {
 		if reserved(k) {
 			continue
 		}
@@ -252,7 +252,7 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 		facts++
 	}
 	var qsum uint64
-	for k, v := range g.Selector {
+	for k, v := range g.Selector.All() {
 		if k == "mac" {
 			v = mac
 		}
@@ -263,7 +263,7 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 	}
 	var keysBuf [8]string
 	keys := keysBuf[:0]
-	for k := range g.Selector {
+	for k := range g.Selector.All() {
 		keys = append(keys, k)
 	}
 	if !hasMAC {
@@ -289,7 +289,7 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 			if i > 0 {
 				sh.buf = append(sh.buf, '&')
 			}
-			v := g.Selector[k]
+			v, _ := g.Selector.Get(k)
 			if k == "mac" {
 				v = mac
 			}
@@ -316,7 +316,7 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 	start = len(sh.buf)
 	sh.buf = append(sh.buf, "machine"...)
 	sh.buf = append(sh.buf, 0)
-	msum := sh.stringEntry("name", "") + sh.stringEntry("mac", mac) + sh.stringEntry("uuid", g.Selector["uuid"])
+	msum := sh.stringEntry("name", "") + sh.stringEntry("mac", mac) + sh.stringEntry("uuid", selectorValue(g.Selector, "uuid"))
 	{
 		q := len(sh.buf)
 		sh.buf = append(sh.buf, "labels"...)
@@ -352,3 +352,9 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 
 // trialMAC is the mac of trial data for a group that selects none.
 const trialMAC = "52:54:00:00:00:00"
+
+// selectorValue returns the value of key in sel, "" when it has none.
+func selectorValue(sel groups.Selector, key string) string {
+	v, _ := sel.Get(key)
+	return v
+}

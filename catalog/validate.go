@@ -60,7 +60,7 @@ func (c *Catalog) validate() (warnings []string, ix *groups.Index, err error) {
 			}
 		}
 		for _, k := range profiles.ReservedKeys {
-			if _, ok := g.Metadata[k]; ok && (k != "ip" || g.Pool != "") {
+			if _, ok := g.Metadata.Get(k); ok && (k != "ip" || g.Pool != "") {
 				warnings = append(warnings, fmt.Sprintf("%s: metadata key %q is shadowed by provisiond's .%s in templates", c.source("groups/"+id), k, k))
 			}
 		}

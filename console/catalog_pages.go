@@ -32,7 +32,7 @@ func (c *Console) groups(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, id := range groupOrder(snap.Index.Groups()) {
 			g := snap.Catalog.Groups[id]
-			row := groupRow{ID: g.ID, Name: g.Name, Profile: g.Profile, Pool: g.Pool, Selector: g.Selector}
+			row := groupRow{ID: g.ID, Name: g.Name, Profile: g.Profile, Pool: g.Pool, Selector: g.Selector.Map()}
 			ms := byGroup[id]
 			if len(ms) > shownMembers {
 				row.More = len(ms) - shownMembers

@@ -139,7 +139,7 @@ func (p *ResolvePreviewer) lastGroupLabels(mac, uuid string, base url.Values) (g
 	}
 	q = url.Values{}
 	var pairs []string
-	for k, v := range g.Selector {
+	for k, v := range g.Selector.All() {
 		if k == "mac" || k == "uuid" {
 			continue
 		}

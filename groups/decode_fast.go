@@ -3,7 +3,9 @@ package groups
 import (
 	"bytes"
 	"hash/maphash"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -35,7 +37,7 @@ func decodeFast(data []byte) (*Group, bool) {
 		defer t.mu.Unlock()
 	}
 	p.strs = make([]byte, 0, p.unsharedBytes(data))
-	g := &Group{Selector: map[string]string{}}
+	g := &Group{Selector: Selector{}}
 	var seen uint16
 	p.space()
 	if !p.byte('{') {
@@ -73,15 +75,14 @@ func decodeFast(data []byte) (*Group, bool) {
 			case fieldInstallOnce:
 				g.InstallOnce, ok = p.boolean()
 			case fieldSelector:
-				ok = p.strMap(g.Selector)
+				g.Selector, ok = p.selector()
 			case fieldWritten:
-				g.Written = map[string]string{}
-				ok = p.strMap(g.Written)
+				g.Written, ok = p.selector()
 			case fieldMetadata:
 				if n := stringValues(p.data[p.i:], p.recent); n > 0 {
 					p.box.strs = make([]string, 0, n) // the slab in one allocation
 				}
-				g.Metadata, ok = p.object(0)
+				g.Metadata, ok = p.metadata()
 			}
 			if !ok {
 				return nil, false
@@ -193,6 +194,9 @@ func (p *fastParser) unsharedBytes(data []byte) int {
 // A decoding goroutine takes one of stringTables for the group it decodes.
 type recentStrings struct {
 	slots [recentSlots]recentString
+	// keys are the metadata keys of the last group decoded, which the
+	// next group of the same keys shares.
+	keys []string
 }
 
 type recentString struct {
@@ -407,42 +411,103 @@ func (p *fastParser) boolean() (bool, bool) {
 	return false, false
 }
 
-// strMap parses an object of strings into m, refusing a key given twice.
-func (p *fastParser) strMap(m map[string]string) bool {
+// selector parses an object of strings into a Selector in key order,
+// refusing a key given twice.
+func (p *fastParser) selector() (Selector, bool) {
 	if !p.byte('{') {
-		return false
+		return nil, false
 	}
+	var buf [4]Label
+	s := Selector(buf[:0])
 	p.space()
-	if p.byte('}') {
-		return true
-	}
-	for {
-		p.space()
-		k, ok := p.str()
-		if !ok {
-			return false
-		}
-		p.space()
-		if !p.byte(':') {
-			return false
-		}
-		p.space()
-		v, ok := p.str()
-		if !ok {
-			return false
-		}
-		if _, dup := m[k]; dup {
-			return false
-		}
-		m[k] = v
-		p.space()
-		if p.byte('}') {
-			return true
-		}
-		if !p.byte(',') {
-			return false
+	if !p.byte('}') {
+		for {
+			p.space()
+			k, ok := p.str()
+			if !ok {
+				return nil, false
+			}
+			p.space()
+			if !p.byte(':') {
+				return nil, false
+			}
+			p.space()
+			v, ok := p.str()
+			if !ok {
+				return nil, false
+			}
+			s = append(s, Label{k, v})
+			p.space()
+			if p.byte('}') {
+				break
+			}
+			if !p.byte(',') {
+				return nil, false
+			}
 		}
 	}
+	if !s.sorted() {
+		slices.SortStableFunc(s, func(a, b Label) int { return strings.Compare(a.Key, b.Key) })
+		for i := 1; i < len(s); i++ {
+			if s[i].Key == s[i-1].Key {
+				return nil, false
+			}
+		}
+	}
+	out := make(Selector, len(s)) // exactly its pairs; an empty one not nil
+	copy(out, s)
+	return out, true
+}
+
+// metadata parses the top-level metadata object as encoding/json decodes
+// one into map[string]any, into a Metadata whose keys are those of the
+// group decoded before when they are the same.
+func (p *fastParser) metadata() (Metadata, bool) {
+	if !p.byte('{') {
+		return Metadata{}, false
+	}
+	var kbuf [8]string
+	var vbuf [8]any
+	keys, vals := kbuf[:0], vbuf[:0]
+	p.space()
+	if !p.byte('}') {
+		for {
+			p.space()
+			k, ok := p.str()
+			if !ok {
+				return Metadata{}, false
+			}
+			p.space()
+			if !p.byte(':') {
+				return Metadata{}, false
+			}
+			p.space()
+			v, ok := p.value(1)
+			if !ok {
+				return Metadata{}, false
+			}
+			keys, vals = append(keys, k), append(vals, v)
+			p.space()
+			if p.byte('}') {
+				break
+			}
+			if !p.byte(',') {
+				return Metadata{}, false
+			}
+		}
+	}
+	if !sortFields(keys, vals) {
+		return Metadata{}, false // a key given twice: the strict decoder's
+	}
+	if p.recent != nil && slices.Equal(p.recent.keys, keys) {
+		keys = p.recent.keys
+	} else {
+		keys = slices.Clone(keys)
+		if p.recent != nil {
+			p.recent.keys = keys
+		}
+	}
+	return newMetadata(keys, append(make([]any, 0, len(vals)), vals...)), true
 }
 
 // object parses an object as encoding/json decodes one into any.

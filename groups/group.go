@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"sort"
 	"strings"
 
@@ -18,8 +17,8 @@ type Group struct {
 	ID       string            `json:"id"`
 	Name     string            `json:"name,omitempty"`
 	Profile  string            `json:"profile"`
-	Selector map[string]string `json:"selector,omitempty"`
-	Metadata map[string]any    `json:"metadata,omitempty"`
+	Selector Selector `json:"selector,omitempty"`
+	Metadata Metadata `json:"metadata,omitzero"`
 	// Pool names the IP pool that machines of this group draw a lease from.
 	Pool string `json:"pool,omitempty"`
 	// EtcdCluster marks a group whose registered machines are the members
@@ -35,7 +34,7 @@ type Group struct {
 	// "52-54-00-89-D8-10"), so that matchbox's gRPC GroupGet returns what
 	// GroupPut was given and Terraform sees no drift. Normalize checks
 	// that it normalizes to Selector.
-	Written map[string]string `json:"selector_as_written,omitempty"`
+	Written Selector `json:"selector_as_written,omitempty"`
 }
 
 // ErrInvalid is returned (wrapped) for a group that is not well formed.
@@ -62,22 +61,30 @@ func Decode(data []byte) (*Group, error) {
 // decodeStrict is Decode before Normalize, with encoding/json: the
 // decoder of record, whose errors Decode reports.
 func decodeStrict(data []byte) (*Group, error) {
+	// The maps shadow the Group's fields of the same JSON names, so
+	// that errors are encoding/json's for the maps, as they were before
+	// the fields were a Selector and a Metadata.
 	var raw struct {
 		Group
 		Selector map[string]json.RawMessage `json:"selector,omitempty"`
+		Metadata map[string]any             `json:"metadata,omitempty"`
+		Written  map[string]string          `json:"selector_as_written,omitempty"`
 	}
 	if err := strictjson.Decode(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	g := raw.Group
-	g.Selector = make(map[string]string, len(raw.Selector))
+	sel := make(map[string]string, len(raw.Selector))
 	for k, v := range raw.Selector {
 		var s *string // nil for null, which would otherwise read as ""
 		if err := json.Unmarshal(v, &s); err != nil || s == nil {
 			return nil, invalid.Field("selector."+k, fmt.Errorf("%w: selector %q: value %s is not a string", ErrInvalid, k, v))
 		}
-		g.Selector[k] = *s
+		sel[k] = *s
 	}
+	g.Selector = SelectorOf(sel)
+	g.Metadata = MetadataOf(raw.Metadata)
+	g.Written = SelectorOf(raw.Written)
 	return &g, nil
 }
 
@@ -104,7 +111,7 @@ func (g *Group) normalize(keep bool) error {
 	}
 	if g.Written != nil {
 		w := Group{ID: g.ID, Profile: g.Profile, Selector: g.Written}
-		if err := w.Normalize(); err != nil || !maps.Equal(w.Selector, g.Selector) {
+		if err := w.Normalize(); err != nil || !w.Selector.Equal(g.Selector) {
 			return fmt.Errorf("%w %q: selector_as_written is not the selector as written", ErrInvalid, g.ID)
 		}
 	}
@@ -112,8 +119,12 @@ func (g *Group) normalize(keep bool) error {
 }
 
 // isNormalSelector reports whether Normalize would leave sel as it is.
-func isNormalSelector(sel map[string]string) bool {
-	for k, v := range sel {
+func isNormalSelector(sel Selector) bool {
+	if !sel.sorted() {
+		return false
+	}
+	for _, l := range sel {
+		k, v := l.Key, l.Value
 		if k == "" || strings.ToLower(k) != k {
 			return false
 		}
@@ -131,15 +142,17 @@ func isNormalSelector(sel map[string]string) bool {
 	return true
 }
 
-// normalSelector returns g's selector in normal form, in a new map.
-func (g *Group) normalSelector() (map[string]string, error) {
-	sel := make(map[string]string, len(g.Selector))
-	for k, v := range g.Selector {
+// normalSelector returns g's selector in normal form, in a new Selector
+// in key order (empty, not nil, for none).
+func (g *Group) normalSelector() (Selector, error) {
+	sel := make(Selector, 0, len(g.Selector))
+	for _, l := range g.Selector {
+		k, v := l.Key, l.Value
 		key := strings.ToLower(k)
 		if key == "" {
 			return nil, fmt.Errorf("%w %q: empty selector key", ErrInvalid, g.ID)
 		}
-		if _, dup := sel[key]; dup {
+		if _, dup := sel.Get(key); dup {
 			return nil, fmt.Errorf("%w %q: selector key %q given twice (keys are case-insensitive)", ErrInvalid, g.ID, key)
 		}
 		switch key {
@@ -156,15 +169,16 @@ func (g *Group) normalSelector() (map[string]string, error) {
 			}
 			v = id
 		}
-		sel[key] = v
+		sel = append(sel, Label{key, v})
 	}
+	sel.sort()
 	return sel, nil
 }
 
 // SelectorString returns the selector as sorted "k=v" pairs joined by
 // commas, matchbox's tie-break key.
 func (g *Group) SelectorString() string {
-	return SelectorString(g.Selector)
+	return g.Selector.String()
 }
 
 // SelectorString formats a selector as sorted "k=v" pairs joined by commas.
@@ -183,9 +197,9 @@ func (g *Group) Matches(l Labels) bool {
 	return matches(g.Selector, l)
 }
 
-func matches(sel map[string]string, l Labels) bool {
-	for k, v := range sel {
-		if lv, ok := l[k]; !ok || lv != v {
+func matches(sel Selector, l Labels) bool {
+	for _, p := range sel {
+		if lv, ok := l[p.Key]; !ok || lv != p.Value {
 			return false
 		}
 	}
@@ -194,9 +208,9 @@ func matches(sel map[string]string, l Labels) bool {
 
 // ParseSelector parses the "k=v,k2=v2" form used by the members template
 // function and the admin API. Keys are lowercased; mac and uuid values are
-// normalized.
-func ParseSelector(s string) (map[string]string, error) {
-	sel := map[string]string{}
+// normalized. The Selector is in key order, empty (not nil) for "".
+func ParseSelector(s string) (Selector, error) {
+	sel := Selector{}
 	if strings.TrimSpace(s) == "" {
 		return sel, nil
 	}
@@ -221,10 +235,11 @@ func ParseSelector(s string) (map[string]string, error) {
 			}
 			v = id
 		}
-		if _, dup := sel[k]; dup {
+		if _, dup := sel.Get(k); dup {
 			return nil, fmt.Errorf("selector %q: key %q given twice", s, k)
 		}
-		sel[k] = v
+		sel = append(sel, Label{k, v})
 	}
+	sel.sort()
 	return sel, nil
 }

@@ -3,7 +3,6 @@ package groups
 import (
 	"fmt"
 	"github.com/provisiond/provisiond/internal/invalid"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -90,7 +89,7 @@ func NewIndex(gs []*Group) (*Index, error) {
 	macs := 0
 	for i, g := range gs {
 		entries[i] = built{g: g, sel: g.SelectorString(), at: int32(i)}
-		if _, ok := g.Selector["mac"]; ok {
+		if _, ok := g.Selector.Get("mac"); ok {
 			macs++
 		}
 	}
@@ -163,14 +162,14 @@ func NewIndex(gs []*Group) (*Index, error) {
 			if freq == nil {
 				freq = map[pair]int{}
 			}
-			for k, v := range g.Selector {
+			for k, v := range g.Selector.All() {
 				freq[pair{k, v}] = 0
 			}
 		}
 	}
 	if freq != nil {
 		for _, g := range ix.all {
-			for k, v := range g.Selector {
+			for k, v := range g.Selector.All() {
 				p := pair{k, v}
 				if n, ok := freq[p]; ok {
 					freq[p] = n + 1
@@ -191,12 +190,12 @@ func NewIndex(gs []*Group) (*Index, error) {
 		}
 		var best pair
 		if len(g.Selector) == 1 {
-			for k, v := range g.Selector {
+			for k, v := range g.Selector.All() {
 				best = pair{k, v}
 			}
 		} else {
 			bestN := -1
-			for k, v := range g.Selector {
+			for k, v := range g.Selector.All() {
 				p := pair{k, v}
 				n := freq[p]
 				if bestN < 0 || n < bestN || n == bestN && (p.k < best.k || p.k == best.k && p.v < best.v) {
@@ -380,10 +379,10 @@ func (ix *Index) Explain(l Labels) []Candidate {
 	out := make([]Candidate, 0, len(ix.all))
 	for _, g := range ix.all {
 		c := Candidate{Group: g, Matches: true}
-		for _, k := range slices.Sorted(maps.Keys(g.Selector)) {
-			if lv, ok := l[k]; !ok || lv != g.Selector[k] {
+		for _, p := range g.Selector.inOrder() {
+			if lv, ok := l[p.Key]; !ok || lv != p.Value {
 				c.Matches = false
-				c.Missing = append(c.Missing, k+"="+g.Selector[k])
+				c.Missing = append(c.Missing, p.Key+"="+p.Value)
 			}
 		}
 		out = append(out, c)

@@ -1,10 +1,12 @@
 package profiles
 
+import "github.com/provisiond/provisiond/groups"
+
 // Input is everything a rendering may depend on besides the template.
 type Input struct {
 	// Metadata and Selector come from the matched group.
-	Metadata map[string]any
-	Selector map[string]string
+	Metadata groups.Metadata
+	Selector groups.Selector
 	// Query is the request's labels (mac normalized); RawQuery is the query
 	// string as sent.
 	Query    map[string]string
@@ -41,11 +43,11 @@ var ReservedKeys = []string{"request", "server", "machine", "ip"}
 // metadata; group selector keys; then request (query and raw_query) and
 // provisiond's own server, machine and ip.
 func Data(in Input) map[string]any {
-	d := make(map[string]any, len(in.Metadata)+len(in.Selector)+4)
-	for k, v := range in.Metadata {
+	d := make(map[string]any, in.Metadata.Len()+len(in.Selector)+4)
+	for k, v := range in.Metadata.All() {
 		d[k] = v
 	}
-	for k, v := range in.Selector {
+	for k, v := range in.Selector.All() {
 		d[k] = v
 	}
 	q := make(map[string]any, len(in.Query))

@@ -23,31 +23,31 @@ func toGroup(pb *storagepb.Group) (*groups.Group, error) {
 	if err := checkName("group id", pb.Id); err != nil {
 		return nil, err
 	}
-	g := &groups.Group{ID: pb.Id, Name: pb.Name, Profile: pb.Profile, Selector: maps.Clone(pb.Selector)}
+	g := &groups.Group{ID: pb.Id, Name: pb.Name, Profile: pb.Profile, Selector: groups.SelectorOf(pb.Selector)}
 	if len(bytes.TrimSpace(pb.Metadata)) > 0 {
 		if err := json.Unmarshal(pb.Metadata, &g.Metadata); err != nil {
 			return nil, fmt.Errorf("%w: group %q: metadata is not a JSON object: %v", errBadRequest, pb.Id, err)
 		}
 	}
 	if g.Selector == nil {
-		g.Selector = map[string]string{}
+		g.Selector = groups.Selector{}
 	}
 	if err := g.Normalize(); err != nil {
 		return nil, err
 	}
-	if !maps.Equal(g.Selector, pb.Selector) && len(pb.Selector) > 0 {
-		g.Written = maps.Clone(pb.Selector)
+	if !maps.Equal(g.Selector.Map(), pb.Selector) && len(pb.Selector) > 0 {
+		g.Written = groups.SelectorOf(pb.Selector)
 	}
 	return g, nil
 }
 
 // fromGroup converts back: the selector as written, metadata as JSON.
 func fromGroup(g *groups.Group) (*storagepb.Group, error) {
-	pb := &storagepb.Group{Id: g.ID, Name: g.Name, Profile: g.Profile, Selector: maps.Clone(g.Selector)}
+	pb := &storagepb.Group{Id: g.ID, Name: g.Name, Profile: g.Profile, Selector: g.Selector.Map()}
 	if g.Written != nil {
-		pb.Selector = maps.Clone(g.Written)
+		pb.Selector = g.Written.Map()
 	}
-	if len(g.Metadata) > 0 {
+	if g.Metadata.Len() > 0 {
 		b, err := json.Marshal(g.Metadata)
 		if err != nil {
 			return nil, fmt.Errorf("group %q: metadata: %w", g.ID, err)

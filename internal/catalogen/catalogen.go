@@ -159,19 +159,19 @@ func New(n int) (*catalog.Catalog, error) {
 		g := &groups.Group{
 			ID:       GroupID(i),
 			Profile:  profileOf[KindOf(i)],
-			Selector: map[string]string{"mac": MAC(i)},
-			Metadata: map[string]any{
+			Selector: groups.Selector{{Key: "mac", Value: MAC(i)}},
+			Metadata: groups.MetadataOf(map[string]any{
 				"hostname":            Hostname(i),
 				"rack":                fmt.Sprintf("r%03d", i/RackSize),
 				"ssh_authorized_keys": []any{sshKey},
-			},
+			}),
 			Pool: RackPool(i),
 		}
 		c.Groups[g.ID] = g
 	}
 	c.Groups["services"] = &groups.Group{ID: "services", Name: "etcd members", Profile: "services", Pool: "services",
-		Selector: map[string]string{"role": "services"}, EtcdCluster: true,
-		Metadata: map[string]any{"ssh_authorized_keys": []any{sshKey}}}
+		Selector: groups.Selector{{Key: "role", Value: "services"}}, EtcdCluster: true,
+		Metadata: groups.MetadataOf(map[string]any{"ssh_authorized_keys": []any{sshKey}})}
 	c.Groups["discovered"] = &groups.Group{ID: "discovered", Name: "machines nobody registered", Profile: "node-ignition", Pool: "discovered"}
 	for k := range 3 {
 		m := &catalog.Machine{Name: fmt.Sprintf("etcd%d", k+1), MAC: fmt.Sprintf("52:54:ff:00:00:%02x", k+1),

@@ -90,15 +90,15 @@ func NewMatchbox(n int) (*catalog.Catalog, error) {
 			ID:       GroupID(i),
 			Name:     Hostname(i),
 			Profile:  profileOf[Matchbox.Kind(i)],
-			Selector: map[string]string{"mac": MAC(i)},
-			Metadata: map[string]any{
+			Selector: groups.Selector{{Key: "mac", Value: MAC(i)}},
+			Metadata: groups.MetadataOf(map[string]any{
 				"hostname":            Hostname(i),
 				"ip_address":          ip,
 				"cidr":                ip + "/9",
 				"gateway":             "10.128.0.1",
 				"rack":                fmt.Sprintf("r%03d", i/RackSize),
 				"ssh_authorized_keys": []any{sshKey},
-			},
+			}),
 		}
 		c.Groups[g.ID] = g
 	}

@@ -140,7 +140,7 @@ func printTable(w io.Writer, kind string, list []byte) error {
 		}
 		row("ID", "PROFILE", "POOL", "SELECTOR")
 		for _, g := range gs {
-			row(g.ID, g.Profile, dash(g.Pool), dash(groups.SelectorString(g.Selector)))
+			row(g.ID, g.Profile, dash(g.Pool), dash(g.Selector.String()))
 		}
 	case "pools":
 		var ps []ipam.Pool

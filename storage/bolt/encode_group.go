@@ -81,10 +81,10 @@ func appendGroup(b []byte, g *groups.Group) ([]byte, bool) {
 			b, ok = appendStringMap(b, g.Selector)
 		}
 	}
-	if len(g.Metadata) > 0 {
+	if g.Metadata.Len() > 0 {
 		b = append(b, `,"metadata":`...)
 		if ok {
-			b, ok = appendValue(b, g.Metadata, 0)
+			b, ok = appendMetadata(b, g.Metadata)
 		}
 	}
 	if g.Pool != "" {
@@ -121,16 +121,36 @@ func appendPlainString(b []byte, s string) ([]byte, bool) {
 	return append(b, '"'), true
 }
 
-func appendStringMap(b []byte, m map[string]string) ([]byte, bool) {
-	var keysBuf [8]string
-	keys := keysBuf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+// appendStringMap appends a selector as encoding/json writes it; one not
+// in key order (a Selector literal) is left to json.Marshal.
+func appendStringMap(b []byte, sel groups.Selector) ([]byte, bool) {
 	b = append(b, '{')
 	ok := true
-	for i, k := range keys {
+	for i, l := range sel {
+		if i > 0 {
+			if l.Key <= sel[i-1].Key {
+				return b, false
+			}
+			b = append(b, ',')
+		}
+		if b, ok = appendPlainString(b, l.Key); !ok {
+			return b, false
+		}
+		b = append(b, ':')
+		if b, ok = appendPlainString(b, l.Value); !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// appendMetadata appends a group's metadata as encoding/json writes the
+// map it stands for: its keys in order.
+func appendMetadata(b []byte, m groups.Metadata) ([]byte, bool) {
+	b = append(b, '{')
+	ok := true
+	for i := range m.Len() {
+		k, v := m.At(i)
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -138,7 +158,7 @@ func appendStringMap(b []byte, m map[string]string) ([]byte, bool) {
 			return b, false
 		}
 		b = append(b, ':')
-		if b, ok = appendPlainString(b, m[k]); !ok {
+		if b, ok = appendValue(b, v, 1); !ok {
 			return b, false
 		}
 	}
