@@ -19,9 +19,9 @@ import (
 func TestDanglingFromAnotherWriter(t *testing.T) {
 	e := newAdminEnv(t, testCatalogDir, nil)
 	_, _, err := e.cats.Update(context.Background(), func(c *catalog.Catalog) error {
-		c.Groups["tf"] = &groups.Group{ID: "tf", Profile: "tf", Selector: map[string]string{"mac": "52:54:00:77:00:01"}}
+		c.Groups["tf"] = &groups.Group{ID: "tf", Profile: "tf", Selector: groups.SelectorOf(map[string]string{"mac": "52:54:00:77:00:01"})}
 		c.Profiles["tf-ign"] = &profiles.Profile{ID: "tf-ign", IgnitionID: "tf-ign.ign"}
-		c.Groups["tf-ign"] = &groups.Group{ID: "tf-ign", Profile: "tf-ign", Selector: map[string]string{"mac": "52:54:00:77:00:02"}}
+		c.Groups["tf-ign"] = &groups.Group{ID: "tf-ign", Profile: "tf-ign", Selector: groups.SelectorOf(map[string]string{"mac": "52:54:00:77:00:02"})}
 		return nil
 	})
 	if err != nil {

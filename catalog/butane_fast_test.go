@@ -126,7 +126,7 @@ func fastQueries(c *catalog.Catalog) []groups.Labels {
 		g := c.Groups[id]
 		for i := range 4 {
 			q := groups.Labels{"arch": "x86_64"}
-			for k, v := range g.Selector {
+			for k, v := range g.Selector.Map() {
 				q[k] = v
 			}
 			if _, ok := q["mac"]; !ok {

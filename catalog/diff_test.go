@@ -15,26 +15,26 @@ import (
 // that are unequal but encode alike and equal-looking ones that do not.
 func TestDiffAgreesWithJSON(t *testing.T) {
 	base := func() *groups.Group {
-		return &groups.Group{ID: "g", Profile: "p", Selector: map[string]string{"mac": "52:54:00:00:00:01"},
-			Metadata: map[string]any{"n": 1.0, "s": "x", "l": []any{"a", 2.0, true, nil}, "m": map[string]any{"k": "v"}}}
+		return &groups.Group{ID: "g", Profile: "p", Selector: groups.SelectorOf(map[string]string{"mac": "52:54:00:00:00:01"}),
+			Metadata: groups.MetadataOf(map[string]any{"n": 1.0, "s": "x", "l": []any{"a", 2.0, true, nil}, "m": map[string]any{"k": "v"}})}
 	}
 	cases := map[string]func(g *groups.Group){
 		"same":                 func(g *groups.Group) {},
-		"nil vs empty meta":    func(g *groups.Group) { g.Metadata = nil },
-		"number changed":       func(g *groups.Group) { g.Metadata["n"] = 2.0 },
-		"minus zero":           func(g *groups.Group) { g.Metadata["n"] = math.Copysign(0, -1) },
-		"json.Number alike":    func(g *groups.Group) { g.Metadata["n"] = json.Number("1") },
-		"json.Number differs":  func(g *groups.Group) { g.Metadata["n"] = json.Number("1.0") },
-		"nested changed":       func(g *groups.Group) { g.Metadata["m"] = map[string]any{"k": "w"} },
-		"list shorter":         func(g *groups.Group) { g.Metadata["l"] = []any{"a"} },
-		"nil list":             func(g *groups.Group) { g.Metadata["l"] = []any(nil) },
-		"type changed":         func(g *groups.Group) { g.Metadata["s"] = 1.0 },
-		"selector changed":     func(g *groups.Group) { g.Selector = map[string]string{"mac": "52:54:00:00:00:02"} },
-		"empty selector":       func(g *groups.Group) { g.Selector = map[string]string{} },
-		"written":              func(g *groups.Group) { g.Written = map[string]string{"MAC": "52-54-00-00-00-01"} },
+		"nil vs empty meta":    func(g *groups.Group) { g.Metadata = groups.Metadata{} },
+		"number changed":       func(g *groups.Group) { setMeta(g, "n", 2.0) },
+		"minus zero":           func(g *groups.Group) { setMeta(g, "n", math.Copysign(0, -1)) },
+		"json.Number alike":    func(g *groups.Group) { setMeta(g, "n", json.Number("1")) },
+		"json.Number differs":  func(g *groups.Group) { setMeta(g, "n", json.Number("1.0")) },
+		"nested changed":       func(g *groups.Group) { setMeta(g, "m", map[string]any{"k": "w"}) },
+		"list shorter":         func(g *groups.Group) { setMeta(g, "l", []any{"a"}) },
+		"nil list":             func(g *groups.Group) { setMeta(g, "l", []any(nil)) },
+		"type changed":         func(g *groups.Group) { setMeta(g, "s", 1.0) },
+		"selector changed":     func(g *groups.Group) { g.Selector = groups.SelectorOf(map[string]string{"mac": "52:54:00:00:00:02"}) },
+		"empty selector":       func(g *groups.Group) { g.Selector = groups.SelectorOf(map[string]string{}) },
+		"written":              func(g *groups.Group) { g.Written = groups.SelectorOf(map[string]string{"MAC": "52-54-00-00-00-01"}) },
 		"install once":         func(g *groups.Group) { g.InstallOnce = true },
 		"name":                 func(g *groups.Group) { g.Name = "n" },
-		"metadata key missing": func(g *groups.Group) { delete(g.Metadata, "s") },
+		"metadata key missing": func(g *groups.Group) { setMeta(g, "s", nil, true) },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -76,4 +76,15 @@ func TestDiffCreatedDeleted(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Diff = %+v, want %+v", got, want)
 	}
+}
+
+// setMeta sets (or, with del, deletes) metadata key k of g.
+func setMeta(g *groups.Group, k string, v any, del ...bool) {
+	m := g.Metadata.Map()
+	if len(del) > 0 {
+		delete(m, k)
+	} else {
+		m[k] = v
+	}
+	g.Metadata = groups.MetadataOf(m)
 }

@@ -67,7 +67,7 @@ func TestDiffAndMerge(t *testing.T) {
 	}
 	b := a.Clone()
 	part := New()
-	part.Groups["a"] = &groups.Group{ID: "a", Profile: "p", Selector: map[string]string{"role": "changed"}}
+	part.Groups["a"] = &groups.Group{ID: "a", Profile: "p", Selector: groups.SelectorOf(map[string]string{"role": "changed"})}
 	part.Groups["new"] = &groups.Group{ID: "new", Profile: "p"}
 	part.Templates["generic"]["n.txt"] = "n"
 	b.Merge(part)

@@ -26,7 +26,7 @@ func TestLoadDirReadsThroughSymlinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := c.Groups["c"]; g == nil || g.Selector["role"] != "c" {
+	if g := c.Groups["c"]; g == nil || g.Selector.Map()["role"] != "c" {
 		t.Fatalf("the linked group: %+v", g)
 	}
 

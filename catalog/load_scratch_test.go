@@ -41,7 +41,7 @@ func TestLoadDirGroupsReadIntoOneBuffer(t *testing.T) {
 					want = strings.Repeat(fmt.Sprintf("long-%d-", i), 400+i)
 				}
 				g := c.Groups[fmt.Sprintf("g%04d", i)]
-				if g == nil || g.Metadata["note"] != want || g.Selector["mac"] != fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff) {
+				if g == nil || g.Metadata.Map()["note"] != want || g.Selector.Map()["mac"] != fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff) {
 					t.Fatalf("group %d: %+v", i, g)
 				}
 			}

@@ -45,7 +45,7 @@ func TestLoadDirOverSharesEqualGroups(t *testing.T) {
 			t.Errorf("group %s loaded over the served catalog is %+v, loaded alone %+v", id, g, fresh.Groups[id])
 		}
 	}
-	if next.Groups["b"].Metadata["x"] != "changed" {
+	if next.Groups["b"].Metadata.Map()["x"] != "changed" {
 		t.Errorf("the changed group b kept the served content: %+v", next.Groups["b"])
 	}
 	if _, err := LoadDirOver(writeDir(t, files), nil); err != nil {
@@ -68,14 +68,14 @@ func TestEqualGroupKnowsEveryField(t *testing.T) {
 	if !slices.Equal(fields, known) {
 		t.Fatalf("groups.Group has fields %v; equalGroup (diff.go) compares %v: compare the new ones", fields, known)
 	}
-	a := &groups.Group{ID: "a", Name: "n", Profile: "p", Selector: map[string]string{"k": "v"}, Metadata: map[string]any{"m": "v"},
-		Pool: "pool", EtcdCluster: true, InstallOnce: true, Written: map[string]string{"K": "v"}}
+	a := &groups.Group{ID: "a", Name: "n", Profile: "p", Selector: groups.SelectorOf(map[string]string{"k": "v"}), Metadata: groups.MetadataOf(map[string]any{"m": "v"}),
+		Pool: "pool", EtcdCluster: true, InstallOnce: true, Written: groups.SelectorOf(map[string]string{"K": "v"})}
 	for _, change := range []func(g *groups.Group){
 		func(g *groups.Group) { g.ID = "b" },
 		func(g *groups.Group) { g.Name = "m" },
 		func(g *groups.Group) { g.Profile = "q" },
-		func(g *groups.Group) { g.Selector = map[string]string{"k": "w"} },
-		func(g *groups.Group) { g.Metadata = map[string]any{"m": "w"} },
+		func(g *groups.Group) { g.Selector = groups.SelectorOf(map[string]string{"k": "w"}) },
+		func(g *groups.Group) { g.Metadata = groups.MetadataOf(map[string]any{"m": "w"}) },
 		func(g *groups.Group) { g.Pool = "other" },
 		func(g *groups.Group) { g.EtcdCluster = false },
 		func(g *groups.Group) { g.InstallOnce = false },

@@ -54,7 +54,7 @@ func TestLoadMatchboxLayouts(t *testing.T) {
 		t.Error("a group in a subdirectory was loaded")
 	}
 	g := s.Catalog.Groups["no-id"]
-	if g == nil || g.Profile != "p" || g.Selector["role"] != "c" {
+	if g == nil || g.Profile != "p" || g.Selector.Map()["role"] != "c" {
 		t.Fatalf("group without id: %+v (groups %v)", g, sortedKeys(s.Catalog.Groups))
 	}
 	m, err := s.Resolve(groups.Labels{"role": "c"})

@@ -24,7 +24,7 @@ func TestMerge3(t *testing.T) {
 	stored, dir := base.Clone(), base.Clone()
 	// Theirs only: an update, a new group, a deletion, a template.
 	with(stored, "worker", "changed in the store")
-	stored.Groups["extra"] = &groups.Group{ID: "extra", Profile: "worker", Selector: map[string]string{"role": "extra"}}
+	stored.Groups["extra"] = &groups.Group{ID: "extra", Profile: "worker", Selector: groups.SelectorOf(map[string]string{"role": "extra"})}
 	delete(stored.Groups, "raw-node")
 	stored.Templates[profiles.KindIgnition]["worker.yaml"] = "variant: flatcar\nversion: 1.0.0\n"
 	// Mine only: kept.

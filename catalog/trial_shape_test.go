@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"github.com/provisiond/provisiond/groups"
 	"net/netip"
 	"testing"
 
@@ -19,7 +20,7 @@ func TestTrialShapesMatchDataShape(t *testing.T) {
 		{"hostname": "node-1", "keys": []any{"a b"}, "n": 3.0},
 		{"boot_token": "mine", "x": map[string]any{"y": "z-1"}},
 	} {
-		in := profiles.Input{Metadata: md, Selector: map[string]string{"mac": "52:54:00:00:00:01"}, ServerURL: trialServerURL, BootToken: trialBootToken}
+		in := profiles.Input{Metadata: groups.MetadataOf(md), Selector: groups.SelectorOf(map[string]string{"mac": "52:54:00:00:00:01"}), ServerURL: trialServerURL, BootToken: trialBootToken}
 		got := trialShapes(profiles.Data(in))
 		if want := dataShape(profiles.Data(in)); got.data != want {
 			t.Errorf("metadata %v: data shape %x, want %x", md, got.data, want)

@@ -37,9 +37,9 @@ func TestWriteBackReloads(t *testing.T) {
 
 	next := prev.Clone()
 	// A group as Terraform writes it: the selector as written is kept.
-	g := &groups.Group{ID: "node1", Profile: "node1", Selector: map[string]string{"MAC": "52-54-00-A1-9C-AE", "os": "installed"},
-		Metadata: map[string]any{"cluster": "typhoon"}}
-	g.Written = map[string]string{"MAC": "52-54-00-A1-9C-AE", "os": "installed"}
+	g := &groups.Group{ID: "node1", Profile: "node1", Selector: groups.SelectorOf(map[string]string{"MAC": "52-54-00-A1-9C-AE", "os": "installed"}),
+		Metadata: groups.MetadataOf(map[string]any{"cluster": "typhoon"})}
+	g.Written = groups.SelectorOf(map[string]string{"MAC": "52-54-00-A1-9C-AE", "os": "installed"})
 	if err := g.Normalize(); err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +85,10 @@ func TestWriteBackReloads(t *testing.T) {
 	if d := Diff(next, back); !d.Empty() {
 		t.Errorf("the directory reloads with differences: %+v", d)
 	}
-	if w := back.Groups["node1"].Written; w["MAC"] != "52-54-00-A1-9C-AE" || w["os"] != "installed" {
+	if w := back.Groups["node1"].Written; w.Map()["MAC"] != "52-54-00-A1-9C-AE" || w.Map()["os"] != "installed" {
 		t.Errorf("selector as written after reload: %v", w)
 	}
-	if s := back.Groups["node1"].Selector; s["mac"] != "52:54:00:a1:9c:ae" {
+	if s := back.Groups["node1"].Selector; s.Map()["mac"] != "52:54:00:a1:9c:ae" {
 		t.Errorf("selector after reload: %v", s)
 	}
 	// Writing the same catalog again changes nothing.
@@ -114,7 +114,7 @@ func TestWriteBackRefuses(t *testing.T) {
 		{"hidden name", func(c *Catalog) { c.Templates[profiles.KindGeneric][".x"] = "x" }, `".x" cannot be a file name in generic/`},
 		{"path", func(c *Catalog) { c.Templates[profiles.KindGeneric]["a/b"] = "x" }, `"a/b" cannot be a file name`},
 		{"another object's file", func(c *Catalog) {
-			c.Groups["install"] = &groups.Group{ID: "install", Profile: "p", Selector: map[string]string{"a": "b"}}
+			c.Groups["install"] = &groups.Group{ID: "install", Profile: "p", Selector: groups.SelectorOf(map[string]string{"a": "b"})}
 		}, "holds groups/stage-0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,7 +142,7 @@ func TestWriteBackKeepsOthersFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	withInstall := prev.Clone()
-	withInstall.Groups["install"] = &groups.Group{ID: "install", Profile: "p", Selector: map[string]string{"a": "b"}}
+	withInstall.Groups["install"] = &groups.Group{ID: "install", Profile: "p", Selector: groups.SelectorOf(map[string]string{"a": "b"})}
 	if _, err := WriteBack(dir, withInstall, prev); err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func TestDecodeSharesItsStorage(t *testing.T) {
 	if !reflect.DeepEqual(g, strict) {
 		t.Fatalf("Decode = %#v, strict %#v", g, strict)
 	}
-	if g.Metadata["hostname"].(string) != "node-000001" || g.Metadata["n"].(float64) != 3 || g.Metadata["f"].(float64) != -1.5 {
+	if g.Metadata.Map()["hostname"].(string) != "node-000001" || g.Metadata.Map()["n"].(float64) != 3 || g.Metadata.Map()["f"].(float64) != -1.5 {
 		t.Fatalf("metadata values read back wrong: %#v", g.Metadata)
 	}
 	a, _ := json.Marshal(g)
@@ -64,9 +64,9 @@ func TestDecodeSharesItsStorage(t *testing.T) {
 	}
 	// Changing the map does not touch another group decoded alike.
 	g2, _ := Decode(data)
-	g.Metadata["hostname"] = "changed"
-	if g2.Metadata["hostname"] != "node-000001" {
-		t.Fatalf("groups share values: %v", g2.Metadata["hostname"])
+	g.Metadata.Map()["hostname"] = "changed"
+	if g2.Metadata.Map()["hostname"] != "node-000001" {
+		t.Fatalf("groups share values: %v", g2.Metadata.Map()["hostname"])
 	}
 	// A group of bootstorm's matchbox shape: 9 allocations (the group, its
 	// strings, the slab, the selector map and the metadata map, two
@@ -124,7 +124,7 @@ func TestSelectMACBucketsMatchBruteForce(t *testing.T) {
 			}
 			if s := bruteSelectorString(sel); !seen[s] {
 				seen[s] = true
-				gs = append(gs, &Group{ID: fmt.Sprintf("g%d", i), Profile: "p", Selector: sel})
+				gs = append(gs, &Group{ID: fmt.Sprintf("g%d", i), Profile: "p", Selector: SelectorOf(sel)})
 			}
 		}
 		ix, err := NewIndex(gs)

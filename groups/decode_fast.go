@@ -196,7 +196,7 @@ type recentStrings struct {
 	slots [recentSlots]recentString
 	// keys are the metadata keys of the last group decoded, which the
 	// next group of the same keys shares.
-	keys []string
+	keys *[]string
 }
 
 type recentString struct {
@@ -499,15 +499,17 @@ func (p *fastParser) metadata() (Metadata, bool) {
 	if !sortFields(keys, vals) {
 		return Metadata{}, false // a key given twice: the strict decoder's
 	}
-	if p.recent != nil && slices.Equal(p.recent.keys, keys) {
-		keys = p.recent.keys
+	var shared *[]string
+	if p.recent != nil && p.recent.keys != nil && slices.Equal(*p.recent.keys, keys) {
+		shared = p.recent.keys
 	} else {
-		keys = slices.Clone(keys)
+		c := slices.Clone(keys)
+		shared = &c
 		if p.recent != nil {
-			p.recent.keys = keys
+			p.recent.keys = shared
 		}
 	}
-	return newMetadata(keys, append(make([]any, 0, len(vals)), vals...)), true
+	return newMetadata(shared, append(make([]any, 0, len(vals)), vals...)), true
 }
 
 // object parses an object as encoding/json decodes one into any.

@@ -79,8 +79,8 @@ func FuzzDecodeFast(f *testing.F) {
 // error.
 func TestDecodeFastTakesWhatIsWritten(t *testing.T) {
 	g := &Group{ID: "n1", Name: "Node 1", Profile: "p", Pool: "lan", InstallOnce: true,
-		Selector: map[string]string{"mac": "52:54:00:00:00:01"},
-		Metadata: map[string]any{"hostname": "n1", "rack": 3.0, "ssh": []any{"k"}, "net": map[string]any{"gw": "10.0.0.1"}}}
+		Selector: SelectorOf(map[string]string{"mac": "52:54:00:00:00:01"}),
+		Metadata: MetadataOf(map[string]any{"hostname": "n1", "rack": 3.0, "ssh": []any{"k"}, "net": map[string]any{"gw": "10.0.0.1"}})}
 	compact, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)

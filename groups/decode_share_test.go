@@ -32,13 +32,13 @@ func TestDecodeSharesRepeatedStrings(t *testing.T) {
 		if !equalGroups(g, strict) {
 			t.Fatalf("group %d: %+v, the strict decoder gives %+v", i, g, strict)
 		}
-		if h := g.Metadata["hostname"]; h != fmt.Sprintf("node-%03d", i) {
+		if h := g.Metadata.Map()["hostname"]; h != fmt.Sprintf("node-%03d", i) {
 			t.Fatalf("group %d: hostname %v", i, h)
 		}
-		ssh := g.Metadata["ssh_authorized_keys"].([]any)[0].(string)
+		ssh := g.Metadata.Map()["ssh_authorized_keys"].([]any)[0].(string)
 		sshData[unsafe.StringData(ssh)]++
 		profileData[unsafe.StringData(g.Profile)]++
-		for k := range g.Metadata {
+		for k := range g.Metadata.Map() {
 			if k == "gateway" {
 				keyData[unsafe.StringData(k)]++
 			}

@@ -137,7 +137,7 @@ func FuzzParseSelector(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for k, v := range sel {
+		for k, v := range sel.All() {
 			if k == "" || k != strings.ToLower(k) {
 				t.Fatalf("ParseSelector(%q): bad key %q", s, k)
 			}
@@ -148,9 +148,9 @@ func FuzzParseSelector(f *testing.F) {
 			}
 		}
 		// The canonical form parses back to the same selector.
-		canon := SelectorString(sel)
+		canon := sel.String()
 		again, err := ParseSelector(canon)
-		if err != nil || !maps.Equal(again, sel) {
+		if err != nil || !again.Equal(sel) {
 			t.Fatalf("ParseSelector(%q) = %q; re-parsed %q = %q, %v", s, sel, canon, again, err)
 		}
 	})
@@ -173,16 +173,16 @@ func FuzzDecodeGroup(f *testing.F) {
 		}
 		// Normalize is idempotent.
 		h := *g
-		h.Selector = maps.Clone(g.Selector)
+		h.Selector = slices.Clone(g.Selector)
 		if err := h.Normalize(); err != nil {
 			t.Fatalf("Normalize of a decoded group: %v", err)
 		}
-		if !maps.Equal(h.Selector, g.Selector) {
+		if !maps.Equal(h.Selector.Map(), g.Selector.Map()) {
 			t.Fatalf("Normalize changed %v to %v", g.Selector, h.Selector)
 		}
 		// SelectorString is the sorted pairs.
 		pairs := make([]string, 0, len(g.Selector))
-		for k, v := range g.Selector {
+		for k, v := range g.Selector.Map() {
 			if k != strings.ToLower(k) {
 				t.Fatalf("selector key %q is not lowercase", k)
 			}
@@ -201,8 +201,8 @@ func FuzzDecodeGroup(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Decode(Marshal(%+v)) = %v", g, err)
 		}
-		if len(g.Metadata) == 0 {
-			back.Metadata, g.Metadata = nil, nil
+		if g.Metadata.Len() == 0 {
+			back.Metadata, g.Metadata = Metadata{}, Metadata{}
 		}
 		if !reflect.DeepEqual(back, g) {
 			t.Fatalf("round trip: %+v became %+v", g, back)
@@ -244,7 +244,7 @@ func groupsFromBytes(data []byte) ([]*Group, Labels) {
 			continue
 		}
 		seen[s] = true
-		gs = append(gs, &Group{ID: fmt.Sprintf("g%d", i), Profile: "p", Selector: sel})
+		gs = append(gs, &Group{ID: fmt.Sprintf("g%d", i), Profile: "p", Selector: SelectorOf(sel)})
 	}
 	l := Labels{}
 	mask := b.next()

@@ -14,9 +14,9 @@ import (
 // Group selects machines by their labels and names the profile they boot.
 // The JSON form is matchbox's, plus the optional pool.
 type Group struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name,omitempty"`
-	Profile  string            `json:"profile"`
+	ID       string   `json:"id"`
+	Name     string   `json:"name,omitempty"`
+	Profile  string   `json:"profile"`
 	Selector Selector `json:"selector,omitempty"`
 	Metadata Metadata `json:"metadata,omitzero"`
 	// Pool names the IP pool that machines of this group draw a lease from.

@@ -20,43 +20,43 @@ var decodeTests = []struct {
 			"selector":{"Role":"worker","MAC":"52-54-00-89-D8-10","UUID":"5B8A7C9E-0D1F-4A2B-8C3D-4E5F6A7B8C9D"},
 			"metadata":{"etcd":true,"count":3},"pool":"lan"}`,
 		want: &Group{ID: "node1", Name: "Node 1", Profile: "worker",
-			Selector: map[string]string{"role": "worker", "mac": "52:54:00:89:d8:10", "uuid": "5b8a7c9e-0d1f-4a2b-8c3d-4e5f6a7b8c9d"},
-			Metadata: map[string]any{"etcd": true, "count": 3.0}, Pool: "lan"},
+			Selector: SelectorOf(map[string]string{"role": "worker", "mac": "52:54:00:89:d8:10", "uuid": "5b8a7c9e-0d1f-4a2b-8c3d-4e5f6a7b8c9d"}),
+			Metadata: MetadataOf(map[string]any{"etcd": true, "count": 3.0}), Pool: "lan"},
 	},
 	{
 		name: "mac selector dot form",
 		json: `{"id":"a","profile":"p","selector":{"mac":"5254.0089.D810"}}`,
-		want: &Group{ID: "a", Profile: "p", Selector: map[string]string{"mac": "52:54:00:89:d8:10"}},
+		want: &Group{ID: "a", Profile: "p", Selector: SelectorOf(map[string]string{"mac": "52:54:00:89:d8:10"})},
 	},
 	{
 		name: "default group without selector",
 		json: `{"id":"default","profile":"p"}`,
-		want: &Group{ID: "default", Profile: "p", Selector: map[string]string{}},
+		want: &Group{ID: "default", Profile: "p", Selector: SelectorOf(map[string]string{})},
 	},
 	{
 		name: "null selector",
 		json: `{"id":"default","profile":"p","selector":null}`,
-		want: &Group{ID: "default", Profile: "p", Selector: map[string]string{}},
+		want: &Group{ID: "default", Profile: "p", Selector: SelectorOf(map[string]string{})},
 	},
 	{
 		name: "empty string selector value",
 		json: `{"id":"a","profile":"p","selector":{"role":""}}`,
-		want: &Group{ID: "a", Profile: "p", Selector: map[string]string{"role": ""}},
+		want: &Group{ID: "a", Profile: "p", Selector: SelectorOf(map[string]string{"role": ""})},
 	},
 	{
 		name: "etcd cluster",
 		json: `{"id":"etcd","profile":"services","selector":{"role":"services"},"etcd_cluster":true}`,
-		want: &Group{ID: "etcd", Profile: "services", Selector: map[string]string{"role": "services"}, EtcdCluster: true},
+		want: &Group{ID: "etcd", Profile: "services", Selector: SelectorOf(map[string]string{"role": "services"}), EtcdCluster: true},
 	},
 	{
 		name: "install once",
 		json: `{"id":"install","profile":"flatcar-install","selector":{"role":"worker"},"install_once":true}`,
-		want: &Group{ID: "install", Profile: "flatcar-install", Selector: map[string]string{"role": "worker"}, InstallOnce: true},
+		want: &Group{ID: "install", Profile: "flatcar-install", Selector: SelectorOf(map[string]string{"role": "worker"}), InstallOnce: true},
 	},
 	{
 		name: "trailing whitespace",
 		json: "{\"id\":\"a\",\"profile\":\"p\"}\n\t ",
-		want: &Group{ID: "a", Profile: "p", Selector: map[string]string{}},
+		want: &Group{ID: "a", Profile: "p", Selector: SelectorOf(map[string]string{})},
 	},
 
 	{name: "unknown field", json: `{"id":"a","profile":"p","selectors":{"role":"x"}}`, wantErr: `"selectors"`},
@@ -108,15 +108,15 @@ func assertGroup(t *testing.T, got, want *Group) {
 	if got.ID != want.ID || got.Name != want.Name || got.Profile != want.Profile || got.Pool != want.Pool || got.EtcdCluster != want.EtcdCluster {
 		t.Errorf("group = %+v, want %+v", got, want)
 	}
-	if got.Selector == nil || !maps.Equal(got.Selector, want.Selector) {
+	if got.Selector == nil || !maps.Equal(got.Selector.Map(), want.Selector.Map()) {
 		t.Errorf("selector = %#v, want %#v", got.Selector, want.Selector)
 	}
-	if len(got.Metadata) != len(want.Metadata) {
+	if got.Metadata.Len() != want.Metadata.Len() {
 		t.Errorf("metadata = %#v, want %#v", got.Metadata, want.Metadata)
 	}
-	for k, v := range want.Metadata {
-		if got.Metadata[k] != v {
-			t.Errorf("metadata[%q] = %#v, want %#v", k, got.Metadata[k], v)
+	for k, v := range want.Metadata.Map() {
+		if got.Metadata.Map()[k] != v {
+			t.Errorf("metadata[%q] = %#v, want %#v", k, got.Metadata.Map()[k], v)
 		}
 	}
 }
@@ -133,16 +133,16 @@ func TestDecodeWrapsParseErrors(t *testing.T) {
 }
 
 func TestNormalize(t *testing.T) {
-	g := &Group{ID: "a", Profile: "p", Selector: map[string]string{"MAC": "52-54-00-89-D8-10", "Cabinet": "One"}}
+	g := &Group{ID: "a", Profile: "p", Selector: SelectorOf(map[string]string{"MAC": "52-54-00-89-D8-10", "Cabinet": "One"})}
 	if err := g.Normalize(); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"mac": "52:54:00:89:d8:10", "cabinet": "One"}
-	if !maps.Equal(g.Selector, want) {
+	if !maps.Equal(g.Selector.Map(), want) {
 		t.Fatalf("selector = %v, want %v", g.Selector, want)
 	}
 	// Idempotent.
-	if err := g.Normalize(); err != nil || !maps.Equal(g.Selector, want) {
+	if err := g.Normalize(); err != nil || !maps.Equal(g.Selector.Map(), want) {
 		t.Fatalf("second Normalize = %v, selector %v", err, g.Selector)
 	}
 	// A nil selector becomes an empty one.
@@ -169,7 +169,7 @@ func TestSelectorString(t *testing.T) {
 		if got := SelectorString(tt.sel); got != tt.want {
 			t.Errorf("SelectorString(%v) = %q, want %q", tt.sel, got, tt.want)
 		}
-		g := &Group{Selector: tt.sel}
+		g := &Group{Selector: SelectorOf(tt.sel)}
 		if got := g.SelectorString(); got != tt.want {
 			t.Errorf("(*Group).SelectorString(%v) = %q, want %q", tt.sel, got, tt.want)
 		}
@@ -195,7 +195,7 @@ func TestMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := &Group{Selector: tt.sel}
+			g := &Group{Selector: SelectorOf(tt.sel)}
 			if got := g.Matches(tt.l); got != tt.want {
 				t.Errorf("Matches(%v) with selector %v = %v, want %v", tt.l, tt.sel, got, tt.want)
 			}
@@ -247,7 +247,7 @@ func TestParseSelector(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got == nil || !maps.Equal(got, tt.want) {
+			if err != nil || got == nil || !maps.Equal(got.Map(), tt.want) {
 				t.Fatalf("ParseSelector(%q) = %#v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})

@@ -69,8 +69,8 @@ func TestIndexGroupByIDInAnyOrder(t *testing.T) {
 			if got := ix.Group(g.ID); got != g {
 				t.Fatalf("%s: Group(%q) = %v", name, g.ID, got)
 			}
-			if got := ix.Select(Labels{"mac": g.Selector["mac"]}); got != g {
-				t.Fatalf("%s: Select(%s) = %v, want %s", name, g.Selector["mac"], got, g.ID)
+			if got := ix.Select(Labels{"mac": g.Selector.Map()["mac"]}); got != g {
+				t.Fatalf("%s: Select(%s) = %v, want %s", name, g.Selector.Map()["mac"], got, g.ID)
 			}
 		}
 		if ix.Group("g300") != nil || ix.Group("") != nil {

@@ -31,7 +31,7 @@ func bruteOrder(gs []*Group) []*Group {
 		if len(a.Selector) != len(b.Selector) {
 			return len(a.Selector) > len(b.Selector)
 		}
-		return bruteSelectorString(a.Selector) > bruteSelectorString(b.Selector)
+		return bruteSelectorString(a.Selector.Map()) > bruteSelectorString(b.Selector.Map())
 	})
 	return out
 }
@@ -46,7 +46,7 @@ func bruteSelect(gs []*Group, l Labels) *Group {
 func firstMatch(ordered []*Group, l Labels) *Group {
 	for _, g := range ordered {
 		ok := true
-		for k, v := range g.Selector {
+		for k, v := range g.Selector.Map() {
 			if lv, has := l[k]; !has || lv != v {
 				ok = false
 				break
@@ -64,7 +64,7 @@ func grp(id string, kv ...string) *Group {
 	for i := 0; i+1 < len(kv); i += 2 {
 		sel[kv[i]] = kv[i+1]
 	}
-	return &Group{ID: id, Profile: "p-" + id, Selector: sel}
+	return &Group{ID: id, Profile: "p-" + id, Selector: SelectorOf(sel)}
 }
 
 func idOf(g *Group) string {
@@ -156,7 +156,7 @@ func randomGroups(r *rand.Rand, n int) []*Group {
 			continue
 		}
 		seen[s] = true
-		gs = append(gs, &Group{ID: fmt.Sprintf("g%d", i), Profile: "p", Selector: sel})
+		gs = append(gs, &Group{ID: fmt.Sprintf("g%d", i), Profile: "p", Selector: SelectorOf(sel)})
 	}
 	r.Shuffle(len(gs), func(i, j int) { gs[i], gs[j] = gs[j], gs[i] })
 	return gs
@@ -205,7 +205,7 @@ func selOf(g *Group) string {
 	if g == nil {
 		return ""
 	}
-	return "{" + bruteSelectorString(g.Selector) + "}"
+	return "{" + bruteSelectorString(g.Selector.Map()) + "}"
 }
 
 func describe(gs []*Group) string {

@@ -9,8 +9,8 @@ import "testing"
 // separate, opt-in mechanism and changes nothing here).
 func TestTyphoonInstalledConvention(t *testing.T) {
 	const mac = "52:54:00:a1:9c:ae"
-	install := &Group{ID: "node1-install", Profile: "install", Selector: map[string]string{"mac": mac}}
-	installed := &Group{ID: "node1", Profile: "controller", Selector: map[string]string{"mac": mac, "os": "installed"}}
+	install := &Group{ID: "node1-install", Profile: "install", Selector: SelectorOf(map[string]string{"mac": mac})}
+	installed := &Group{ID: "node1", Profile: "controller", Selector: SelectorOf(map[string]string{"mac": mac, "os": "installed"})}
 	other := &Group{ID: "default", Profile: "install", InstallOnce: true}
 	ix, err := NewIndex([]*Group{install, installed, other})
 	if err != nil {

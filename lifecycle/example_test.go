@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"encoding/json"
+	"github.com/provisiond/provisiond/groups"
 	"os"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestInstallExample(t *testing.T) {
 			`-X POST "http://10.0.2.2:8080/installed?mac=52:54:00:e2:e0:05&token=AAAAaabb_-"`, "-d /dev/vda "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			data := profiles.Data(profiles.Input{Query: tc.query, Metadata: tc.metadata, ServerURL: "http://10.0.2.2:8080"})
+			data := profiles.Data(profiles.Input{Query: tc.query, Metadata: groups.MetadataOf(tc.metadata), ServerURL: "http://10.0.2.2:8080"})
 			out, err := tmpl.Execute(data, 0)
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,7 @@ package profiles
 import (
 	"encoding/json"
 	"errors"
+	"github.com/provisiond/provisiond/groups"
 	"strings"
 	"testing"
 )
@@ -55,7 +56,7 @@ func FuzzRenderHostileData(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, mac, key, value, raw string) {
 		q := map[string]string{"mac": mac, key: value}
-		in := Input{Query: q, RawQuery: raw, ServerURL: "http://10.0.2.2:8080", Metadata: map[string]any{"k": value}}
+		in := Input{Query: q, RawQuery: raw, ServerURL: "http://10.0.2.2:8080", Metadata: groups.MetadataOf(map[string]any{"k": value})}
 		out, err := tmpl.Execute(Data(in), 1<<16)
 		if err != nil && !errors.Is(err, ErrOutputTooLarge) {
 			t.Fatalf("render: %v", err)

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"errors"
+	"github.com/provisiond/provisiond/groups"
 	"strings"
 	"testing"
 )
@@ -93,8 +94,8 @@ func TestUsesMembers(t *testing.T) {
 
 func TestData(t *testing.T) {
 	in := Input{
-		Metadata:  map[string]any{"etcd_name": "node1", "role": "from-metadata", "request": "shadowed", "ip": "metadata-ip"},
-		Selector:  map[string]string{"role": "services"},
+		Metadata:  groups.MetadataOf(map[string]any{"etcd_name": "node1", "role": "from-metadata", "request": "shadowed", "ip": "metadata-ip"}),
+		Selector:  groups.SelectorOf(map[string]string{"role": "services"}),
 		Query:     map[string]string{"mac": "52:54:00:89:d8:10"},
 		RawQuery:  "mac=52-54-00-89-d8-10",
 		ServerURL: "http://10.0.2.2:8080",

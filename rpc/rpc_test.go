@@ -155,7 +155,7 @@ func TestEveryRPC(t *testing.T) {
 		t.Errorf("served ignition = %q, %v", ign, err)
 	}
 	stored := e.stored()
-	if len(stored.Groups) != 3 || len(stored.Profiles) != 3 || stored.Templates[profiles.KindIgnition]["node1.ign"] != rawIgnition || stored.Groups["worker"].Written["MAC"] != "52-54-00-B2-2F-86" {
+	if len(stored.Groups) != 3 || len(stored.Profiles) != 3 || stored.Templates[profiles.KindIgnition]["node1.ign"] != rawIgnition || stored.Groups["worker"].Written.Map()["MAC"] != "52-54-00-B2-2F-86" {
 		t.Errorf("stored: %d groups, %d profiles, %v", len(stored.Groups), len(stored.Profiles), stored.Groups["worker"])
 	}
 

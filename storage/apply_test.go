@@ -224,7 +224,7 @@ func TestApplyInvalidWritesNothing(t *testing.T) {
 		// A group naming a missing profile is a warning since matchbox's
 		// gRPC API may write one (catalog.Validate); a missing pool is not.
 		"group without pool": func(c *catalog.Catalog) {
-			c.Groups["x"] = &groups.Group{ID: "x", Profile: "plain", Selector: map[string]string{"x": "1"}, Pool: "nosuch"}
+			c.Groups["x"] = &groups.Group{ID: "x", Profile: "plain", Selector: groups.SelectorOf(map[string]string{"x": "1"}), Pool: "nosuch"}
 		},
 		"pin outside the pool": func(c *catalog.Catalog) { c.Machines["w2"].Leases = map[string]string{"lan": "10.9.0.1"} },
 		"pin on the gateway":   func(c *catalog.Catalog) { c.Machines["w2"].Leases = map[string]string{"lan": "10.0.0.1"} },

@@ -39,8 +39,8 @@ func newCatalog(t testing.TB, machines ...string) *catalog.Catalog {
 	c.Pools[p.Name] = p
 	c.Profiles["worker"] = &profiles.Profile{ID: "worker", Boot: profiles.Boot{Kernel: "/assets/vmlinuz", Args: []string{"ip={{.ip.address}}"}}}
 	c.Profiles["plain"] = &profiles.Profile{ID: "plain", Boot: profiles.Boot{Kernel: "/assets/vmlinuz"}}
-	c.Groups["workers"] = &groups.Group{ID: "workers", Profile: "worker", Selector: map[string]string{"role": "worker"}, Pool: "lan"}
-	c.Groups["default"] = &groups.Group{ID: "default", Profile: "plain", Selector: map[string]string{}}
+	c.Groups["workers"] = &groups.Group{ID: "workers", Profile: "worker", Selector: groups.SelectorOf(map[string]string{"role": "worker"}), Pool: "lan"}
+	c.Groups["default"] = &groups.Group{ID: "default", Profile: "plain", Selector: groups.SelectorOf(map[string]string{})}
 	for _, spec := range machines {
 		f := strings.Fields(spec)
 		m := &catalog.Machine{Name: f[0], Labels: map[string]string{}}

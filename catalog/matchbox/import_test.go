@@ -125,7 +125,7 @@ func TestImportConvertsCleanly(t *testing.T) {
 		t.Fatalf("Check: %v, skipped %v", err, res.Skipped)
 	}
 	g := res.Catalog.Groups["node"]
-	if g == nil || g.Selector["mac"] != "52:54:00:ab:cd:ef" {
+	if g == nil || g.Selector.Map()["mac"] != "52:54:00:ab:cd:ef" {
 		t.Fatalf("group node: %+v", g)
 	}
 	p := res.Catalog.Profiles["old"]

@@ -74,7 +74,7 @@ func TestMatchboxShapeLoads(t *testing.T) {
 			t.Fatalf("machine %d: %v", i, err)
 		}
 		want := map[Kind]string{Butane: "butane", Ignition: "ignition"}[Matchbox.Kind(i)]
-		ip, _ := m.Group.Metadata["ip_address"].(string)
+		ip, _ := m.Group.Metadata.Map()["ip_address"].(string)
 		if m.Group.ID != GroupID(i) || m.Group.Profile != want || ip != StaticIP(i) || seen[ip] {
 			t.Errorf("machine %d: group %s profile %s ip %q, want %s %s %s (unique)", i, m.Group.ID, m.Group.Profile, ip, GroupID(i), want, StaticIP(i))
 		}

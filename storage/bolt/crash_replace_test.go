@@ -57,7 +57,7 @@ func buildVersion(gen int) crashVersion {
 			Args:   []string{"version=" + v, "i=" + strconv.Itoa(i)},
 		}, IgnitionID: fmt.Sprintf("t%02d.yaml", i%12)}
 		g := &groups.Group{ID: fmt.Sprintf("g%02d", i), Profile: id, Pool: pool.Name,
-			Selector: map[string]string{"role": v + strconv.Itoa(i)}, Metadata: map[string]any{"version": v}}
+			Selector: groups.SelectorOf(map[string]string{"role": v + strconv.Itoa(i)}), Metadata: groups.MetadataOf(map[string]any{"version": v})}
 		if err := g.Normalize(); err != nil {
 			panic(err)
 		}

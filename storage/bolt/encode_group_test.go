@@ -18,27 +18,27 @@ import (
 func TestEncodeGroupIsMarshal(t *testing.T) {
 	gs := []*groups.Group{
 		{ID: "a", Profile: "p"},
-		{ID: "m000001", Name: "node one", Profile: "node", Selector: map[string]string{"mac": "52:54:00:00:00:01"},
-			Metadata: map[string]any{"hostname": "node-000001", "ip": "10.0.0.1/24", "rack": 3.0, "keys": []any{"ssh-ed25519 AAAA x@y"}}},
-		{ID: "e", Profile: "p", Selector: map[string]string{"role": "etcd", "zone": "b", "a": "c"}, Pool: "svc", EtcdCluster: true, InstallOnce: true,
-			Written: map[string]string{"ROLE": "etcd", "zone": "b", "a": "c"}},
+		{ID: "m000001", Name: "node one", Profile: "node", Selector: groups.SelectorOf(map[string]string{"mac": "52:54:00:00:00:01"}),
+			Metadata: groups.MetadataOf(map[string]any{"hostname": "node-000001", "ip": "10.0.0.1/24", "rack": 3.0, "keys": []any{"ssh-ed25519 AAAA x@y"}})},
+		{ID: "e", Profile: "p", Selector: groups.SelectorOf(map[string]string{"role": "etcd", "zone": "b", "a": "c"}), Pool: "svc", EtcdCluster: true, InstallOnce: true,
+			Written: groups.SelectorOf(map[string]string{"ROLE": "etcd", "zone": "b", "a": "c"})},
 		{ID: "html<&>", Profile: "p"},
-		{ID: "q", Profile: "p\"\\", Metadata: map[string]any{"x": "tab\there"}},
-		{ID: "u", Profile: "p", Metadata: map[string]any{"é": "ü", "k": "\u2028"}},
-		{ID: "n", Profile: "p", Metadata: map[string]any{
+		{ID: "q", Profile: "p\"\\", Metadata: groups.MetadataOf(map[string]any{"x": "tab\there"})},
+		{ID: "u", Profile: "p", Metadata: groups.MetadataOf(map[string]any{"é": "ü", "k": "\u2028"})},
+		{ID: "n", Profile: "p", Metadata: groups.MetadataOf(map[string]any{
 			"f": []any{0.0, math.Copysign(0, -1), 1e21, 1e-7, 123456789.0, -3.25, 1.0 / 3},
 			"n": nil, "t": true, "ff": false, "e": map[string]any{}, "l": []any{}, "nl": []any(nil),
 			"deep": map[string]any{"b": map[string]any{"c": []any{map[string]any{"z": "1", "a": nil}}}},
 			"num":  json.Number("12.50"),
-		}},
-		{ID: "empty", Profile: "", Selector: map[string]string{}, Metadata: map[string]any{}, Written: map[string]string{}},
+		})},
+		{ID: "empty", Profile: "", Selector: groups.SelectorOf(map[string]string{}), Metadata: groups.MetadataOf(map[string]any{}), Written: groups.SelectorOf(map[string]string{})},
 	}
 	for i := range 50 {
 		md := map[string]any{}
 		for j := range i % 7 {
 			md[fmt.Sprintf("k%d", (j*7919)%13)] = fmt.Sprintf("v-%d:%d", i, j)
 		}
-		gs = append(gs, &groups.Group{ID: fmt.Sprintf("g%03d", i), Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:00:%02x", i)}, Metadata: md})
+		gs = append(gs, &groups.Group{ID: fmt.Sprintf("g%03d", i), Profile: "p", Selector: groups.SelectorOf(map[string]string{"mac": fmt.Sprintf("52:54:00:00:00:%02x", i)}), Metadata: groups.MetadataOf(md)})
 	}
 	for _, g := range gs {
 		want, err := json.Marshal(g)
@@ -70,7 +70,7 @@ func TestEncodeGroupInArena(t *testing.T) {
 		case i%97 == 3:
 			md["escaped"] = "a \"quoted\" <word>"
 		}
-		gs = append(gs, &groups.Group{ID: fmt.Sprintf("g%04d", i), Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)}, Metadata: md})
+		gs = append(gs, &groups.Group{ID: fmt.Sprintf("g%04d", i), Profile: "p", Selector: groups.SelectorOf(map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)}), Metadata: groups.MetadataOf(md)})
 	}
 	var arena []byte
 	vals := make([][]byte, len(gs))

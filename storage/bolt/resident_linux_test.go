@@ -71,7 +71,7 @@ func TestCatalogReadLeavesNoPagesResident(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("LoadCatalogRevision")
-	if rev2 != rev || len(got.Groups) != len(c.Groups) || got.Groups["g19999"].Metadata["hostname"] != "g19999" {
+	if rev2 != rev || len(got.Groups) != len(c.Groups) || got.Groups["g19999"].Metadata.Map()["hostname"] != "g19999" {
 		t.Fatalf("read back: revision %016x (wrote %016x), %d groups", rev2, rev, len(got.Groups))
 	}
 	if _, _, err := s.CatalogRevision(ctx); err != nil {
@@ -146,8 +146,8 @@ func largeCatalog(n int) *catalog.Catalog {
 	c.Profiles["p"] = &profiles.Profile{ID: "p", Boot: profiles.Boot{Kernel: "/k"}}
 	for i := range n {
 		id := fmt.Sprintf("g%05d", i)
-		c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)},
-			Metadata: map[string]any{"hostname": id, "pad": strings.Repeat("x", 200)}}
+		c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: groups.SelectorOf(map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)}),
+			Metadata: groups.MetadataOf(map[string]any{"hostname": id, "pad": strings.Repeat("x", 200)})}
 	}
 	return c
 }

@@ -28,8 +28,8 @@ func TestCatalogWriteOnlyWhatChanged(t *testing.T) {
 		c.Templates[profiles.KindIgnition]["b.ign"] = `{"ignition":{"version":"3.3.0"}}`
 		for i := range n {
 			id := fmt.Sprintf("g%05d", i)
-			c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)},
-				Metadata: map[string]any{"hostname": id}}
+			c.Groups[id] = &groups.Group{ID: id, Profile: "p", Selector: groups.SelectorOf(map[string]string{"mac": fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff)}),
+				Metadata: groups.MetadataOf(map[string]any{"hostname": id})}
 		}
 		return c
 	}
@@ -102,11 +102,11 @@ func TestCatalogWriteOnlyWhatChanged(t *testing.T) {
 	check(a)
 
 	b := mk(n)
-	b.Groups["g00010"].Metadata = map[string]any{"hostname": "changed"}
-	b.Groups[fmt.Sprintf("g%05d", encodeBatch+7)].Metadata = map[string]any{"hostname": "changed too"}
+	b.Groups["g00010"].Metadata = groups.MetadataOf(map[string]any{"hostname": "changed"})
+	b.Groups[fmt.Sprintf("g%05d", encodeBatch+7)].Metadata = groups.MetadataOf(map[string]any{"hostname": "changed too"})
 	delete(b.Groups, "g02000")
 	delete(b.Groups, fmt.Sprintf("g%05d", 2*encodeBatch+1))
-	b.Groups["zz"] = &groups.Group{ID: "zz", Profile: "p", Selector: map[string]string{"role": "x"}}
+	b.Groups["zz"] = &groups.Group{ID: "zz", Profile: "p", Selector: groups.SelectorOf(map[string]string{"role": "x"})}
 	delete(b.Templates[profiles.KindIgnition], "b.ign")
 	write(b)
 	check(b)
