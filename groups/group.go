@@ -61,21 +61,12 @@ func Decode(data []byte) (*Group, error) {
 // decodeStrict is Decode before Normalize, with encoding/json: the
 // decoder of record, whose errors Decode reports.
 func decodeStrict(data []byte) (*Group, error) {
-	// The maps shadow the Group's fields of the same JSON names, so
-	// that errors are encoding/json's for the maps, as they were before
-	// the fields were a Selector and a Metadata.
-	var raw struct {
-		Group
-		Selector map[string]json.RawMessage `json:"selector,omitempty"`
-		Metadata map[string]any             `json:"metadata,omitempty"`
-		Written  map[string]string          `json:"selector_as_written,omitempty"`
+	g, rawSel, err := decodeStrictMaps(data)
+	if err != nil {
+		return nil, err
 	}
-	if err := strictjson.Decode(data, &raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	g := raw.Group
-	sel := make(map[string]string, len(raw.Selector))
-	for k, v := range raw.Selector {
+	sel := make(map[string]string, len(rawSel))
+	for k, v := range rawSel {
 		var s *string // nil for null, which would otherwise read as ""
 		if err := json.Unmarshal(v, &s); err != nil || s == nil {
 			return nil, invalid.Field("selector."+k, fmt.Errorf("%w: selector %q: value %s is not a string", ErrInvalid, k, v))
@@ -83,9 +74,40 @@ func decodeStrict(data []byte) (*Group, error) {
 		sel[k] = *s
 	}
 	g.Selector = SelectorOf(sel)
-	g.Metadata = MetadataOf(raw.Metadata)
-	g.Written = SelectorOf(raw.Written)
-	return &g, nil
+	return g, nil
+}
+
+// decodeStrictMaps is decodeStrict up to the selector's values, which it
+// returns as they are written.
+func decodeStrictMaps(data []byte) (g *Group, sel map[string]json.RawMessage, err error) {
+	g = new(Group)
+	// Group is the group as it was declared when its selector and
+	// metadata were maps, under the same name, so that encoding/json's
+	// errors name the same fields and types as they did then ("Go
+	// struct field .Group.metadata of type map[string]interface {}").
+	type Group struct {
+		ID          string            `json:"id"`
+		Name        string            `json:"name,omitempty"`
+		Profile     string            `json:"profile"`
+		Selector    map[string]string `json:"selector,omitempty"`
+		Metadata    map[string]any    `json:"metadata,omitempty"`
+		Pool        string            `json:"pool,omitempty"`
+		EtcdCluster bool              `json:"etcd_cluster,omitempty"`
+		InstallOnce bool              `json:"install_once,omitempty"`
+		Written     map[string]string `json:"selector_as_written,omitempty"`
+	}
+	var raw struct {
+		Group
+		Selector map[string]json.RawMessage `json:"selector,omitempty"`
+	}
+	if err := strictjson.Decode(data, &raw); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	r := raw.Group
+	g.ID, g.Name, g.Profile, g.Pool, g.EtcdCluster, g.InstallOnce = r.ID, r.Name, r.Profile, r.Pool, r.EtcdCluster, r.InstallOnce
+	g.Metadata = MetadataOf(r.Metadata)
+	g.Written = SelectorOf(r.Written)
+	return g, raw.Selector, nil
 }
 
 // Normalize lowercases selector keys, normalizes mac and uuid selector
