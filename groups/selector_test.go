@@ -120,7 +120,7 @@ func TestGroupJSONAsMaps(t *testing.T) {
 		{ID: "a", Profile: "p", Selector: map[string]string{}, Metadata: map[string]any{}, Written: map[string]string{}},
 		{ID: "<a&b>", Name: "n", Profile: "p", Selector: map[string]string{"mac": "52:54:00:00:00:01", "Role": "<w>"},
 			Metadata: map[string]any{"z": 1.5, "a": []any{"x", nil}, "m": map[string]any{"k": "v", "b": false}, "neg": math.Copysign(0, -1), "n": json.Number("7")},
-			Pool: "lan", EtcdCluster: true, InstallOnce: true, Written: map[string]string{"MAC": "52-54-00-00-00-01"}},
+			Pool:     "lan", EtcdCluster: true, InstallOnce: true, Written: map[string]string{"MAC": "52-54-00-00-00-01"}},
 	} {
 		g := Group{ID: mg.ID, Name: mg.Name, Profile: mg.Profile, Selector: SelectorOf(mg.Selector), Metadata: MetadataOf(mg.Metadata),
 			Pool: mg.Pool, EtcdCluster: mg.EtcdCluster, InstallOnce: mg.InstallOnce, Written: SelectorOf(mg.Written)}
@@ -133,6 +133,23 @@ func TestGroupJSONAsMaps(t *testing.T) {
 		got, err = json.MarshalIndent(g, "", "  ")
 		if err != nil || string(got) != string(want) {
 			t.Errorf("MarshalIndent = %s, %v; as maps %s", got, err, want)
+		}
+	}
+}
+
+// TestDecodeErrorsAsMaps: the strict decoder's errors name the fields and
+// types they named when the selector and metadata were maps.
+func TestDecodeErrorsAsMaps(t *testing.T) {
+	for _, tt := range []struct{ json, err string }{
+		{`{"id":"g","profile":"p","metadata":[1]}`, `invalid group: json: cannot unmarshal array into Go struct field .Group.metadata of type map[string]interface {}`},
+		{`{"id":"i","profile":"p","selector_as_written":{"a":2}}`, `invalid group: json: cannot unmarshal number into Go struct field .Group.selector_as_written of type string`},
+		{`{"id":"p","profile":"p","selector_as_written":[]}`, `invalid group: json: cannot unmarshal array into Go struct field .Group.selector_as_written of type map[string]string`},
+		{`{"id":"l","profile":"p","selector":[1]}`, `invalid group: json: cannot unmarshal array into Go struct field .selector of type map[string]json.RawMessage`},
+		{`[1]`, `invalid group: json: cannot unmarshal array into Go value of type struct { groups.Group; Selector map[string]json.RawMessage "json:\"selector,omitempty\"" }`},
+		{`{"id":"o","profile":1}`, `invalid group: json: cannot unmarshal number into Go struct field .Group.profile of type string`},
+	} {
+		if _, err := Decode([]byte(tt.json)); err == nil || err.Error() != tt.err {
+			t.Errorf("Decode(%s) = %v, want %s", tt.json, err, tt.err)
 		}
 	}
 }
