@@ -174,6 +174,7 @@ func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
 	var out []ipam.Lease
 	err := guard(s.path, func() error {
 		return s.db.View(func(tx *bbolt.Tx) error {
+			walk := newResidentWalk(tx) // decodeLease copies what it keeps
 			return tx.Bucket(bLeases).ForEachBucket(func(pool []byte) error {
 				addrB, _, _ := poolBuckets(tx, string(pool), false)
 				if addrB == nil {
@@ -185,6 +186,7 @@ func (s *Store) Leases(ctx context.Context) ([]ipam.Lease, error) {
 						return damaged(s.path, fileSize(s.path), "stored lease %s/%x does not decode: %v", pool, k, err)
 					}
 					out = append(out, l)
+					walk.read(len(k) + len(v))
 					return nil
 				})
 			})
