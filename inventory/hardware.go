@@ -1,5 +1,7 @@
 package inventory
 
+import "strings"
+
 // Hardware is what a machine says of itself in its boot requests: iPXE's
 // SMBIOS and build variables, sent as query parameters. /boot.ipxe's
 // chain (matchbox's, byte for byte) sends serial and arch; the others
@@ -44,11 +46,14 @@ func bound(s string) string {
 	return s
 }
 
-// merge keeps the non-empty values of n over those of h.
+// merge keeps the non-empty values of n over those of h. A value is
+// copied when it changes: n's come from a request's query, and a
+// substring of it would keep the whole request line alive with the
+// machine's record (at 100,000 machines, 25 MB).
 func (h *Hardware) merge(n Hardware) {
 	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
+		if v != "" && v != *dst {
+			*dst = own(v)
 		}
 	}
 	set(&h.Serial, n.Serial)
@@ -57,3 +62,16 @@ func (h *Hardware) merge(n Hardware) {
 	set(&h.Platform, n.Platform)
 	set(&h.Arch, n.Arch)
 }
+
+// own returns s as the recorder keeps it: a copy of its own, or the
+// constant of a value most machines send.
+func own(s string) string {
+	for _, c := range commonHardware {
+		if s == c {
+			return c
+		}
+	}
+	return strings.Clone(s)
+}
+
+var commonHardware = [...]string{"x86_64", "i386", "arm64", "pcbios", "efi"}

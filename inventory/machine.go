@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -100,11 +101,17 @@ func (m *Machine) apply(mac, uuid string, e Event) error {
 // to be kept (its Hardware cleared, its State and Cause set), for the
 // caller to append (the Recorder keeps events in a ring, record.add).
 func (m *Machine) fold(mac, uuid string, e Event) (Event, error) {
-	if mac != "" {
-		m.MAC = mac
+	// The machine's own copies (mac and uuid may be substrings of a
+	// request's query), made only when they change.
+	if mac != "" && mac != m.MAC {
+		if m.MAC = mac; mac == m.Key {
+			m.MAC = m.Key
+		} else {
+			m.MAC = strings.Clone(mac)
+		}
 	}
-	if uuid != "" {
-		m.UUID = uuid
+	if uuid != "" && uuid != m.UUID {
+		m.UUID = strings.Clone(uuid)
 	}
 	if e.sighting() {
 		if m.FirstSeen.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -81,13 +82,14 @@ func (k *event) Event() Event {
 }
 
 // add keeps e as the newest event. Until the ring is full it grows by
-// half, not double: a machine of five events holds six, not eight.
+// half, not double: a machine of three events holds three, of
+// five six (not four and eight).
 func (rec *record) add(e Event) {
 	k := kept(&e, &rec.m)
 	ev := rec.ev
 	if len(ev) < MaxEvents {
 		if len(ev) == cap(ev) {
-			ev = slices.Grow(ev, min(MaxEvents-len(ev), max(2, len(ev)/2)))
+			ev = slices.Grow(ev, min(MaxEvents-len(ev), max(3, len(ev)/2)))
 		}
 		rec.ev = append(ev, k)
 		return
@@ -190,7 +192,9 @@ func (r *Recorder) touch(rec *record) {
 func (r *Recorder) lookup(key string) *record {
 	rec := r.all[key]
 	if rec == nil {
-		rec = &record{m: Machine{Key: key}}
+		// The key's own copy: a request's mac may be a substring of its
+		// query, which the record would keep alive.
+		rec = &record{m: Machine{Key: strings.Clone(key)}}
 		r.all[key] = rec
 	}
 	return rec

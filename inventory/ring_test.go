@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestRecorderMatchesMachineApply drives a Recorder and, beside it, plain
@@ -160,5 +162,38 @@ func TestRecordAllocatesNothingForAKnownMachine(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, func() { r.Record("52:54:00:00:00:01", "", e) }); n != 0 {
 		t.Fatalf("%v allocations per Record", n)
+	}
+}
+
+// TestRecordKeepsNoRequestString: what a record keeps of a request's
+// strings (mac, uuid, hardware) is its own copy, not a substring of the
+// request that would keep the whole request alive.
+func TestRecordKeepsNoRequestString(t *testing.T) {
+	r := NewRecorder(&saver{}, nil, nil)
+	query := "mac=52:54:00:00:03:01&uuid=8e0e7d8a-1f2b-4c3d-8e9f-0a1b2c3d4e5f&serial=SER-123&arch=x86_64&product=Box"
+	field := func(k string) string {
+		i := strings.Index(query, k+"=") + len(k) + 1
+		j := strings.IndexByte(query[i:], '&')
+		if j < 0 {
+			return query[i:]
+		}
+		return query[i : i+j]
+	}
+	e := ev("/ipxe", 200, "g")
+	e.Hardware = HardwareFrom(field)
+	r.Record(field("mac"), field("uuid"), e)
+	m, ok := r.Get(field("mac"))
+	if !ok || m.Hardware == nil || m.Hardware.Serial != "SER-123" || m.UUID != field("uuid") {
+		t.Fatalf("recorded %+v", m)
+	}
+	r.mu.Lock()
+	rec := r.all[field("mac")]
+	kept := []string{rec.m.Key, rec.m.MAC, rec.m.UUID, rec.m.Hardware.Serial, rec.m.Hardware.Arch, rec.m.Hardware.Product}
+	r.mu.Unlock()
+	lo, hi := uintptr(unsafe.Pointer(unsafe.StringData(query))), uintptr(unsafe.Pointer(unsafe.StringData(query)))+uintptr(len(query))
+	for _, s := range kept {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); p >= lo && p < hi {
+			t.Errorf("the record keeps %q, a substring of the request", s)
+		}
 	}
 }
