@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/provisiond/provisiond/catalog"
@@ -40,6 +39,11 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Opt
 	if sv := s.snap.Load(); sv == nil {
 		res, err = s.resolver.Resolve(r.Context(), nil, f, opt)
 	} else {
+		if info != nil {
+			// Before the lease is looked up: what an answer kept
+			// from this request is valid for (keep).
+			info.resolved, info.epoch, info.gen = true, sv.epoch, s.leaseGen(sv)
+		}
 		m, merr := s.match(info, sv, f)
 		res, err = s.resolver.Matched(r.Context(), sv.snap, f, m, merr, opt)
 	}
@@ -67,10 +71,10 @@ func (s *Server) match(info *reqInfo, sv *served, f resolve.Facts) (*catalog.Mat
 	}
 	m, err := sv.snap.Resolve(f.Labels)
 	if e != nil {
-		n := *e
-		n.epoch, n.match, n.err = sv.epoch, m, err
-		s.queries.put(&n)
-		info.query = &n
+		// A new entry (without the answers of another epoch's match).
+		n := &queryEntry{raw: e.raw, facts: e.facts, hw: e.hw, epoch: sv.epoch, match: m, err: err}
+		s.queries.put(n)
+		info.query = n
 	}
 	return m, err
 }
@@ -167,10 +171,15 @@ var contentText = []string{"text/plain; charset=utf-8"}
 // (never cached: it depends on the machine's state).
 func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 	local := inventory.LocalBootIPXE
+	kind := answerIPXE
 	if layout.Name == catalog.LayoutGRUB.Name {
 		local = inventory.LocalBootGRUB
+		kind = answerGRUB
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.answered(w, r, kind, contentText) {
+			return
+		}
 		req, err := s.resolve(w, r, resolve.Options{BootScript: true})
 		if err != nil {
 			writeError(w, r, err)
@@ -183,7 +192,8 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 			w.Write([]byte(local))
 			return
 		}
-		req.Input.BootToken = s.cfg.BootTokens.Issue(req.Facts.MAC.String())
+		token := s.cfg.BootTokens.Issue(req.Facts.MAC.String())
+		req.Input.BootToken = token
 		script, err := req.Snapshot.BootScript(req.Match, req.Input, layout)
 		if err != nil {
 			s.record(w, r, req.Match, http.StatusInternalServerError, false)
@@ -191,6 +201,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 			return
 		}
 		s.record(w, r, req.Match, http.StatusOK, false)
+		s.keep(w, kind, req.Match, token, script, true)
 		w.Header()["Content-Type"] = contentText
 		w.Write(script)
 	}
@@ -199,7 +210,11 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 // config serves /ignition, /cloud and /generic.
 func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc {
 	ct := []string{contentType}
+	ak := configAnswer(kind)
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.answered(w, r, ak, ct) {
+			return
+		}
 		req, err := s.resolve(w, r, resolve.Options{})
 		if err != nil {
 			writeError(w, r, err)
@@ -216,6 +231,7 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 			return
 		}
 		s.record(w, r, req.Match, http.StatusOK, false)
+		s.keep(w, ak, req.Match, "", out, !rawIgnition(kind, req.Match))
 		w.Header()["Content-Type"] = ct
 		w.Write(out)
 	}
@@ -224,13 +240,17 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 // metadata serves /metadata: the template data as sorted KEY=value lines,
 // or as JSON when the client asks for application/json.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	asJSON := wantsJSON(r)
+	if !asJSON && s.answered(w, r, answerMetadata, contentText) {
+		return
+	}
 	req, err := s.resolve(w, r, resolve.Options{})
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	s.record(w, r, req.Match, http.StatusOK, false)
-	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+	if asJSON {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -239,6 +259,8 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	env := req.Snapshot.MetadataEnv(req.Match, req.Input)
+	s.keep(w, answerMetadata, req.Match, "", env, false)
 	w.Header()["Content-Type"] = contentText
-	w.Write(req.Snapshot.MetadataEnv(req.Match, req.Input))
+	w.Write(env)
 }

@@ -32,6 +32,9 @@ import (
 type queryCache struct {
 	seed  maphash.Seed
 	slots [queryCacheSlots]querySlot
+	// answerBytes counts the bytes of the answers stored since the
+	// table was last emptied (maxAnswerBytes).
+	answerBytes atomic.Int64
 }
 
 // querySlot is one way of a set: the entry and its query's hash, which
@@ -73,6 +76,10 @@ type queryEntry struct {
 	epoch uint64
 	match *catalog.Match
 	err   error
+	// answers are the endpoints' rendered answers to the query, from
+	// match (answer, Server.answered): the only part of an entry that
+	// changes once stored, each answer swapped whole.
+	answers answers
 }
 
 func newQueryCache() *queryCache {
@@ -135,6 +142,7 @@ func (c *queryCache) clear() {
 	for i := range c.slots {
 		c.slots[i].entry.Store(nil)
 	}
+	c.answerBytes.Store(0)
 }
 
 // served is the snapshot being served and its epoch, swapped together.
