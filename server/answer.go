@@ -37,22 +37,21 @@ type answer struct {
 	epoch uint64
 	url   string
 	token string
-	gen   leaseGen
+	gen   uint64
 	body  []byte
 	// hit: the render path would count a render cache hit for it
 	// (catalog.CacheStats), which the answer's use counts instead.
 	hit bool
 }
 
-// leaseGen is the generations of the resolver's lease table and of the
-// snapshot's (the same table in provisiond serve).
-type leaseGen struct{ resolver, snap uint64 }
-
-// leaseGen reads the generations the answers of sv's snapshot depend on.
-func (s *Server) leaseGen(sv *served) leaseGen {
-	g := leaseGen{resolver: s.cfg.Leases.Generation()}
+// leaseGen reads the generation the answers of sv's snapshot depend on:
+// the resolver's lease table's, plus the snapshot's when it reads another
+// one (in provisiond serve they are the same table). Generations only
+// grow, so their sum is the same only when neither changed.
+func (s *Server) leaseGen(sv *served) uint64 {
+	g := s.cfg.Leases.Generation()
 	if t := sv.snap.Leases(); t != s.cfg.Leases {
-		g.snap = t.Generation()
+		g += t.Generation()
 	}
 	return g
 }
@@ -116,17 +115,19 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, kind int, ct [
 }
 
 // keep stores body as the answer of kind to the request's query cache
-// entry, when the request was matched from that entry (its epoch, its
-// match), so that the next request of the same query can be answered with
-// it (answered). token is the boot token rendered into it ("" for the
+// entry, when the request was matched from that entry (Server.match: the
+// entry's match is of its epoch's snapshot, which rendered body), so that
+// the next request of the same query can be answered with it (answered).
+// gen is the lease generation read before the request's lease was looked
+// up (Server.resolve), token the boot token rendered into it ("" for the
 // configs).
-func (s *Server) keep(w http.ResponseWriter, kind int, m *catalog.Match, token string, body []byte, hit bool) {
+func (s *Server) keep(w http.ResponseWriter, kind int, m *catalog.Match, gen uint64, token string, body []byte, hit bool) {
 	info := infoFrom(w)
-	if info == nil || !info.resolved {
+	if info == nil {
 		return
 	}
 	e := info.query
-	if e == nil || e.epoch != info.epoch || e.match != m || len(body) > maxAnswer {
+	if e == nil || e.match != m || m == nil || len(body) > maxAnswer {
 		return
 	}
 	if kind == answerIPXE || kind == answerGRUB {
@@ -138,7 +139,7 @@ func (s *Server) keep(w http.ResponseWriter, kind int, m *catalog.Match, token s
 		s.queries.clear()
 		return
 	}
-	e.answers[kind].Store(&answer{epoch: info.epoch, url: info.facts.ServerURL, token: token, gen: info.gen, body: body, hit: hit})
+	e.answers[kind].Store(&answer{epoch: e.epoch, url: info.facts.ServerURL, token: token, gen: gen, body: body, hit: hit})
 }
 
 // installOnce reports whether m's group or profile installs once: its

@@ -329,6 +329,16 @@ func TestAnswerNotKept(t *testing.T) {
 		}
 	}
 
+	// An answer rendered from another match than the entry's is not
+	// kept in it.
+	lw := &logWriter{}
+	ent := &queryEntry{raw: "mac=52:54:00:00:00:09", epoch: e.srv.snap.Load().epoch, match: &catalog.Match{}}
+	lw.info.query = ent
+	e.srv.keep(lw, answerMetadata, &catalog.Match{}, e.table.Generation(), "", []byte("another machine's"), false)
+	if a := ent.answers[answerMetadata].Load(); a != nil {
+		t.Fatalf("kept an answer of another match: %q", a.body)
+	}
+
 	// A new answer past the bound: the table starts over.
 	e.srv.queries.answerBytes.Store(maxAnswerBytes)
 	if code, _, _ := e.get("/metadata?" + mq + "&x=1"); code != 200 {

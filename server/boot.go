@@ -26,24 +26,21 @@ var chainScript = []byte(profiles.ChainScript)
 // per request: requireToken may have), and resolves them. Every outcome, a
 // failure included, is recorded in the inventory. A query seen before in
 // the snapshot served is neither parsed nor matched again (queryCache).
-func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Options) (resolve.Result, error) {
+// gen is the lease tables' generation before the lease was looked up,
+// what an answer kept from this request is valid for (keep).
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Options) (res resolve.Result, gen uint64, err error) {
 	f, err := s.facts(w, r)
 	if err != nil {
-		return resolve.Result{}, err
+		return resolve.Result{}, 0, err
 	}
 	info := infoFrom(w)
 	if info != nil {
 		info.mac = string(f.MAC)
 	}
-	var res resolve.Result
 	if sv := s.snap.Load(); sv == nil {
 		res, err = s.resolver.Resolve(r.Context(), nil, f, opt)
 	} else {
-		if info != nil {
-			// Before the lease is looked up: what an answer kept
-			// from this request is valid for (keep).
-			info.resolved, info.epoch, info.gen = true, sv.epoch, s.leaseGen(sv)
-		}
+		gen = s.leaseGen(sv)
 		m, merr := s.match(info, sv, f)
 		res, err = s.resolver.Matched(r.Context(), sv.snap, f, m, merr, opt)
 	}
@@ -53,9 +50,9 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Opt
 	}
 	if err != nil {
 		s.record(w, r, res.Match, toHTTP(err).Code, false)
-		return res, err
+		return res, gen, err
 	}
-	return res, nil
+	return res, gen, nil
 }
 
 // match returns what sv's snapshot matches the facts to: from the
@@ -180,7 +177,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 		if s.answered(w, r, kind, contentText) {
 			return
 		}
-		req, err := s.resolve(w, r, resolve.Options{BootScript: true})
+		req, gen, err := s.resolve(w, r, resolve.Options{BootScript: true})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -201,7 +198,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 			return
 		}
 		s.record(w, r, req.Match, http.StatusOK, false)
-		s.keep(w, kind, req.Match, token, script, true)
+		s.keep(w, kind, req.Match, gen, token, script, true)
 		w.Header()["Content-Type"] = contentText
 		w.Write(script)
 	}
@@ -215,7 +212,7 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 		if s.answered(w, r, ak, ct) {
 			return
 		}
-		req, err := s.resolve(w, r, resolve.Options{})
+		req, gen, err := s.resolve(w, r, resolve.Options{})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -231,7 +228,7 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 			return
 		}
 		s.record(w, r, req.Match, http.StatusOK, false)
-		s.keep(w, ak, req.Match, "", out, !rawIgnition(kind, req.Match))
+		s.keep(w, ak, req.Match, gen, "", out, !rawIgnition(kind, req.Match))
 		w.Header()["Content-Type"] = ct
 		w.Write(out)
 	}
@@ -244,7 +241,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	if !asJSON && s.answered(w, r, answerMetadata, contentText) {
 		return
 	}
-	req, err := s.resolve(w, r, resolve.Options{})
+	req, gen, err := s.resolve(w, r, resolve.Options{})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -260,7 +257,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env := req.Snapshot.MetadataEnv(req.Match, req.Input)
-	s.keep(w, answerMetadata, req.Match, "", env, false)
+	s.keep(w, answerMetadata, req.Match, gen, "", env, false)
 	w.Header()["Content-Type"] = contentText
 	w.Write(env)
 }

@@ -17,11 +17,6 @@ type reqInfo struct {
 	parsed              bool
 	// query is the request's query cache entry (nil: not kept).
 	query *queryEntry
-	// resolved: the request was resolved in the snapshot of epoch, with
-	// the lease tables at gen before its lease was looked up (keep).
-	resolved bool
-	epoch    uint64
-	gen      leaseGen
 }
 
 // logWriter is the ResponseWriter requestLog hands down: the status it
