@@ -110,6 +110,9 @@ func TestAnswerKeptAndUsed(t *testing.T) {
 			t.Fatalf("%s: not answered from the entry: %d %q", path, code, body)
 		}
 	}
+	if ent := e.srv.queries.get("mac=52:54:00:00:00:01"); ent == nil || ent.inv.Load() == nil {
+		t.Fatalf("no inventory handle kept with the entry: %+v", ent)
+	}
 	m, ok := e.rec.Get("52:54:00:00:00:01")
 	if !ok || len(m.Events) != 3*len(answerPaths) || m.Group != "g" {
 		t.Fatalf("inventory: %d events, group %q", len(m.Events), m.Group)
@@ -349,5 +352,46 @@ func TestAnswerNotKept(t *testing.T) {
 	}
 	if n := e.srv.queries.answerBytes.Load(); n != 0 {
 		t.Fatalf("answerBytes %d after the table was emptied", n)
+	}
+}
+
+// recorderFunc is a Recorder that is not an *inventory.Recorder.
+type recorderFunc func(mac, uuid string, e inventory.Event)
+
+func (f recorderFunc) Record(mac, uuid string, e inventory.Event) { f(mac, uuid, e) }
+
+// TestAnswerRecordsThroughAnyRecorder: with a Recorder that hands out no
+// handles (the console's tee), every request, answered from the entry or
+// not, is recorded through Record, with the entry's hardware facts.
+func TestAnswerRecordsThroughAnyRecorder(t *testing.T) {
+	events := make(chan inventory.Event, 100)
+	e := newEnv(t, answerCatalog(t, "one"), func(c *Config) {
+		c.Recorder = recorderFunc(func(mac, uuid string, ev inventory.Event) {
+			if mac != "52:54:00:00:00:01" || uuid != "" {
+				t.Errorf("recorded for %q %q", mac, uuid)
+			}
+			events <- ev
+		})
+	})
+	for range 3 {
+		for _, path := range []string{"/ipxe", "/metadata"} {
+			if code, _ := e.getHost(path+"?mac=52:54:00:00:00:01&serial=S1", ""); code != 200 {
+				t.Fatalf("%s: %d", path, code)
+			}
+		}
+	}
+	close(events)
+	n := 0
+	for ev := range events {
+		if ev.Hardware.Serial != "S1" || ev.Group != "g" || ev.Status != 200 {
+			t.Errorf("event %d: %+v", n, ev)
+		}
+		n++
+	}
+	if n != 6 {
+		t.Fatalf("%d events, want 6", n)
+	}
+	if ent := e.srv.queries.get("mac=52:54:00:00:00:01&serial=S1"); ent == nil || ent.inv.Load() != nil {
+		t.Fatalf("entry %+v: want one without a handle", ent)
 	}
 }

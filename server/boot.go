@@ -122,15 +122,27 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, m *catalog.Match
 		return
 	}
 	e := inventory.Event{Time: time.Now().UTC(), Endpoint: r.URL.Path, Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
-	if info := infoFrom(w); info != nil && info.query != nil && info.query.match == m {
-		e.Hardware = info.query.hw // m.Query is the entry's labels
-	} else {
-		e.Hardware = hardwareOf(m.Query)
-	}
 	if m.Group != nil {
 		e.Group, e.Profile = m.Group.ID, m.Group.Profile
 	}
-	s.cfg.Recorder.Record(m.MAC, m.UUID, e)
+	info := infoFrom(w)
+	if info == nil || info.query == nil || info.query.match != m {
+		e.Hardware = hardwareOf(m.Query)
+		s.cfg.Recorder.Record(m.MAC, m.UUID, e)
+		return
+	}
+	q := info.query
+	e.Hardware = q.hw // m.Query is the entry's labels
+	if s.handles == nil {
+		s.cfg.Recorder.Record(m.MAC, m.UUID, e)
+		return
+	}
+	// The machine's record, reached from the entry (m's mac and uuid).
+	if h := q.inv.Load(); h != nil {
+		s.handles.RecordTo(h, e)
+	} else if h := s.handles.RecordHandle(m.MAC, m.UUID, e); h != nil {
+		q.inv.Store(h)
+	}
 }
 
 // serverURL is the scheme and host the client used to reach us, so that a

@@ -80,6 +80,9 @@ type queryEntry struct {
 	// match (answer, Server.answered): the only part of an entry that
 	// changes once stored, each answer swapped whole.
 	answers answers
+	// inv is the inventory's record of match's machine, set on its first
+	// record (Server.record).
+	inv atomic.Pointer[inventory.Handle]
 }
 
 func newQueryCache() *queryCache {
