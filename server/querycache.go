@@ -17,9 +17,10 @@ import (
 // and a snapshot is immutable. A machine that asks again (a retry, a
 // reboot, /ipxe then its config and /metadata, which share "mac=..."),
 // is then answered without parsing its query or searching the group
-// index; everything that depends on more than the query (its lease, its
-// inventory state, its boot token, the server URL, the render caches) is
-// looked up per request as before.
+// index. An entry also keeps each endpoint's rendered answer (answer),
+// with what else it depends on (the server URL, the boot token, the lease
+// tables' generation), checked per request, and the machine's inventory
+// record (Server.record); install once's state is looked up per request.
 //
 // It is a fixed table of queryCacheSlots entries in sets of queryCacheWays
 // (a query's hash picks its set; a new query takes an empty way of it, or
