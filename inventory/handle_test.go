@@ -92,3 +92,30 @@ func TestHandleEdges(t *testing.T) {
 		t.Fatalf("%v allocations per RecordTo", n)
 	}
 }
+
+// TestSlotKeepsEveryEventField: the ring's slot has every field of Event
+// but Hardware (which a recorded event never holds), of the same type, so
+// that a field added to Event is not silently dropped by the recorder;
+// an event goes in and out of a slot unchanged.
+func TestSlotKeepsEveryEventField(t *testing.T) {
+	et, st := reflect.TypeOf(Event{}), reflect.TypeOf(slot{})
+	for i := range et.NumField() {
+		f := et.Field(i)
+		if f.Name == "Hardware" {
+			continue
+		}
+		sf, ok := st.FieldByName(f.Name)
+		if !ok || sf.Type != f.Type {
+			t.Errorf("Event.%s (%s) is not in the ring's slot", f.Name, f.Type)
+		}
+	}
+	if st.NumField() != et.NumField()-1 {
+		t.Errorf("slot has %d fields, Event %d", st.NumField(), et.NumField())
+	}
+	e := Event{Time: time.Unix(1, 2), Endpoint: "/ipxe", Group: "g", Profile: "p", Remote: "r",
+		Status: 404, LocalBoot: true, State: Installed, Cause: "c"}
+	s := slotOf(e)
+	if got := s.event(); got != e {
+		t.Errorf("through a slot: %+v, want %+v", got, e)
+	}
+}
