@@ -219,6 +219,44 @@ func (r *Recorder) Record(mac, uuid string, e Event) {
 	r.mu.Unlock()
 }
 
+// Handle is one machine's record in a Recorder, for a caller that records
+// the same machine again and again (the boot server keeps one beside each
+// query it has matched): RecordTo through it folds an event without
+// building the machine's key or looking it up. A Recorder never drops a
+// record, so a handle stays valid for the Recorder's life.
+type Handle struct {
+	r         *Recorder
+	rec       *record
+	mac, uuid string
+}
+
+// RecordHandle is Record, and returns the machine's handle for its next
+// events (nil when mac and uuid name no machine).
+func (r *Recorder) RecordHandle(mac, uuid string, e Event) *Handle {
+	key := Key(mac, uuid)
+	if key == "" {
+		return nil
+	}
+	r.mu.Lock()
+	rec := r.lookup(key)
+	r.fold(rec, mac, uuid, e)
+	r.mu.Unlock()
+	return &Handle{r: r, rec: rec, mac: mac, uuid: uuid}
+}
+
+// RecordTo folds an event into h's machine: Record(mac, uuid, e) with the
+// mac and uuid h was returned for. A handle of another Recorder is
+// recorded by its mac and uuid.
+func (r *Recorder) RecordTo(h *Handle, e Event) {
+	if h.r != r {
+		r.Record(h.mac, h.uuid, e)
+		return
+	}
+	r.mu.Lock()
+	r.fold(h.rec, h.mac, h.uuid, e)
+	r.mu.Unlock()
+}
+
 // Apply folds an event into the machine's record, as Record does, and
 // returns the record after it, or the error of Next when the event may
 // not move the machine (the event is recorded all the same, with the

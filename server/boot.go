@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/provisiond/provisiond/catalog"
@@ -27,19 +26,21 @@ var chainScript = []byte(profiles.ChainScript)
 // per request: requireToken may have), and resolves them. Every outcome, a
 // failure included, is recorded in the inventory. A query seen before in
 // the snapshot served is neither parsed nor matched again (queryCache).
-func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Options) (resolve.Result, error) {
+// gen is the lease tables' generation before the lease was looked up,
+// what an answer kept from this request is valid for (keep).
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Options) (res resolve.Result, gen uint64, err error) {
 	f, err := s.facts(w, r)
 	if err != nil {
-		return resolve.Result{}, err
+		return resolve.Result{}, 0, err
 	}
 	info := infoFrom(w)
 	if info != nil {
 		info.mac = string(f.MAC)
 	}
-	var res resolve.Result
 	if sv := s.snap.Load(); sv == nil {
 		res, err = s.resolver.Resolve(r.Context(), nil, f, opt)
 	} else {
+		gen = s.leaseGen(sv)
 		m, merr := s.match(info, sv, f)
 		res, err = s.resolver.Matched(r.Context(), sv.snap, f, m, merr, opt)
 	}
@@ -49,9 +50,9 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, opt resolve.Opt
 	}
 	if err != nil {
 		s.record(w, r, res.Match, toHTTP(err).Code, false)
-		return res, err
+		return res, gen, err
 	}
-	return res, nil
+	return res, gen, nil
 }
 
 // match returns what sv's snapshot matches the facts to: from the
@@ -67,10 +68,10 @@ func (s *Server) match(info *reqInfo, sv *served, f resolve.Facts) (*catalog.Mat
 	}
 	m, err := sv.snap.Resolve(f.Labels)
 	if e != nil {
-		n := *e
-		n.epoch, n.match, n.err = sv.epoch, m, err
-		s.queries.put(&n)
-		info.query = &n
+		// A new entry (without the answers of another epoch's match).
+		n := &queryEntry{raw: e.raw, facts: e.facts, hw: e.hw, epoch: sv.epoch, match: m, err: err}
+		s.queries.put(n)
+		info.query = n
 	}
 	return m, err
 }
@@ -121,15 +122,27 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, m *catalog.Match
 		return
 	}
 	e := inventory.Event{Time: time.Now().UTC(), Endpoint: r.URL.Path, Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
-	if info := infoFrom(w); info != nil && info.query != nil && info.query.match == m {
-		e.Hardware = info.query.hw // m.Query is the entry's labels
-	} else {
-		e.Hardware = hardwareOf(m.Query)
-	}
 	if m.Group != nil {
 		e.Group, e.Profile = m.Group.ID, m.Group.Profile
 	}
-	s.cfg.Recorder.Record(m.MAC, m.UUID, e)
+	info := infoFrom(w)
+	if info == nil || info.query == nil || info.query.match != m {
+		e.Hardware = hardwareOf(m.Query)
+		s.cfg.Recorder.Record(m.MAC, m.UUID, e)
+		return
+	}
+	q := info.query
+	e.Hardware = q.hw // m.Query is the entry's labels
+	if s.handles == nil {
+		s.cfg.Recorder.Record(m.MAC, m.UUID, e)
+		return
+	}
+	// The machine's record, reached from the entry (m's mac and uuid).
+	if h := q.inv.Load(); h != nil {
+		s.handles.RecordTo(h, e)
+	} else if h := s.handles.RecordHandle(m.MAC, m.UUID, e); h != nil {
+		q.inv.Store(h)
+	}
 }
 
 // serverURL is the scheme and host the client used to reach us, so that a
@@ -167,11 +180,16 @@ var contentText = []string{"text/plain; charset=utf-8"}
 // (never cached: it depends on the machine's state).
 func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 	local := inventory.LocalBootIPXE
+	kind := answerIPXE
 	if layout.Name == catalog.LayoutGRUB.Name {
 		local = inventory.LocalBootGRUB
+		kind = answerGRUB
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(w, r, resolve.Options{BootScript: true})
+		if s.answered(w, r, kind, contentText) {
+			return
+		}
+		req, gen, err := s.resolve(w, r, resolve.Options{BootScript: true})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -183,7 +201,8 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 			w.Write([]byte(local))
 			return
 		}
-		req.Input.BootToken = s.cfg.BootTokens.Issue(req.Facts.MAC.String())
+		token := s.cfg.BootTokens.Issue(req.Facts.MAC.String())
+		req.Input.BootToken = token
 		script, err := req.Snapshot.BootScript(req.Match, req.Input, layout)
 		if err != nil {
 			s.record(w, r, req.Match, http.StatusInternalServerError, false)
@@ -191,6 +210,7 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 			return
 		}
 		s.record(w, r, req.Match, http.StatusOK, false)
+		s.keep(w, kind, req.Match, gen, token, script, true)
 		w.Header()["Content-Type"] = contentText
 		w.Write(script)
 	}
@@ -199,8 +219,12 @@ func (s *Server) bootScript(layout catalog.Layout) http.HandlerFunc {
 // config serves /ignition, /cloud and /generic.
 func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc {
 	ct := []string{contentType}
+	ak := configAnswer(kind)
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := s.resolve(w, r, resolve.Options{})
+		if s.answered(w, r, ak, ct) {
+			return
+		}
+		req, gen, err := s.resolve(w, r, resolve.Options{})
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -216,6 +240,7 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 			return
 		}
 		s.record(w, r, req.Match, http.StatusOK, false)
+		s.keep(w, ak, req.Match, gen, "", out, !rawIgnition(kind, req.Match))
 		w.Header()["Content-Type"] = ct
 		w.Write(out)
 	}
@@ -224,13 +249,17 @@ func (s *Server) config(kind profiles.Kind, contentType string) http.HandlerFunc
 // metadata serves /metadata: the template data as sorted KEY=value lines,
 // or as JSON when the client asks for application/json.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
-	req, err := s.resolve(w, r, resolve.Options{})
+	asJSON := wantsJSON(r)
+	if !asJSON && s.answered(w, r, answerMetadata, contentText) {
+		return
+	}
+	req, gen, err := s.resolve(w, r, resolve.Options{})
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	s.record(w, r, req.Match, http.StatusOK, false)
-	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+	if asJSON {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -239,6 +268,8 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	env := req.Snapshot.MetadataEnv(req.Match, req.Input)
+	s.keep(w, answerMetadata, req.Match, gen, "", env, false)
 	w.Header()["Content-Type"] = contentText
-	w.Write(req.Snapshot.MetadataEnv(req.Match, req.Input))
+	w.Write(env)
 }

@@ -17,9 +17,10 @@ import (
 // and a snapshot is immutable. A machine that asks again (a retry, a
 // reboot, /ipxe then its config and /metadata, which share "mac=..."),
 // is then answered without parsing its query or searching the group
-// index; everything that depends on more than the query (its lease, its
-// inventory state, its boot token, the server URL, the render caches) is
-// looked up per request as before.
+// index. An entry also keeps each endpoint's rendered answer (answer),
+// with what else it depends on (the server URL, the boot token, the lease
+// tables' generation), checked per request, and the machine's inventory
+// record (Server.record); install once's state is looked up per request.
 //
 // It is a fixed table of queryCacheSlots entries in sets of queryCacheWays
 // (a query's hash picks its set; a new query takes an empty way of it, or
@@ -32,6 +33,9 @@ import (
 type queryCache struct {
 	seed  maphash.Seed
 	slots [queryCacheSlots]querySlot
+	// answerBytes counts the bytes of the answers stored since the
+	// table was last emptied (maxAnswerBytes).
+	answerBytes atomic.Int64
 }
 
 // querySlot is one way of a set: the entry and its query's hash, which
@@ -73,6 +77,13 @@ type queryEntry struct {
 	epoch uint64
 	match *catalog.Match
 	err   error
+	// answers are the endpoints' rendered answers to the query, from
+	// match (answer, Server.answered): the only part of an entry that
+	// changes once stored, each answer swapped whole.
+	answers answers
+	// inv is the inventory's record of match's machine, set on its first
+	// record (Server.record).
+	inv atomic.Pointer[inventory.Handle]
 }
 
 func newQueryCache() *queryCache {
@@ -135,6 +146,7 @@ func (c *queryCache) clear() {
 	for i := range c.slots {
 		c.slots[i].entry.Store(nil)
 	}
+	c.answerBytes.Store(0)
 }
 
 // served is the snapshot being served and its epoch, swapped together.

@@ -26,11 +26,17 @@ func queryCatalog(t *testing.T, name string) string {
 // reload does.
 func (e *testEnv) swapCatalog(dir string) {
 	e.t.Helper()
+	e.swapCatalogWith(dir, catalog.Options{})
+}
+
+// swapCatalogWith is swapCatalog compiling with opt.
+func (e *testEnv) swapCatalogWith(dir string, opt catalog.Options) {
+	e.t.Helper()
 	c, err := catalog.LoadDir(dir)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	snap, _, err := storage.Apply(context.Background(), e.store, e.table, c, catalog.Options{})
+	snap, _, err := storage.Apply(context.Background(), e.store, e.table, c, opt)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -31,6 +31,15 @@ type Recorder interface {
 	Record(mac, uuid string, e inventory.Event)
 }
 
+// handleRecorder is a Recorder that hands out a machine's record
+// (*inventory.Recorder): the query cache keeps it beside the match, so
+// that a request of a query seen before records without the recorder's
+// key and map.
+type handleRecorder interface {
+	RecordHandle(mac, uuid string, e inventory.Event) *inventory.Handle
+	RecordTo(h *inventory.Handle, e inventory.Event)
+}
+
 // Config holds a Server's dependencies and limits. Zero values of the
 // limits mean the documented defaults.
 type Config struct {
@@ -93,6 +102,8 @@ type Server struct {
 	resolver *resolve.Resolver
 	// lastURL is the last server URL a request was served at (serverURL).
 	lastURL atomic.Pointer[hostURL]
+	// handles is cfg.Recorder when it hands out records, else nil.
+	handles handleRecorder
 }
 
 // New returns a server. It answers 503 on the boot endpoints until a
@@ -111,6 +122,7 @@ func New(cfg Config) *Server {
 		cfg.Leases = ipam.NewTable(nil)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), queries: newQueryCache()}
+	s.handles, _ = cfg.Recorder.(handleRecorder)
 	s.resolver = &resolve.Resolver{Allocator: cfg.Allocator, Leases: cfg.Leases, Logger: cfg.Logger, States: cfg.States}
 	s.registerCollectors(cfg.Registry)
 	s.router = s.routes()

@@ -1,0 +1,123 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRecordToMatchesRecord feeds two recorders the same events, one
+// through Record, the other through RecordHandle and then RecordTo (one
+// handle per mac and uuid, kept as the boot server keeps it): machines by
+// mac, by uuid, by both, stored before or never seen; every machine and
+// every flushed batch is the same in both.
+func TestRecordToMatchesRecord(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	type who struct{ mac, uuid string }
+	names := []who{
+		{"52:54:00:00:00:01", ""},
+		{"52:54:00:00:00:02", ""},
+		{"", "0b1c0f7e-7b6e-4b3c-9d1a-3f5e2a6c8d90"},
+		{"52:54:00:00:00:03", "5e0e7d8a-1f2b-4c3d-8e9f-0a1b2c3d4e5f"},
+		{"52:54:00:00:00:04", ""}, // stored before
+	}
+	stored := []Machine{{Key: "52:54:00:00:00:04", MAC: "52:54:00:00:00:04", State: Installed,
+		Events: []Event{{Time: t0.Add(-time.Hour), Endpoint: "/ipxe", Status: 200}}}}
+	sa, sb := &saver{}, &saver{}
+	a := NewRecorder(sa, stored, nil)
+	b := NewRecorder(sb, stored, nil)
+	handles := map[who]*Handle{}
+	for i := range 6 * MaxEvents {
+		n := names[rnd.IntN(len(names))]
+		eps := []string{"/ipxe", "/ignition", "/metadata", EndpointInstalled, "/ipxe"}
+		e := Event{Time: t0.Add(time.Duration(i) * time.Second), Endpoint: eps[rnd.IntN(len(eps))],
+			Status: []int{200, 200, 404}[rnd.IntN(3)], Group: "g", Profile: "p", Remote: fmt.Sprint("10.0.0.1:", i)}
+		if i%3 == 0 {
+			e.Hardware = Hardware{Serial: fmt.Sprint("S", i), Arch: "x86_64"}
+		}
+		a.Record(n.mac, n.uuid, e)
+		if h := handles[n]; h != nil {
+			b.RecordTo(h, e)
+		} else if handles[n] = b.RecordHandle(n.mac, n.uuid, e); handles[n] == nil {
+			t.Fatalf("no handle for %+v", n)
+		}
+		if got, want := b.List(), a.List(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("event %d of %+v:\n got %+v\nwant %+v", i, n, got, want)
+		}
+		if i%7 == 0 {
+			if err := a.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !reflect.DeepEqual(sb.batches, sa.batches) || len(sa.batches) == 0 {
+		t.Fatalf("flushed batches differ: %d and %d", len(sb.batches), len(sa.batches))
+	}
+}
+
+// TestHandleEdges: no handle for an event that names no machine (and
+// nothing recorded); a handle of another recorder is recorded by its mac;
+// RecordTo of a known machine allocates nothing.
+func TestHandleEdges(t *testing.T) {
+	r := NewRecorder(&saver{}, nil, nil)
+	if h := r.RecordHandle("", "", ev("/ipxe", 200, "g")); h != nil {
+		t.Fatalf("a handle for no machine: %+v", h)
+	}
+	if n := len(r.List()); n != 0 {
+		t.Fatalf("%d machines after an event of no machine", n)
+	}
+	other := NewRecorder(&saver{}, nil, nil)
+	h := other.RecordHandle("52:54:00:00:00:01", "", ev("/ipxe", 200, "g"))
+	r.RecordTo(h, ev("/metadata", 200, "g"))
+	if m, ok := r.Get("52:54:00:00:00:01"); !ok || len(m.Events) != 1 || m.Events[0].Endpoint != "/metadata" {
+		t.Fatalf("another recorder's handle: %+v", m)
+	}
+	if m, _ := other.Get("52:54:00:00:00:01"); len(m.Events) != 1 {
+		t.Fatalf("the handle's recorder got %d events, want 1", len(m.Events))
+	}
+	e := ev("/ipxe", 200, "g")
+	e.Hardware = Hardware{Serial: "S1", Arch: "x86_64"}
+	h = r.RecordHandle("52:54:00:00:00:02", "", e)
+	for range MaxEvents {
+		r.RecordTo(h, e)
+	}
+	if n := testing.AllocsPerRun(1000, func() { r.RecordTo(h, e) }); n != 0 {
+		t.Fatalf("%v allocations per RecordTo", n)
+	}
+}
+
+// TestKeptEventHasEveryEventField: the event a record keeps has every
+// field of Event but Hardware (which a recorded event never holds), of
+// the same type, so that a field added to Event is not silently dropped
+// by the recorder; an event goes in and out unchanged.
+func TestKeptEventHasEveryEventField(t *testing.T) {
+	et, kt := reflect.TypeOf(Event{}), reflect.TypeOf(event{})
+	for i := range et.NumField() {
+		f := et.Field(i)
+		if f.Name == "Hardware" {
+			continue
+		}
+		name := strings.ToLower(f.Name[:1]) + f.Name[1:]
+		kf, ok := kt.FieldByName(name)
+		if !ok || kf.Type != f.Type {
+			t.Errorf("Event.%s (%s) is not kept (event.%s)", f.Name, f.Type, name)
+		}
+	}
+	if kt.NumField() != et.NumField()-1 {
+		t.Errorf("event has %d fields, Event %d", kt.NumField(), et.NumField())
+	}
+	e := Event{Time: time.Unix(1, 2), Endpoint: "/ipxe", Group: "g", Profile: "p", Remote: "r",
+		Status: 404, LocalBoot: true, State: Installed, Cause: "c"}
+	k := kept(&e, &Machine{})
+	if got := k.Event(); got != e {
+		t.Errorf("kept and back: %+v, want %+v", got, e)
+	}
+}
