@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/provisiond/provisiond/catalog"
@@ -121,7 +122,7 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, m *catalog.Match
 	if s.cfg.Recorder == nil || m == nil {
 		return
 	}
-	e := inventory.Event{Time: time.Now().UTC(), Endpoint: r.URL.Path, Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
+	e := inventory.Event{Time: time.Now().UTC(), Endpoint: endpointOf(r.URL.Path), Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
 	if m.Group != nil {
 		e.Group, e.Profile = m.Group.ID, m.Group.Profile
 	}
@@ -143,6 +144,22 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, m *catalog.Match
 	} else if h := s.handles.RecordHandle(m.MAC, m.UUID, e); h != nil {
 		q.inv.Store(h)
 	}
+}
+
+// recordedEndpoints are the paths whose requests the inventory records.
+var recordedEndpoints = [...]string{"/ipxe", "/grub", "/ignition", "/cloud", "/generic", "/metadata"}
+
+// endpointOf is path as the inventory keeps it: the route's constant, or a
+// copy of its own. r.URL.Path is a substring of the request line, which
+// the machine's record would otherwise keep alive with each event (some
+// 200 bytes an event, 60 MB at 100,000 machines of three events).
+func endpointOf(path string) string {
+	for _, p := range recordedEndpoints {
+		if path == p {
+			return p
+		}
+	}
+	return strings.Clone(path)
 }
 
 // serverURL is the scheme and host the client used to reach us, so that a

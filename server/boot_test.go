@@ -3,8 +3,10 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"unsafe"
 
 	ignition "github.com/coreos/ignition/v2/config"
 
@@ -326,6 +328,38 @@ func TestAssets(t *testing.T) {
 		code, body, _ := e.get(p)
 		if code != 404 || strings.Contains(body, "profile") {
 			t.Errorf("%s: %d %q", p, code, body)
+		}
+	}
+}
+
+// TestRecordKeepsNoRequestString: the inventory event of a boot request
+// holds no substring of the request (its path, mac), which would keep the
+// whole request line alive with the machine's record.
+func TestRecordKeepsNoRequestString(t *testing.T) {
+	dir := writeCatalog(t, map[string]string{
+		"profiles/p.json": `{"id":"p","boot":{"kernel":"/k"},"generic_id":"g.txt"}`,
+		"groups/g.json":   `{"id":"g","profile":"p","selector":{"mac":"52:54:00:00:00:01"}}`,
+		"generic/g.txt":   "x\n",
+	})
+	e := newEnv(t, dir)
+	for _, target := range []string{"/ipxe?mac=52:54:00:00:00:01&serial=S1", "/generic?mac=52:54:00:00:00:01"} {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", target, w.Code, w.Body)
+		}
+		m, ok := e.rec.Get("52:54:00:00:00:01")
+		if !ok || len(m.Events) == 0 {
+			t.Fatalf("%s: not recorded: %+v", target, m)
+		}
+		last := m.Events[len(m.Events)-1]
+		lo := uintptr(unsafe.Pointer(unsafe.StringData(req.RequestURI)))
+		hi := lo + uintptr(len(req.RequestURI))
+		for _, s := range []string{last.Endpoint, m.Key, m.MAC, m.LastEndpoint, m.Hardware.Serial} {
+			if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); p >= lo && p < hi {
+				t.Errorf("%s: the record keeps %q, a substring of the request", target, s)
+			}
 		}
 	}
 }
