@@ -11,9 +11,8 @@ import (
 // reference ("groups/node1", "ignition/worker.yaml") to a file path, for
 // error messages and for writing a change back into the file the object
 // was read from. Objects with no entry are named by their reference. The
-// zero value is empty and ready to use; a Sources copied by value shares
-// its entries with the original (as a map would): Clone a catalog to
-// change one independently.
+// zero value is empty and ready to use. A Sources copied by value is not
+// a copy of its own: Clone the catalog to change one independently.
 //
 // Groups read from their usual file, DIR/groups/<id>.json, are not one
 // entry each but the sorted ids of one load, whose paths are derived
