@@ -13,6 +13,7 @@ import (
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/internal/catalogen"
+	"github.com/provisiond/provisiond/internal/reqlog"
 	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/storage"
@@ -43,7 +44,8 @@ func benchShapeServer(b *testing.B, shape catalogen.Shape, n int) *Server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The daemon's logger (provisiond serve's newLogger), to io.Discard.
+	log := slog.New(reqlog.NewTextHandler(io.Discard, nil))
 	rec := inventory.NewRecorder(store, nil, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

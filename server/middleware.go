@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,11 +10,22 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/provisiond/provisiond/internal/reqlog"
 	"github.com/provisiond/provisiond/internal/statuswriter"
 )
 
+// requestLogger is a log handler that writes the request line itself,
+// as slog would write it but without a slog.Record (reqlog.Handler, which
+// provisiond serve's logger has). LogRequest checks the level.
+type requestLogger interface {
+	LogRequest(ctx context.Context, t time.Time, level slog.Level, r reqlog.Request)
+}
+
 // requestLog writes one log line per request and observes the metrics.
 // Label values are bounded: the route pattern, never the raw path or a mac.
+// The line goes through the logger's handler's LogRequest when it has
+// one, else through LogAttrs; the same line either way, its time the
+// request's end (LogAttrs takes the time a little later).
 func (s *Server) requestLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -21,7 +33,8 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		info := &lw.info
 		next.ServeHTTP(lw, r)
 		status := lw.Status()
-		d := time.Since(start)
+		end := time.Now()
+		d := end.Sub(start)
 		endpoint := "other"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			endpoint = rc.RoutePattern()
@@ -34,24 +47,14 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		case endpoint == "/metrics" || endpoint == "/healthz" || endpoint == "/readyz":
 			level = slog.LevelDebug
 		}
+		line := reqlog.Request{Method: r.Method, Path: r.URL.Path, Status: status, Duration: d, Remote: r.RemoteAddr,
+			MAC: info.mac, Group: info.group, Profile: info.profile, Err: info.err}
+		if rl, ok := s.log.Handler().(requestLogger); ok {
+			rl.LogRequest(r.Context(), end, level, line)
+			return
+		}
 		var buf [9]slog.Attr // on the stack: LogAttrs copies them
-		attrs := append(buf[:0],
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", status),
-			slog.Duration("duration", d),
-			slog.String("remote", r.RemoteAddr),
-		)
-		if info.mac != "" {
-			attrs = append(attrs, slog.String("mac", info.mac))
-		}
-		if info.group != "" {
-			attrs = append(attrs, slog.String("group", info.group), slog.String("profile", info.profile))
-		}
-		if info.err != nil {
-			attrs = append(attrs, slog.String("err", info.err.Error()))
-		}
-		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+		s.log.LogAttrs(r.Context(), level, reqlog.Message, line.AppendAttrs(buf[:0])...)
 	})
 }
 

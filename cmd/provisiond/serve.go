@@ -17,6 +17,7 @@ import (
 	"time"
 
 	cmdline "github.com/provisiond/provisiond/internal/cli"
+	"github.com/provisiond/provisiond/internal/reqlog"
 	"github.com/provisiond/provisiond/storage/bolt"
 )
 
@@ -154,12 +155,15 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, cmdline.Usagef("--log-level %q: want debug, info, warn or error", level)
 	}
+	// reqlog's handlers are slog's, plus the request line written
+	// without a slog.Record (server.requestLog). With ReplaceAttr or
+	// AddSource in opts they would be slog's alone.
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(reqlog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(reqlog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, cmdline.Usagef("--log-format %q: want text or json", format)
 }
