@@ -61,9 +61,12 @@ type config struct {
 	AssetMiB    int
 	Nginx       bool
 	LogLevel    string
-	Keep        bool
-	Shape       catalogen.Shape
-	Sizes       []int
+	// Admin gives the spawned servers their admin listener (on
+	// 127.0.0.1:0), as provisiond serve has one by default.
+	Admin bool
+	Keep  bool
+	Shape catalogen.Shape
+	Sizes []int
 	// MaxRSSMiB and MinAvailableMiB bound the memory of every server we
 	// start (0: no bound).
 	MaxRSSMiB, MinAvailableMiB float64
@@ -103,6 +106,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Assets, "assets", false, "also measure /assets on a --asset-mib file, against nginx when installed (--spawn)")
 	fs.IntVar(&cfg.AssetMiB, "asset-mib", 100, "size of the asset for --assets")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "--log-level of the spawned server (its log goes to a file)")
+	fs.BoolVar(&cfg.Admin, "admin", true, "give the spawned server its admin listener (on 127.0.0.1:0; the console's live events record every boot request), as provisiond serve has one by default; --admin=false serves without")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary directory (catalog, database, server log)")
 	shape := fs.String("shape", "pooled", "catalog `shape`: pooled (rack pools, sticky leases, four kinds of machines) or matchbox (one group file per machine with its own metadata and address, two profiles, one Butane template, one raw Ignition); --table with both: pooled,matchbox")
 	sizes := fs.String("sizes", "10,10000,100000", "catalog sizes --table runs, comma-separated")

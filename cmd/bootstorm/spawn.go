@@ -152,7 +152,11 @@ func startupPhases(log []byte, t0 time.Time) []phase {
 // The returned server is non-nil whenever it was started, also with an
 // error, so that the caller can ask it whether the watchdog stopped it.
 func start(ctx context.Context, cfg config, w *workDir, logName string, withCatalog bool) (*spawned, error) {
-	args := []string{w.bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", "",
+	admin := ""
+	if cfg.Admin {
+		admin = "127.0.0.1:0"
+	}
+	args := []string{w.bin, "serve", "--addr", "127.0.0.1:0", "--admin-addr", admin,
 		"--data-dir", w.data, "--log-level", cfg.LogLevel}
 	if withCatalog {
 		args = append(args, "--catalog", w.catalog)

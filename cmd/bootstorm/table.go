@@ -108,7 +108,11 @@ func printOneTable(w io.Writer, rs []*result, cfg config) {
 		fmt.Fprintf(w, "; matchbox: storm %d at a time for at most %s, slow endpoints %d connections for at most %d requests or %s",
 			cfg.MatchboxConcurrency, cfg.MatchboxStorm, cfg.MatchboxConns, cfg.MatchboxRequests, cfg.MatchboxDuration)
 	}
-	fmt.Fprintf(w, "; memory watchdog: --max-rss %s, --min-available %s)\n\n", gib(cfg.MaxRSSMiB), gib(cfg.MinAvailableMiB))
+	admin := "on (127.0.0.1:0, as by default)"
+	if !cfg.Admin {
+		admin = "off (--admin=false)"
+	}
+	fmt.Fprintf(w, "; provisiond's admin listener %s; memory watchdog: --max-rss %s, --min-available %s)\n\n", admin, gib(cfg.MaxRSSMiB), gib(cfg.MinAvailableMiB))
 	fmt.Fprint(w, "| server | shape | N | start-up: `--catalog` new DB / from the store / `--catalog` same DB | catalog load: new DB / same DB | start-up log (new DB, s since exec) |")
 	for _, e := range tableEndpoints {
 		fmt.Fprintf(w, " %s req/s, vs /boot.ipxe, p50/p99 |", e)
