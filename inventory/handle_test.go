@@ -86,11 +86,28 @@ func TestHandleEdges(t *testing.T) {
 	e := ev("/ipxe", 200, "g")
 	e.Hardware = Hardware{Serial: "S1", Arch: "x86_64"}
 	h = r.RecordHandle("52:54:00:00:00:02", "", e)
-	for range MaxEvents {
-		r.RecordTo(h, e)
+	// /ipxe and /metadata in turn: each a new event (the ring's path)
+	meta := e
+	meta.Endpoint = "/metadata"
+	i := 0
+	next := func() Event {
+		if i++; i%2 == 0 {
+			return meta
+		}
+		return e
 	}
-	if n := testing.AllocsPerRun(1000, func() { r.RecordTo(h, e) }); n != 0 {
+	for range MaxEvents {
+		r.RecordTo(h, next())
+	}
+	if n := testing.AllocsPerRun(1000, func() { r.RecordTo(h, next()) }); n != 0 {
 		t.Fatalf("%v allocations per RecordTo", n)
+	}
+	if m, _ := r.Get("52:54:00:00:00:02"); len(m.Events) != MaxEvents || m.Events[MaxEvents-1].Repeats != 0 {
+		t.Fatalf("events %+v", m.Events)
+	}
+	// a repeat (the fast path)
+	if n := testing.AllocsPerRun(1000, func() { r.RecordTo(h, e) }); n != 0 {
+		t.Fatalf("%v allocations per repeated RecordTo", n)
 	}
 }
 
