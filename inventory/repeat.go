@@ -56,12 +56,14 @@ func plain(endpoint string) bool {
 // sameHost reports whether two remote addresses ("host:port") name the
 // same host.
 func sameHost(a, b string) bool {
-	return a == b || hostOf(a) == hostOf(b)
+	return a == b || RemoteHost(a) == RemoteHost(b)
 }
 
-// hostOf is addr without its port: "10.0.0.1" of "10.0.0.1:4000",
-// "[fd00::1]" of "[fd00::1]:4000"; an address without a port as it is.
-func hostOf(addr string) string {
+// RemoteHost is addr (an Event's Remote) without its port: "10.0.0.1" of
+// "10.0.0.1:4000", "[fd00::1]" of "[fd00::1]:4000"; an address without a
+// port as it is. The remote of an event that counts repeats is the newest
+// request's: copies of one event differ in port, not host.
+func RemoteHost(addr string) string {
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 || (addr[0] != '[' && strings.IndexByte(addr, ':') != i) {
 		return addr // no port, or a bare IPv6 address

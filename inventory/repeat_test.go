@@ -195,8 +195,8 @@ func TestHostOf(t *testing.T) {
 		"10.0.0.1:4000": "10.0.0.1", "10.0.0.1": "10.0.0.1", "[fd00::1]:4000": "[fd00::1]", "fd00::1": "fd00::1",
 		"[fd00::1]": "[fd00::1]", "": "", "host:": "host:", "host:x1": "host:x1", ":4000": "", "pipe": "pipe",
 	} {
-		if got := hostOf(addr); got != want {
-			t.Errorf("hostOf(%q) = %q, want %q", addr, got, want)
+		if got := RemoteHost(addr); got != want {
+			t.Errorf("RemoteHost(%q) = %q, want %q", addr, got, want)
 		}
 	}
 }
@@ -246,7 +246,7 @@ func TestRecorderRepeatsMatchApply(t *testing.T) {
 		e := event()
 		if p, ok := prev[mac]; ok && rnd.IntN(3) > 0 {
 			// the machine's previous request again, from another port
-			p.Time, p.Remote = e.Time, fmt.Sprintf("%s:%d", hostOf(p.Remote), rnd.IntN(60000))
+			p.Time, p.Remote = e.Time, fmt.Sprintf("%s:%d", RemoteHost(p.Remote), rnd.IntN(60000))
 			e = p
 		}
 		prev[mac] = e
