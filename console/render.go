@@ -42,7 +42,7 @@ var funcs = template.FuncMap{
 	"hms":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
 	// times is how many requests an event of n repeats stands for.
 	"times": func(n int) int { return n + 1 },
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"statusClass": func(code int) string {
 		switch {
 		case code >= 500:
