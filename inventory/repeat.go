@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -20,10 +21,11 @@ const RepeatWindow = 60 * time.Second
 // group, profile, status and local boot, from the same host (each iPXE
 // boot is a new connection: the port is not compared), e within
 // RepeatWindow after k's last occurrence. An event that already counts
-// repeats (a replica's, merged) is kept as it is.
+// repeats (a replica's, merged) is kept as it is, and so is one after k
+// counted math.MaxInt32.
 func (k *event) takes(e *Event) bool {
 	return e.Repeats == 0 && e.Last.IsZero() && e.State == "" && e.Cause == "" &&
-		k.state == "" && k.cause == "" &&
+		k.state == "" && k.cause == "" && k.repeats < math.MaxInt32 &&
 		k.endpoint == e.Endpoint && k.status == e.Status && k.localBoot == e.LocalBoot &&
 		k.group == e.Group && k.profile == e.Profile &&
 		plain(e.Endpoint) && sameHost(k.remote, e.Remote) && k.within(e.Time)
@@ -34,16 +36,16 @@ func (k *event) takes(e *Event) bool {
 func (k *event) within(t time.Time) bool {
 	last := k.time
 	if k.repeats > 0 {
-		last = k.last
+		last = k.lastTime()
 	}
-	d := t.Sub(last)
+	d := t.Round(0).Sub(last.Round(0))
 	return d >= 0 && d <= RepeatWindow
 }
 
 // count counts e, which k takes, on k.
 func (k *event) count(e *Event) {
 	k.repeats++
-	k.last, k.remote = e.Time, e.Remote
+	k.last, k.remote = lastOf(k.time, e.Time), e.Remote
 }
 
 // plain reports whether an event of endpoint is a plain sighting, one that
