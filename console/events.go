@@ -23,6 +23,11 @@ type liveEvent struct {
 	Profile  string    `json:"profile,omitempty"`
 	Remote   string    `json:"remote,omitempty"`
 	Status   int       `json:"status"`
+	// Repeats and Last are the inventory's (inventory.Event): the same
+	// request came Repeats more times, the last at Last. An event of the
+	// stream is one request, with none.
+	Repeats int       `json:"repeats,omitempty"`
+	Last    time.Time `json:"last,omitzero"`
 	// Clock is Time as the pages print it; Href the machine's page.
 	Clock string `json:"clock"`
 	Href  string `json:"href"`

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -137,6 +138,25 @@ func TestMachinePage(t *testing.T) {
 	text, _ = get(t, r, c, "/console/machines/52:54:00:aa:00:02")
 	if !strings.Contains(text, "booting") || !strings.Contains(text, "no stored labels") || !strings.Contains(text, "no lease") {
 		t.Errorf("worker2's page:\n%s", text)
+	}
+	// The same request again and again: one event that counts them.
+	for range 3 {
+		if got := bootAt(t, r.Boot.URL, "/ipxe", url.Values{"mac": {worker2}, "role": {"worker"}, "cabinet": {"two"}}); got != 200 {
+			t.Fatalf("worker2's /ipxe again: %d", got)
+		}
+	}
+	_, html = get(t, r, c, "/console/machines/"+worker2)
+	// (the first /ipxe moved it to booting: an event of its own)
+	if tl := rows(t, html, "timeline"); len(tl) != 2 || !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /ipxe ×3, last \d\d:\d\d:\d\d 200 worker-cabinet-two`).MatchString(tl[0]) ||
+		strings.Contains(tl[1], "×") {
+		t.Errorf("worker2's timeline %q", tl)
+	}
+	if !strings.Contains(html, `title="the same request 3 times, the last at `) {
+		t.Errorf("no title on the repeats")
+	}
+	text, _ = get(t, r, c, "/console/activity")
+	if !regexp.MustCompile(`52:54:00:aa:00:02 /ipxe ×3, last \d\d:\d\d:\d\d 200`).MatchString(text) {
+		t.Errorf("activity does not show worker2's repeats:\n%s", text)
 	}
 	text, _ = get(t, r, c, "/console/machines/52:54:00:ff:00:01")
 	if !strings.Contains(text, "no group matches") {

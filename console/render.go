@@ -40,7 +40,9 @@ var funcs = template.FuncMap{
 	},
 	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"hms":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// times is how many requests an event of n repeats stands for.
+	"times": func(n int) int { return n + 1 },
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"statusClass": func(code int) string {
 		switch {
 		case code >= 500:

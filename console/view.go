@@ -250,7 +250,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// recentEvents returns the n latest events across machines, newest first.
+// recentEvents returns the n latest events across machines, newest first:
+// an event that counts repeats (inventory.Event.Repeats) by its last.
 func recentEvents(inv []inventory.Machine, n int, prefix string) []liveEvent {
 	// The n newest events can only come from the n machines seen last.
 	idx := make([]int, len(inv))
@@ -266,10 +267,18 @@ func recentEvents(inv []inventory.Machine, n int, prefix string) []liveEvent {
 		m := &inv[i]
 		for _, e := range m.Events {
 			ev := Event{Time: e.Time, MAC: m.MAC, UUID: m.UUID, Endpoint: e.Endpoint, Group: e.Group, Profile: e.Profile, Remote: e.Remote, Status: e.Status}
-			all = append(all, toLive(&ev, prefix))
+			le := toLive(&ev, prefix)
+			le.Repeats, le.Last = e.Repeats, e.Last
+			all = append(all, le)
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Time.After(all[j].Time) })
+	latest := func(e *liveEvent) time.Time {
+		if e.Repeats > 0 && e.Last.After(e.Time) {
+			return e.Last
+		}
+		return e.Time
+	}
+	sort.Slice(all, func(i, j int) bool { return latest(&all[i]).After(latest(&all[j])) })
 	if len(all) > n {
 		all = all[:n]
 	}

@@ -146,6 +146,16 @@ func (e *Event) appendJSON(b []byte) ([]byte, error) {
 		b = append(b, `,"cause":`...)
 		b = appendString(b, e.Cause)
 	}
+	if e.Repeats != 0 {
+		b = append(b, `,"repeats":`...)
+		b = strconv.AppendInt(b, int64(e.Repeats), 10)
+	}
+	if !e.Last.IsZero() {
+		b = append(b, `,"last":`...)
+		if b, err = appendTime(b, e.Last); err != nil {
+			return nil, err
+		}
+	}
 	return append(b, '}'), nil
 }
 

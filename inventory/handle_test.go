@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -86,38 +87,100 @@ func TestHandleEdges(t *testing.T) {
 	e := ev("/ipxe", 200, "g")
 	e.Hardware = Hardware{Serial: "S1", Arch: "x86_64"}
 	h = r.RecordHandle("52:54:00:00:00:02", "", e)
-	for range MaxEvents {
-		r.RecordTo(h, e)
+	// /ipxe and /metadata in turn: each a new event (the ring's path)
+	meta := e
+	meta.Endpoint = "/metadata"
+	i := 0
+	next := func() Event {
+		if i++; i%2 == 0 {
+			return meta
+		}
+		return e
 	}
-	if n := testing.AllocsPerRun(1000, func() { r.RecordTo(h, e) }); n != 0 {
+	for range MaxEvents {
+		r.RecordTo(h, next())
+	}
+	if n := testing.AllocsPerRun(1000, func() { r.RecordTo(h, next()) }); n != 0 {
 		t.Fatalf("%v allocations per RecordTo", n)
+	}
+	if m, _ := r.Get("52:54:00:00:00:02"); len(m.Events) != MaxEvents || m.Events[MaxEvents-1].Repeats != 0 {
+		t.Fatalf("events %+v", m.Events)
+	}
+	// a repeat (the fast path)
+	if n := testing.AllocsPerRun(1000, func() { r.RecordTo(h, e) }); n != 0 {
+		t.Fatalf("%v allocations per repeated RecordTo", n)
 	}
 }
 
 // TestKeptEventHasEveryEventField: the event a record keeps has every
 // field of Event but Hardware (which a recorded event never holds), of
-// the same type, so that a field added to Event is not silently dropped
-// by the recorder; an event goes in and out unchanged.
+// the same type (Repeats and Last in the compact types named below), so
+// that a field added to Event is not silently dropped by the recorder;
+// an event goes in and out unchanged.
 func TestKeptEventHasEveryEventField(t *testing.T) {
 	et, kt := reflect.TypeOf(Event{}), reflect.TypeOf(event{})
+	compact := map[string]reflect.Type{"Repeats": reflect.TypeOf(int32(0)), "Last": reflect.TypeOf(time.Duration(0))}
 	for i := range et.NumField() {
 		f := et.Field(i)
 		if f.Name == "Hardware" {
 			continue
 		}
 		name := strings.ToLower(f.Name[:1]) + f.Name[1:]
+		want := f.Type
+		if c := compact[f.Name]; c != nil {
+			want = c
+		}
 		kf, ok := kt.FieldByName(name)
-		if !ok || kf.Type != f.Type {
+		if !ok || kf.Type != want {
 			t.Errorf("Event.%s (%s) is not kept (event.%s)", f.Name, f.Type, name)
 		}
 	}
 	if kt.NumField() != et.NumField()-1 {
 		t.Errorf("event has %d fields, Event %d", kt.NumField(), et.NumField())
 	}
-	e := Event{Time: time.Unix(1, 2), Endpoint: "/ipxe", Group: "g", Profile: "p", Remote: "r",
-		Status: 404, LocalBoot: true, State: Installed, Cause: "c"}
-	k := kept(&e, &Machine{})
-	if got := k.Event(); got != e {
-		t.Errorf("kept and back: %+v, want %+v", got, e)
+	t0 := time.Unix(1, 2).UTC()
+	for _, e := range []Event{
+		{Time: time.Unix(1, 2), Endpoint: "/ipxe", Group: "g", Profile: "p", Remote: "r",
+			Status: 404, LocalBoot: true, State: Installed, Cause: "c"},
+		{Time: t0, Endpoint: "/ipxe", Status: 200, Repeats: 7, Last: t0.Add(time.Minute)},
+		{Time: t0, Endpoint: "/ipxe", Status: 200, Repeats: 1, Last: t0},                                       // the same nanosecond
+		{Time: t0, Endpoint: "/ipxe", Status: 200, Repeats: 1, Last: t0.Add(-time.Nanosecond)},                 // never written, kept all the same
+		{Time: t0, Endpoint: "/ipxe", Status: 200, Repeats: math.MaxInt32, Last: t0.Add(200 * 24 * time.Hour)}, // the most counted
+		{Time: t0, Endpoint: "/ipxe", Status: 200, Last: t0.Add(time.Second)},
+		{Time: t0, Endpoint: "/ipxe", Status: 200, Repeats: -3},
+	} {
+		k := kept(&e, &Machine{})
+		if got := k.Event(); got != e {
+			t.Errorf("kept and back: %+v, want %+v", got, e)
+		}
+	}
+	// A count beyond the kept type's is kept as its most.
+	e := Event{Time: t0, Repeats: math.MaxInt32 + 5, Last: t0.Add(time.Hour)}
+	if k := kept(&e, &Machine{}); k.Event().Repeats != math.MaxInt32 {
+		t.Errorf("a count of %d kept as %d", e.Repeats, k.Event().Repeats)
+	}
+}
+
+// TestRepeatsSaturate: an event that counted math.MaxInt32 repeats
+// counts no more; the next request is an event of its own.
+func TestRepeatsSaturate(t *testing.T) {
+	r := NewRecorder(nil, nil, nil)
+	const mac = "52:54:00:00:00:01"
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	e := Event{Time: t0, Endpoint: "/ipxe", Group: "g", Status: 200, Remote: "h:1"}
+	r.Record(mac, "", e)
+	e.Time = t0.Add(time.Second)
+	r.Record(mac, "", e)
+	r.mu.Lock()
+	k := r.all[mac].newest()
+	k.repeats, k.last = math.MaxInt32-1, lastOf(k.time, e.Time) // as if counted so far
+	r.mu.Unlock()
+	for i := range 2 {
+		e.Time = t0.Add(time.Duration(2+i) * time.Second)
+		r.Record(mac, "", e)
+	}
+	m, _ := r.Get(mac)
+	if len(m.Events) != 3 || m.Events[1].Repeats != math.MaxInt32 || !m.Events[1].Last.Equal(t0.Add(2*time.Second)) || m.Events[2].Repeats != 0 {
+		t.Fatalf("events %+v", m.Events)
 	}
 }

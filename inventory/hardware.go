@@ -75,3 +75,17 @@ func own(s string) string {
 }
 
 var commonHardware = [...]string{"x86_64", "i386", "arm64", "pcbios", "efi"}
+
+// covers reports whether merging n into h would change nothing (h may be
+// nil: no facts known).
+func (h *Hardware) covers(n Hardware) bool {
+	if n.IsZero() {
+		return true
+	}
+	if h == nil {
+		return false
+	}
+	same := func(have, v string) bool { return v == "" || v == have }
+	return same(h.Serial, n.Serial) && same(h.Manufacturer, n.Manufacturer) && same(h.Product, n.Product) &&
+		same(h.Platform, n.Platform) && same(h.Arch, n.Arch)
+}

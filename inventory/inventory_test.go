@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,14 @@ func (s *saver) SaveMachines(ctx context.Context, ms []Machine) error {
 
 func ev(endpoint string, status int, group string) Event {
 	return Event{Time: time.Now(), Endpoint: endpoint, Status: status, Group: group, Profile: group}
+}
+
+// evFrom is ev from host i (10.0.x.y): requests from distinct hosts are
+// distinct events, never counted as repeats of each other.
+func evFrom(i int, endpoint string, status int, group string) Event {
+	e := ev(endpoint, status, group)
+	e.Remote = fmt.Sprintf("10.0.%d.%d:4000", i/256, i%256)
+	return e
 }
 
 func TestStates(t *testing.T) {
@@ -68,8 +77,8 @@ func TestStates(t *testing.T) {
 func TestRecorderBatchesAndBounds(t *testing.T) {
 	s := &saver{}
 	r := NewRecorder(s, nil, nil)
-	for range MaxEvents + 5 {
-		r.Record("52:54:00:00:00:01", "", ev("/ipxe", 200, "g"))
+	for i := range MaxEvents + 5 {
+		r.Record("52:54:00:00:00:01", "", evFrom(i, "/ipxe", 200, "g"))
 	}
 	r.Record("52:54:00:00:00:02", "11111111-2222-3333-4444-555555555555", ev("/ignition", 200, "h"))
 	r.Record("", "", ev("/ipxe", 200, "g")) // neither mac nor uuid: not recorded

@@ -33,6 +33,14 @@ type Event struct {
 	// Cause says why, in a few words: the operator's reason, or why a
 	// report was refused.
 	Cause string `json:"cause,omitempty"`
+	// Repeats counts the times the same request came again after the
+	// first (Time), each within RepeatWindow of the one before, and Last
+	// is the time of the newest of them: a machine in a boot loop, or
+	// retrying, is one event "x(Repeats+1) from Time to Last" instead of
+	// pushing its history out of the MaxEvents kept. Remote is the
+	// newest request's. See coalesces for what counts as the same.
+	Repeats int       `json:"repeats,omitempty"`
+	Last    time.Time `json:"last,omitzero"`
 	// Hardware is what the request said of the machine (its query's
 	// serial, arch, ...); folded into Machine.Hardware, not kept in the
 	// event.
@@ -87,8 +95,22 @@ func Key(mac, uuid string) string {
 // with the reason, and leaves the state as it was; apply returns the
 // reason. An operator's command or a BMC operation is not a sighting of
 // the machine: it leaves FirstSeen, LastSeen and LastEndpoint alone.
+//
+// apply is the plain reference of what a Recorder does (the recorder keeps
+// events in a ring and has a fast path for a repeat, repeat.go): an event
+// that repeats the newest one (event.takes) is counted on it.
 func (m *Machine) apply(mac, uuid string, e Event) error {
 	e, err := m.fold(mac, uuid, e)
+	if n := len(m.Events); n > 0 && err == nil {
+		if k := kept(&m.Events[n-1], m); !k.takes(&e) {
+			goto keep
+		}
+		last := &m.Events[n-1]
+		last.Repeats++
+		last.Last, last.Remote = e.Time, e.Remote
+		return nil
+	}
+keep:
 	if len(m.Events) >= MaxEvents {
 		copy(m.Events, m.Events[1:])
 		m.Events = m.Events[:MaxEvents-1]
@@ -118,6 +140,10 @@ func (m *Machine) fold(mac, uuid string, e Event) (Event, error) {
 			m.FirstSeen = e.Time
 		}
 		m.LastSeen = e.Time
+		if e.Last.After(e.Time) {
+			// an event that counts repeats (a replica's, merged)
+			m.LastSeen = e.Last
+		}
 		m.LastEndpoint = e.Endpoint
 		if e.Group != "" {
 			m.Group, m.Profile = e.Group, e.Profile

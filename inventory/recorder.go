@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -26,12 +26,19 @@ type Recorder struct {
 	Interval time.Duration
 	Logger   *slog.Logger
 
+	// RepeatInterval is how often Run writes the records whose only
+	// change is repeats (default RepeatFlushInterval); see flush.go.
+	RepeatInterval time.Duration
+
 	saver Saver
 	mu    sync.Mutex
 	all   map[string]*record
-	// dirty lists the records changed since the last flush (each with
-	// its dirty flag set), in the order they first changed.
-	dirty []*record
+	// dirty lists the records changed since they were last written
+	// (rec.dirty == changed), and repeated those whose only change is
+	// repeats counted on their newest event (rec.inRepeated set; a
+	// record changed since may be listed in both). Either may list a
+	// record twice (after a failed flush); a flush writes it once.
+	dirty, repeated []*record
 	// flushMu serializes flushes, so a batch is never written twice at once.
 	flushMu sync.Mutex
 }
@@ -46,26 +53,76 @@ type record struct {
 	m     Machine
 	ev    []event
 	head  int
-	dirty bool
+	dirty dirtiness
+	// inRepeated says that Recorder.repeated lists the record.
+	inRepeated bool
+	// settled says that the newest event was folded by this Recorder,
+	// and so that the state is the one its fold left (repeat.go). A
+	// record loaded from the store is not settled until its next event.
+	settled bool
 }
 
+// dirtiness is what changed in a record since it was last written.
+type dirtiness uint8
+
+const (
+	clean dirtiness = iota
+	// repeatedOnly: repeats counted on the newest event (its Repeats,
+	// Last and Remote, and the machine's LastSeen), nothing else.
+	repeatedOnly
+	// changed: anything else.
+	changed
+)
+
 // event is an Event as a record keeps it. Its Hardware is folded into the
-// machine (Machine.fold clears it) and is not kept: 136 bytes an event,
-// not 216. At 100,000 machines of a handful of events each, the events
-// were half of the server's live heap.
+// machine (Machine.fold clears it) and is not kept, its Repeats and Last
+// are kept in 12 bytes (4 of them in localBoot's padding), not 32: 144
+// bytes an event, not 248. At 100,000 machines of a handful of events
+// each, the events were half of the server's live heap.
 type event struct {
 	time                                    time.Time
 	endpoint, group, profile, remote, cause string
 	state                                   State
 	status                                  int
 	localBoot                               bool
+	// repeats is Event.Repeats, at most math.MaxInt32 (an event that
+	// counted that many counts no more: the next request is an event of
+	// its own).
+	repeats int32
+	// last is Event.Last as its distance from time (lastOf), 0 for none.
+	last time.Duration
+}
+
+// lastOf is last as event.last keeps it: its distance from t, plus one
+// when not negative, so that 0 is no last at all.
+func lastOf(t, last time.Time) time.Duration {
+	if last.IsZero() {
+		return 0
+	}
+	d := last.Round(0).Sub(t.Round(0)) // wall clocks; saturates
+	if d >= 0 && d < math.MaxInt64 {
+		d++
+	}
+	return d
+}
+
+// lastTime is Event.Last (in time's location).
+func (k *event) lastTime() time.Time {
+	switch {
+	case k.last == 0:
+		return time.Time{}
+	case k.last > 0:
+		return k.time.Round(0).Add(k.last - 1)
+	}
+	return k.time.Round(0).Add(k.last)
 }
 
 // kept is e as a record of m keeps it; its group and profile share m's
 // strings when they are the same (a machine's events name its group).
 func kept(e *Event, m *Machine) event {
 	k := event{time: e.Time, endpoint: e.Endpoint, group: e.Group, profile: e.Profile, remote: e.Remote,
-		cause: e.Cause, state: e.State, status: e.Status, localBoot: e.LocalBoot}
+		cause: e.Cause, state: e.State, status: e.Status, localBoot: e.LocalBoot,
+		repeats: int32(max(math.MinInt32, min(e.Repeats, math.MaxInt32))), last: lastOf(e.Time, e.Last)}
 	if k.group == m.Group {
 		k.group = m.Group
 	}
@@ -78,7 +135,7 @@ func kept(e *Event, m *Machine) event {
 // Event returns the kept event as an Event.
 func (k *event) Event() Event {
 	return Event{Time: k.time, Endpoint: k.endpoint, Group: k.group, Profile: k.profile, Remote: k.remote,
-		Status: k.status, LocalBoot: k.localBoot, State: k.state, Cause: k.cause}
+		Status: k.status, LocalBoot: k.localBoot, State: k.state, Cause: k.cause, Repeats: int(k.repeats), Last: k.lastTime()}
 }
 
 // add keeps e as the newest event. Until the ring is full it grows by
@@ -103,19 +160,66 @@ func (rec *record) add(e Event) {
 // copy returns the machine, its events oldest first, sharing nothing
 // that the recorder changes.
 func (rec *record) copy() Machine {
+	var s slab
+	s.size(rec)
+	s.alloc()
+	return rec.copyInto(&s)
+}
+
+// slab is room for the events, changes and hardware of several copied
+// records, allocated at once (flush copies records a batch at a time):
+// size each record, alloc, then copyInto each.
+type slab struct {
+	events     []Event
+	changes    []Change
+	hw         []Hardware
+	ne, nc, nh int
+}
+
+// size counts rec's copy in s.
+func (s *slab) size(rec *record) {
+	s.ne += len(rec.ev)
+	s.nc += len(rec.m.Changes)
+	if rec.m.Hardware != nil {
+		s.nh++
+	}
+}
+
+// alloc makes the room counted.
+func (s *slab) alloc() {
+	if s.ne > 0 {
+		s.events = make([]Event, 0, s.ne)
+	}
+	if s.nc > 0 {
+		s.changes = make([]Change, 0, s.nc)
+	}
+	if s.nh > 0 {
+		s.hw = make([]Hardware, 0, s.nh)
+	}
+}
+
+// copyInto is copy, its slices cut from s (sized for rec by s.size). Each
+// copy's slices are full (their capacity their length): appending to one
+// never writes into the next.
+func (rec *record) copyInto(s *slab) Machine {
 	m := &rec.m
 	c := *m
-	c.Events = nil
-	if len(rec.ev) > 0 {
-		c.Events = make([]Event, 0, len(rec.ev))
+	c.Events, c.Changes = nil, nil
+	if n := len(rec.ev); n > 0 {
+		at := len(s.events)
 		for i := range rec.ev {
-			c.Events = append(c.Events, rec.ev[(rec.head+i)%len(rec.ev)].Event())
+			s.events = append(s.events, rec.ev[(rec.head+i)%n].Event())
 		}
+		c.Events = s.events[at:len(s.events):len(s.events)]
 	}
-	c.Changes = append([]Change(nil), m.Changes...)
+	if n := len(m.Changes); n > 0 {
+		at := len(s.changes)
+		s.changes = append(s.changes, m.Changes...)
+		c.Changes = s.changes[at:len(s.changes):len(s.changes)]
+	}
 	if m.Hardware != nil {
-		h := *m.Hardware
-		c.Hardware = &h
+		s.hw = append(s.hw, *m.Hardware)
+		c.Hardware = &s.hw[len(s.hw)-1]
 	}
 	return c
 }
@@ -179,11 +283,24 @@ func (in interner) get(s string) string {
 	return s
 }
 
-// touch marks rec changed since the last flush. The caller holds r.mu.
+// touch marks rec changed since it was last written. The caller holds
+// r.mu.
 func (r *Recorder) touch(rec *record) {
-	if !rec.dirty {
-		rec.dirty = true
+	if rec.dirty != changed {
+		rec.dirty = changed
 		r.dirty = append(r.dirty, rec)
+	}
+}
+
+// touchRepeat marks rec's newest event repeated since rec was last
+// written. The caller holds r.mu.
+func (r *Recorder) touchRepeat(rec *record) {
+	if rec.dirty == clean {
+		rec.dirty = repeatedOnly
+		if !rec.inRepeated {
+			rec.inRepeated = true
+			r.repeated = append(r.repeated, rec)
+		}
 	}
 }
 
@@ -201,9 +318,19 @@ func (r *Recorder) lookup(key string) *record {
 }
 
 // fold folds e into rec and keeps it. The caller holds r.mu.
+// A repeat of the newest event (repeat.go) is counted on it.
 func (r *Recorder) fold(rec *record, mac, uuid string, e Event) error {
+	if rec.repeat(mac, uuid, &e) {
+		r.touchRepeat(rec)
+		return nil
+	}
 	e, err := rec.m.fold(mac, uuid, e)
-	rec.add(e)
+	rec.settled = true
+	if k := rec.newest(); k != nil && err == nil && k.takes(&e) {
+		k.count(&e) // a repeat the fast path left (the record was loaded, or the mac or hardware changed)
+	} else {
+		rec.add(e)
+	}
 	r.touch(rec)
 	return err
 }
@@ -327,77 +454,3 @@ func (r *Recorder) CountByState() map[State]int {
 	}
 	return n
 }
-
-// Run flushes every Interval until ctx is done, then flushes once more.
-// When flushes get expensive (thousands of machines changing between
-// them) it waits longer, flushCost times the last flush's duration, so
-// that writing the inventory never takes more than a small share of the
-// server's CPU away from the boot path.
-func (r *Recorder) Run(ctx context.Context) {
-	iv := r.Interval
-	if iv <= 0 {
-		iv = 250 * time.Millisecond
-	}
-	t := time.NewTimer(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			r.Flush(fctx)
-			cancel()
-			return
-		case <-t.C:
-			start := time.Now()
-			r.Flush(ctx)
-			t.Reset(max(iv, flushCost*time.Since(start)))
-		}
-	}
-}
-
-// flushCost bounds the inventory's share of the CPU to about 1/flushCost.
-const flushCost = 20
-
-// Flush writes the changed machines now. On a storage error the machines
-// stay dirty and are retried on the next flush.
-func (r *Recorder) Flush(ctx context.Context) error {
-	r.flushMu.Lock()
-	defer r.flushMu.Unlock()
-	r.mu.Lock()
-	if len(r.dirty) == 0 {
-		r.mu.Unlock()
-		return nil
-	}
-	batch := make([]Machine, 0, len(r.dirty))
-	for _, rec := range r.dirty {
-		batch = append(batch, rec.copy())
-		rec.dirty = false
-	}
-	r.dirty = make([]*record, 0, len(batch))
-	r.mu.Unlock()
-	// In key order, which bbolt writes fastest (its pages split on commit),
-	// and in chunks of flushChunk machines, a transaction each: one
-	// transaction of thousands of records is tens of milliseconds of CPU
-	// that, on a server with one core, every request in flight waits for.
-	sort.Slice(batch, func(i, j int) bool { return batch[i].Key < batch[j].Key })
-	for len(batch) > 0 {
-		chunk := batch[:min(len(batch), flushChunk)]
-		if err := r.saver.SaveMachines(ctx, chunk); err != nil {
-			r.mu.Lock()
-			for _, m := range batch { // this chunk and the ones after it
-				r.touch(r.all[m.Key])
-			}
-			r.mu.Unlock()
-			if r.Logger != nil {
-				r.Logger.Warn("inventory flush failed; will retry", "machines", len(batch), "err", err)
-			}
-			return err
-		}
-		batch = batch[len(chunk):]
-		runtime.Gosched()
-	}
-	return nil
-}
-
-// flushChunk is the most machines Flush writes in one transaction.
-const flushChunk = 128

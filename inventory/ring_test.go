@@ -119,9 +119,9 @@ func TestRecorderFlushWritesEachChangedMachineOnce(t *testing.T) {
 	s := &saver{}
 	r := NewRecorder(s, nil, nil)
 	for i := range 3 * MaxEvents {
-		r.Record("52:54:00:00:00:01", "", ev("/ipxe", 200, "g"))
+		r.Record("52:54:00:00:00:01", "", evFrom(i, "/ipxe", 200, "g"))
 		if i < 2 {
-			r.Record("52:54:00:00:00:02", "", ev("/ipxe", 200, "g"))
+			r.Record("52:54:00:00:00:02", "", evFrom(i, "/ipxe", 200, "g"))
 		}
 	}
 	if err := r.Flush(context.Background()); err != nil {
@@ -152,16 +152,37 @@ func TestRecorderFlushWritesEachChangedMachineOnce(t *testing.T) {
 }
 
 // TestRecordAllocatesNothingForAKnownMachine: recording an event of a
-// machine seen before, once its ring is full, allocates nothing.
+// machine seen before, once its ring is full, allocates nothing; nor
+// does counting a repeat.
 func TestRecordAllocatesNothingForAKnownMachine(t *testing.T) {
 	r := NewRecorder(&saver{}, nil, nil)
 	e := ev("/ipxe", 200, "g")
 	e.Hardware = Hardware{Serial: "S1", Arch: "x86_64"}
-	for range MaxEvents {
-		r.Record("52:54:00:00:00:01", "", e)
+	// /ipxe and /ignition in turn: each a new event (the ring's path)
+	i := 0
+	next := func() Event {
+		i++
+		if e := e; i%2 == 0 {
+			e.Endpoint = "/ignition"
+			return e
+		}
+		return e
 	}
-	if n := testing.AllocsPerRun(1000, func() { r.Record("52:54:00:00:00:01", "", e) }); n != 0 {
+	for range MaxEvents {
+		r.Record("52:54:00:00:00:01", "", next())
+	}
+	if n := testing.AllocsPerRun(1000, func() { r.Record("52:54:00:00:00:01", "", next()) }); n != 0 {
 		t.Fatalf("%v allocations per Record", n)
+	}
+	if m, _ := r.Get("52:54:00:00:00:01"); m.Events[MaxEvents-1].Repeats != 0 || m.Events[MaxEvents-2].Endpoint == m.Events[MaxEvents-1].Endpoint {
+		t.Fatalf("the events alternate no more: %+v", m.Events[MaxEvents-2:])
+	}
+	// the same request again and again: counted on the newest event
+	if n := testing.AllocsPerRun(1000, func() { r.Record("52:54:00:00:00:01", "", e) }); n != 0 {
+		t.Fatalf("%v allocations per repeat", n)
+	}
+	if m, _ := r.Get("52:54:00:00:00:01"); m.Events[MaxEvents-1].Repeats < 1000 {
+		t.Fatalf("the repeats were not counted: %+v", m.Events[MaxEvents-1])
 	}
 }
 

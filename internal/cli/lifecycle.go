@@ -227,10 +227,15 @@ func quoteSpace(s string) string {
 	return s
 }
 
-// eventNote says what an event did beyond its status: the state it moved
-// the machine to, a local boot, its cause.
+// eventNote says what an event did beyond its status: how many requests
+// it counts and the last one's time, the state it moved the machine to, a
+// local boot, its cause.
 func eventNote(e eventView) string {
 	var parts []string
+	if e.Repeats > 0 {
+		// the same request again and again, counted on one event
+		parts = append(parts, fmt.Sprintf("×%d, last at %s", e.Repeats+1, e.Last.UTC().Format("2006-01-02T15:04:05Z")))
+	}
 	if e.LocalBoot {
 		parts = append(parts, "local boot")
 	}

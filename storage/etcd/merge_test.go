@@ -78,3 +78,81 @@ func TestMergeMachine(t *testing.T) {
 		}
 	})
 }
+
+// TestMergeRepeats: two replicas' copies of a machine whose requests
+// repeat (inventory.Event.Repeats). The copies of one counted event
+// differ in Repeats, Last and Remote's port: the merge keeps one, the
+// one that counted more; merging is commutative, a record merged with
+// itself is the record, and merging the result with either side again
+// changes nothing.
+func TestMergeRepeats(t *testing.T) {
+	const mac = "52:54:00:00:00:01"
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	ipxe := func(s, port int) inventory.Event {
+		return inventory.Event{Time: at(s), Endpoint: "/ipxe", Group: "g", Profile: "p", Remote: fmt.Sprint("10.0.0.1:", port), Status: 200}
+	}
+	base := inventory.NewRecorder(nil, nil, nil)
+	base.Record(mac, "", ipxe(0, 1))
+	base.Record(mac, "", ipxe(1, 2))
+	base.Record(mac, "", ipxe(2, 3))
+	stored, _ := base.Get(mac) // [/ipxe (booting), /ipxe x2]
+
+	// Both replicas load it; the machine asks each again.
+	a := inventory.NewRecorder(nil, []inventory.Machine{stored}, nil)
+	b := inventory.NewRecorder(nil, []inventory.Machine{stored}, nil)
+	a.Record(mac, "", ipxe(3, 4))
+	a.Record(mac, "", ipxe(4, 5))
+	b.Record(mac, "", ipxe(5, 6))
+	ma, _ := a.Get(mac)
+	mb, _ := b.Get(mac)
+	if len(ma.Events) != 2 || ma.Events[1].Repeats != 3 || len(mb.Events) != 2 || mb.Events[1].Repeats != 2 {
+		t.Fatalf("replicas: %+v\n%+v", ma.Events, mb.Events)
+	}
+	check := func(name string, got, want inventory.Machine) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+		}
+	}
+	ab, ba := mergeMachine(ma, mb), mergeMachine(mb, ma)
+	check("b into a, a into b", ab, ba)
+	if len(ab.Events) != 2 || !ab.LastSeen.Equal(at(5)) {
+		t.Errorf("merged: %+v", ab)
+	}
+	// b's copy ends later (at 5 s), a's counted more (3): a's is kept.
+	if e := ab.Events[1]; e.Repeats != 3 || !e.Last.Equal(at(4)) || e.Remote != "10.0.0.1:5" {
+		t.Errorf("merged the counted event as %+v, want a's", e)
+	}
+	check("a with itself", mergeMachine(ma, ma), ma)
+	check("merged with a again", mergeMachine(ab, ma), ab)
+	check("a with the merged", mergeMachine(ma, ab), ab)
+	check("merged with b again", mergeMachine(ab, mb), ab)
+	check("the stored record with a", mergeMachine(stored, ma), ma)
+
+	// Each replica then sees other requests too: the events of both, the
+	// counted one once.
+	a.Record(mac, "", inventory.Event{Time: at(6), Endpoint: "/ignition", Group: "g", Profile: "p", Remote: "10.0.0.1:7", Status: 200})
+	b.Record(mac, "", inventory.Event{Time: at(7), Endpoint: "/metadata", Group: "g", Profile: "p", Remote: "10.0.0.1:8", Status: 200})
+	b.Record(mac, "", inventory.Event{Time: at(8), Endpoint: "/metadata", Group: "g", Profile: "p", Remote: "10.0.0.1:9", Status: 200})
+	ma, _ = a.Get(mac)
+	mb, _ = b.Get(mac)
+	ab, ba = mergeMachine(ma, mb), mergeMachine(mb, ma)
+	check("b into a, a into b, after more", ab, ba)
+	if endpoints(ab) != "[/ipxe /ipxe /ignition /metadata]" || ab.Events[1].Repeats != 3 || ab.Events[3].Repeats != 1 || ab.State != inventory.Configured {
+		t.Errorf("merged after more: state %s, %+v", ab.State, ab.Events)
+	}
+	check("merged with a again, after more", mergeMachine(ab, ma), ab)
+	check("merged with b again, after more", mergeMachine(mb, ab), ab)
+
+	// Copies that counted as many but differ in their last repeat: the
+	// later one, whichever comes first.
+	x, y := ipxe(1, 2), ipxe(1, 3)
+	x.Repeats, x.Last = 4, at(9)
+	y.Repeats, y.Last = 4, at(10)
+	for _, got := range [][]inventory.Event{mergeEvents([]inventory.Event{x}, []inventory.Event{y}), mergeEvents([]inventory.Event{y}, []inventory.Event{x})} {
+		if len(got) != 1 || got[0] != y {
+			t.Errorf("merged %+v, want %+v", got, y)
+		}
+	}
+}

@@ -99,6 +99,9 @@ func normMachines(ms []inventory.Machine) []inventory.Machine {
 		m.Events = slices.Clone(m.Events)
 		for j := range m.Events {
 			m.Events[j].Time = m.Events[j].Time.UTC()
+			if !m.Events[j].Last.IsZero() {
+				m.Events[j].Last = m.Events[j].Last.UTC()
+			}
 		}
 		out[i] = m
 	}

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,11 +15,13 @@ func inventoryRecords() []inventory.Machine {
 	return []inventory.Machine{
 		{
 			Key: mac(1), MAC: mac(1), UUID: "0f9e3b1a-2c4d-4e5f-8a9b-0c1d2e3f4a5b",
-			FirstSeen: t0, LastSeen: t0.Add(90 * time.Second), LastEndpoint: "/ignition",
+			FirstSeen: t0, LastSeen: t0.Add(130*time.Second + 7), LastEndpoint: "/metadata",
 			Group: "workers", Profile: "worker", State: inventory.Configured,
 			Events: []inventory.Event{
 				{Time: t0, Endpoint: "/ipxe", Group: "workers", Profile: "worker", Remote: "10.1.0.3:4242", Status: 200},
 				{Time: t0.Add(90 * time.Second), Endpoint: "/ignition", Group: "workers", Profile: "worker", Remote: "10.1.0.3:4243", Status: 200},
+				{Time: t0.Add(95 * time.Second), Endpoint: "/metadata", Group: "workers", Profile: "worker", Remote: "10.1.0.3:4299", Status: 200,
+					Repeats: 11, Last: t0.Add(130*time.Second + 7)},
 			},
 		},
 		{
@@ -72,4 +75,24 @@ func testMachinesOverwrite(t *testing.T, h *harness) {
 		t.Fatalf("SaveMachines: %v", err)
 	}
 	checkMachines(t, h.machines(), []inventory.Machine{m, recs[1], recs[2]})
+	// The machine asks again and again: its newest event counts the
+	// repeats (the recorder writes these every few seconds), each request
+	// from another port.
+	m.LastSeen = m.LastSeen.Add(time.Minute)
+	m.Events = append(m.Events[1:], inventory.Event{Time: m.LastSeen, Endpoint: "/ipxe", Group: "workers", Profile: "worker", Remote: "10.1.0.3:4300", Status: 200})
+	if err := h.s.SaveMachines(t.Context(), []inventory.Machine{m}); err != nil {
+		t.Fatalf("SaveMachines: %v", err)
+	}
+	checkMachines(t, h.machines(), []inventory.Machine{m, recs[1], recs[2]})
+	for i := range 3 {
+		last := &m.Events[len(m.Events)-1]
+		last.Repeats++
+		last.Last = m.LastSeen.Add(time.Duration(i+1) * 10 * time.Second)
+		last.Remote = fmt.Sprint("10.1.0.3:", 5000+i)
+		m.LastSeen = last.Last
+		if err := h.s.SaveMachines(t.Context(), []inventory.Machine{m}); err != nil {
+			t.Fatalf("SaveMachines: %v", err)
+		}
+		checkMachines(t, h.machines(), []inventory.Machine{m, recs[1], recs[2]})
+	}
 }
