@@ -189,8 +189,41 @@ type Recorder interface {
 
 // Tee returns a Recorder that records to next (when not nil), then
 // publishes the event on the hub. Hand it to the boot server, DHCP and
-// TFTP in place of the inventory recorder.
-func (h *Hub) Tee(next Recorder) Recorder { return tee{next: next, hub: h} }
+// TFTP in place of the inventory recorder. When next hands out records
+// (*inventory.Recorder's RecordHandle and RecordTo, which the boot
+// server uses to reach a machine's record from its query cache entry),
+// so does the tee: the console on costs the boot path no more than the
+// publish.
+func (h *Hub) Tee(next Recorder) Recorder {
+	if hr, ok := next.(handleRecorder); ok {
+		return handleTee{tee: tee{next: next, hub: h}, handles: hr}
+	}
+	return tee{next: next, hub: h}
+}
+
+// handleRecorder is what the boot server asks of a recorder that hands
+// out records (server.handleRecorder).
+type handleRecorder interface {
+	RecordHandle(mac, uuid string, e inventory.Event) *inventory.Handle
+	RecordTo(h *inventory.Handle, e inventory.Event)
+}
+
+// handleTee is tee over a recorder that hands out records.
+type handleTee struct {
+	tee
+	handles handleRecorder
+}
+
+func (t handleTee) RecordHandle(mac, uuid string, e inventory.Event) *inventory.Handle {
+	h := t.handles.RecordHandle(mac, uuid, e)
+	t.publish(mac, uuid, &e)
+	return h
+}
+
+func (t handleTee) RecordTo(h *inventory.Handle, e inventory.Event) {
+	t.handles.RecordTo(h, e)
+	t.publish(h.MAC(), h.UUID(), &e)
+}
 
 type tee struct {
 	next Recorder
@@ -201,5 +234,9 @@ func (t tee) Record(mac, uuid string, e inventory.Event) {
 	if t.next != nil {
 		t.next.Record(mac, uuid, e)
 	}
+	t.publish(mac, uuid, &e)
+}
+
+func (t tee) publish(mac, uuid string, e *inventory.Event) {
 	t.hub.Publish(Event{Time: e.Time, MAC: mac, UUID: uuid, Endpoint: e.Endpoint, Group: e.Group, Profile: e.Profile, Remote: e.Remote, Status: e.Status})
 }

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -212,5 +214,60 @@ func BenchmarkPublish(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestTeeHandsOutRecords: the boot server reaches a machine's record from
+// its query cache entry when its recorder hands out records; through the
+// console's tee it still does, and every request of the machine, the
+// first (RecordHandle) and the later ones (RecordTo), reaches both the
+// inventory and the hub.
+func TestTeeHandsOutRecords(t *testing.T) {
+	r := newRig(t, Config{})
+	if _, ok := r.Hub.Tee(r.Rec).(interface {
+		RecordHandle(mac, uuid string, e inventory.Event) *inventory.Handle
+		RecordTo(h *inventory.Handle, e inventory.Event)
+	}); !ok {
+		t.Fatal("the tee of an *inventory.Recorder hands out no records")
+	}
+	if _, ok := r.Hub.Tee(nil).(interface {
+		RecordTo(h *inventory.Handle, e inventory.Event)
+	}); ok {
+		t.Fatal("the tee of no recorder claims to hand out records")
+	}
+	sub, err := r.Hub.Subscribe(node1MAC, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	q := url.Values{"mac": {node1MAC}}
+	const n = 5
+	for range n {
+		if code := r.boot(t, "/metadata", q); code != http.StatusOK {
+			t.Fatalf("/metadata: %d", code)
+		}
+	}
+	for i := range n {
+		select {
+		case e := <-sub.C():
+			if e.MAC != node1MAC || e.Endpoint != "/metadata" || e.Status != http.StatusOK {
+				t.Errorf("event %d: %+v", i, e)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the hub had %d of the %d requests' events", i, n)
+		}
+	}
+	m, ok := r.Rec.Get(inventory.Key(node1MAC, ""))
+	if !ok {
+		t.Fatal("no inventory record of the machine")
+	}
+	seen := 0
+	for _, e := range m.Events {
+		if e.Endpoint == "/metadata" {
+			seen += 1 + e.Repeats
+		}
+	}
+	if seen != n {
+		t.Errorf("the inventory counts %d /metadata requests, want %d: %+v", seen, n, m.Events)
 	}
 }
