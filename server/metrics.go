@@ -1,7 +1,10 @@
 package server
 
 import (
+	"maps"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +19,19 @@ type metrics struct {
 	// throttled counts requests refused with 429 by the per-client
 	// in-flight limit.
 	throttled prometheus.Counter
+
+	// routes holds each endpoint's children of requests (code 200) and
+	// duration, so that a request does not hash its labels and look them
+	// up in the vectors twice (WithLabelValues). Its endpoints are route
+	// patterns and "other", a bounded set; it is copied on write (mu).
+	routes atomic.Pointer[map[string]*routeMetrics]
+	mu     sync.Mutex
+}
+
+// routeMetrics are one endpoint's children of the request metrics.
+type routeMetrics struct {
+	ok       prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -46,6 +62,33 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 func (m *metrics) observe(endpoint string, status int, d time.Duration) {
-	m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(endpoint).Observe(d.Seconds())
+	rm := m.route(endpoint)
+	if status == 200 {
+		rm.ok.Inc()
+	} else {
+		m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
+	}
+	rm.duration.Observe(d.Seconds())
+}
+
+// route returns endpoint's children, made on its first request.
+func (m *metrics) route(endpoint string) *routeMetrics {
+	if routes := m.routes.Load(); routes != nil {
+		if rm := (*routes)[endpoint]; rm != nil {
+			return rm
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	routes := map[string]*routeMetrics{}
+	if p := m.routes.Load(); p != nil {
+		if rm := (*p)[endpoint]; rm != nil {
+			return rm
+		}
+		routes = maps.Clone(*p)
+	}
+	rm := &routeMetrics{ok: m.requests.WithLabelValues(endpoint, "200"), duration: m.duration.WithLabelValues(endpoint)}
+	routes[endpoint] = rm
+	m.routes.Store(&routes)
+	return rm
 }
