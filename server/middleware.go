@@ -49,8 +49,8 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		}
 		line := reqlog.Request{Method: r.Method, Path: r.URL.Path, Status: status, Duration: d, Remote: r.RemoteAddr,
 			MAC: info.mac, Group: info.group, Profile: info.profile, Err: info.err}
-		if rl, ok := s.log.Handler().(requestLogger); ok {
-			rl.LogRequest(r.Context(), end, level, line)
+		if s.reqlog != nil {
+			s.reqlog.LogRequest(r.Context(), end, level, line)
 			return
 		}
 		var buf [9]slog.Attr // on the stack: LogAttrs copies them

@@ -104,6 +104,9 @@ type Server struct {
 	lastURL atomic.Pointer[hostURL]
 	// handles is cfg.Recorder when it hands out records, else nil.
 	handles handleRecorder
+	// reqlog is the logger's handler when it writes the request line
+	// itself (reqlog.Handler), else nil (requestLog).
+	reqlog requestLogger
 }
 
 // New returns a server. It answers 503 on the boot endpoints until a
@@ -123,6 +126,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), queries: newQueryCache()}
 	s.handles, _ = cfg.Recorder.(handleRecorder)
+	s.reqlog, _ = cfg.Logger.Handler().(requestLogger)
 	s.resolver = &resolve.Resolver{Allocator: cfg.Allocator, Leases: cfg.Leases, Logger: cfg.Logger, States: cfg.States}
 	s.registerCollectors(cfg.Registry)
 	s.router = s.routes()
