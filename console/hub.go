@@ -238,5 +238,8 @@ func (t tee) Record(mac, uuid string, e inventory.Event) {
 }
 
 func (t tee) publish(mac, uuid string, e *inventory.Event) {
+	if t.hub.Subscribers() == 0 {
+		return // nobody watches: no event to build (every boot request comes here)
+	}
 	t.hub.Publish(Event{Time: e.Time, MAC: mac, UUID: uuid, Endpoint: e.Endpoint, Group: e.Group, Profile: e.Profile, Remote: e.Remote, Status: e.Status})
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestRecordToMatchesRecord feeds two recorders the same events, one
@@ -182,5 +183,43 @@ func TestRepeatsSaturate(t *testing.T) {
 	m, _ := r.Get(mac)
 	if len(m.Events) != 3 || m.Events[1].Repeats != math.MaxInt32 || !m.Events[1].Last.Equal(t0.Add(2*time.Second)) || m.Events[2].Repeats != 0 {
 		t.Fatalf("events %+v", m.Events)
+	}
+}
+
+// TestHandleSharesRecordStrings: a handle keeps the record's own copies of
+// its mac and uuid (equal pointers compare without reading the bytes, in
+// record.repeat), not the caller's, and a repeat through it is counted on
+// the newest event without a new one.
+func TestHandleSharesRecordStrings(t *testing.T) {
+	r := NewRecorder(&saver{}, nil, nil)
+	mac := strings.Clone("52:54:00:00:00:09")
+	uuid := strings.Clone("0b1c0f7e-7b6e-4b3c-9d1a-3f5e2a6c8d90")
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	e := Event{Time: t0, Endpoint: "/ipxe", Status: 200, Group: "g", Profile: "p", Remote: "10.0.0.1:4000"}
+	h := r.RecordHandle(mac, uuid, e)
+	if h == nil {
+		t.Fatal("no handle")
+	}
+	r.mu.Lock()
+	m := h.rec.m
+	r.mu.Unlock()
+	if unsafe.StringData(h.mac) != unsafe.StringData(m.MAC) || unsafe.StringData(h.uuid) != unsafe.StringData(m.UUID) {
+		t.Errorf("handle's mac/uuid are not the record's own strings")
+	}
+	if h.mac != mac || h.uuid != uuid {
+		t.Errorf("handle names %q %q, want %q %q", h.mac, h.uuid, mac, uuid)
+	}
+	// The first event moved the machine to booting; the second is a
+	// plain sighting, the third repeats it.
+	for i := 1; i <= 2; i++ {
+		e.Time, e.Remote = t0.Add(time.Duration(i)*time.Second), fmt.Sprint("10.0.0.1:", 4000+i)
+		r.RecordTo(h, e)
+	}
+	got, ok := r.Get(Key(mac, uuid))
+	if !ok {
+		t.Fatal("no record")
+	}
+	if n := len(got.Events); n != 2 || got.Events[1].Repeats != 1 || !got.Events[1].Last.Equal(e.Time) {
+		t.Errorf("events %+v, want two, the second counting 1 repeat, last %v", got.Events, e.Time)
 	}
 }

@@ -367,6 +367,16 @@ func (r *Recorder) RecordHandle(mac, uuid string, e Event) *Handle {
 	r.mu.Lock()
 	rec := r.lookup(key)
 	r.fold(rec, mac, uuid, e)
+	// The record's own strings when they are equal: the fast path of a
+	// repeat (record.repeat) compares them with the record's, and equal
+	// pointers compare without reading the bytes, a cache miss when a
+	// thousand machines take turns.
+	if mac != "" && mac == rec.m.MAC {
+		mac = rec.m.MAC
+	}
+	if uuid != "" && uuid == rec.m.UUID {
+		uuid = rec.m.UUID
+	}
 	r.mu.Unlock()
 	return &Handle{r: r, rec: rec, mac: mac, uuid: uuid}
 }

@@ -122,11 +122,18 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, m *catalog.Match
 	if s.cfg.Recorder == nil || m == nil {
 		return
 	}
-	e := inventory.Event{Time: time.Now().UTC(), Endpoint: endpointOf(r.URL.Path), Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
+	info := infoFrom(w)
+	var t time.Time
+	if info != nil {
+		t = info.start // the request's arrival, the clock read once (requestLog)
+	}
+	if t.IsZero() {
+		t = time.Now()
+	}
+	e := inventory.Event{Time: t.UTC(), Endpoint: endpointOf(r.URL.Path), Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
 	if m.Group != nil {
 		e.Group, e.Profile = m.Group.ID, m.Group.Profile
 	}
-	info := infoFrom(w)
 	if info == nil || info.query == nil || info.query.match != m {
 		e.Hardware = hardwareOf(m.Query)
 		s.cfg.Recorder.Record(m.MAC, m.UUID, e)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/provisiond/provisiond/internal/statuswriter"
 	"github.com/provisiond/provisiond/resolve"
@@ -11,6 +12,10 @@ import (
 // It also keeps the request's facts once parsed (parsed), so that they are
 // parsed once per request (see Server.facts).
 type reqInfo struct {
+	// start is when requestLog took the request, the clock read once:
+	// its duration's start and the time of the inventory event it
+	// records (Server.record).
+	start               time.Time
 	mac, group, profile string
 	err                 error
 	facts               resolve.Facts

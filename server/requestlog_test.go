@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -84,5 +85,50 @@ func TestRequestLineThroughHandler(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestEventTimeIsRequestArrival: a request's inventory event is timed
+// when requestLog took the request (the clock is read once for both), and
+// the log line's time is that arrival plus the line's duration.
+func TestEventTimeIsRequestArrival(t *testing.T) {
+	e := newEnv(t, queryCatalog(t, "one"))
+	before := time.Now()
+	if code, body, _ := e.get("/ipxe?mac=52-54-00-00-00-01"); code != 200 {
+		t.Fatalf("/ipxe: %d %s", code, body)
+	}
+	after := time.Now()
+	m, ok := e.rec.Get("52:54:00:00:00:01")
+	if !ok || len(m.Events) == 0 {
+		t.Fatalf("no event recorded: %+v", m)
+	}
+	ev := m.Events[len(m.Events)-1]
+	if ev.Time.Before(before.Round(0)) || ev.Time.After(after.Round(0)) || ev.Time.Location() != time.UTC {
+		t.Errorf("event time %v, want in UTC between %v and %v", ev.Time, before, after)
+	}
+	var line struct {
+		Time     time.Time     `json:"time"`
+		Path     string        `json:"path"`
+		Duration time.Duration `json:"duration"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for line.Path != "/ipxe" && time.Now().Before(deadline) {
+		for _, l := range strings.Split(e.logs.String(), "\n") {
+			if strings.Contains(l, `"msg":"request"`) && strings.Contains(l, `"path":"/ipxe"`) {
+				if err := json.Unmarshal([]byte(l), &line); err != nil {
+					t.Fatalf("%s: %v", l, err)
+				}
+			}
+		}
+		if line.Path == "" {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if line.Path != "/ipxe" {
+		t.Fatalf("no request line for /ipxe in:\n%s", e.logs.String())
+	}
+	// The line's time is in milliseconds.
+	if d := line.Time.Sub(ev.Time.Add(line.Duration)); d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("line time %v, event time %v + duration %v: %v apart, want under 1ms", line.Time, ev.Time, line.Duration, d)
 	}
 }

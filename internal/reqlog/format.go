@@ -114,12 +114,12 @@ func needsQuoting(s string) bool {
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c < utf8.RuneSelf {
-			if c != '\\' && (c == ' ' || c == '=' || !safeSet[c]) {
-				return true
-			}
+		if textBare[c] {
 			i++
 			continue
+		}
+		if c < utf8.RuneSelf {
+			return true
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r) {
@@ -182,6 +182,17 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 const hex = "0123456789abcdef"
+
+// textBare is the ASCII bytes that needsQuoting lets pass, slog's test
+// in one lookup: '\\' and the bytes of safeSet but ' ', '=' (and so
+// neither a control character nor '"'). A byte past ASCII is false: its
+// rune is decoded.
+var textBare = func() (set [256]bool) {
+	for c := range utf8.RuneSelf {
+		set[c] = c == '\\' || (c != ' ' && c != '=' && safeSet[c])
+	}
+	return set
+}()
 
 // safeSet is encoding/json's (and slog's): the ASCII bytes a JSON string
 // holds unescaped, all but the control characters, '"' and '\\'.
