@@ -83,6 +83,7 @@ func (r *Recorder) flush(ctx context.Context, repeats bool) error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
+	r.settleAll()
 	todo := r.dirty
 	r.dirty = nil
 	if repeats {
@@ -135,6 +136,7 @@ func (r *Recorder) copyDirty(ms []Machine, recs []*record, repeats bool) []Machi
 	var s slab
 	for _, rec := range recs {
 		if rec.due(repeats) {
+			r.settle(rec) // what was counted since the flush began
 			s.size(rec)
 		}
 	}

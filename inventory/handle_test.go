@@ -223,3 +223,99 @@ func TestHandleSharesRecordStrings(t *testing.T) {
 		t.Errorf("events %+v, want two, the second counting 1 repeat, last %v", got.Events, e.Time)
 	}
 }
+
+// TestOwnedRepeatsMatchRecord: repeats counted on a handle (pending.go)
+// leave every machine, every Get and every flushed batch as Record
+// leaves them, with pending repeats left to pile up between reads: each
+// machine asked through one handle per endpoint (as the boot server keeps
+// one per query), runs of repeats, gaps past RepeatWindow, hardware that
+// changes, state-moving reports, flushes with and without repeats.
+func TestOwnedRepeatsMatchRecord(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(4) {
+		rnd := rand.New(rand.NewPCG(seed, 7))
+		t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		macs := []string{"52:54:00:00:01:01", "52:54:00:00:01:02", "52:54:00:00:01:03"}
+		eps := []string{"/ipxe", "/ipxe", "/ipxe", "/metadata", "/ignition"}
+		sa, sb := &saver{}, &saver{}
+		a := NewRecorder(sa, nil, nil)
+		b := NewRecorder(sb, nil, nil)
+		type key struct{ mac, ep string }
+		handles := map[key]*Handle{}
+		now := t0
+		var ep string
+		mac := macs[0]
+		pended := 0 // repeats counted on a handle
+		for i := range 20000 {
+			if rnd.IntN(8) == 0 { // mostly runs of the same request
+				mac, ep = macs[rnd.IntN(len(macs))], eps[rnd.IntN(len(eps))]
+				if rnd.IntN(30) == 0 {
+					ep = EndpointInstalled // moves the state
+				}
+			}
+			if ep == "" {
+				ep = "/ipxe"
+			}
+			step := time.Duration(rnd.IntN(3000)) * time.Millisecond
+			if rnd.IntN(50) == 0 {
+				step = RepeatWindow + time.Second
+			}
+			now = now.Add(step)
+			e := Event{Time: now, Endpoint: ep, Status: 200, Group: "g", Profile: "p",
+				Remote: fmt.Sprintf("10.0.0.%d:%d", 1+min(rnd.IntN(20), 1), 1000+rnd.IntN(5))}
+			if rnd.IntN(40) == 0 {
+				e.Status = 404
+			}
+			if rnd.IntN(60) == 0 {
+				e.Hardware = Hardware{Serial: fmt.Sprint("S", rnd.IntN(3)), Arch: "x86_64"}
+			}
+			a.Record(mac, "", e)
+			k := key{mac, ep}
+			if h := handles[k]; h != nil {
+				n := h.own.n
+				b.RecordTo(h, e)
+				if h.own.n > n {
+					pended++
+				}
+			} else if handles[k] = b.RecordHandle(mac, "", e); handles[k] == nil {
+				t.Fatalf("no handle for %s", mac)
+			}
+			switch rnd.IntN(97) {
+			case 0:
+				m := macs[rnd.IntN(len(macs))]
+				x, _ := a.Get(m)
+				y, _ := b.Get(m)
+				if !reflect.DeepEqual(y, x) {
+					t.Fatalf("seed %d, event %d: Get(%s):\n got %+v\nwant %+v", seed, i, m, y, x)
+				}
+			case 1:
+				if got, want := b.List(), a.List(); !reflect.DeepEqual(got, want) {
+					t.Fatalf("seed %d, event %d: List:\n got %+v\nwant %+v", seed, i, got, want)
+				}
+			case 2, 3:
+				repeats := rnd.IntN(2) == 0
+				if err := a.flush(ctx, repeats); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.flush(ctx, repeats); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := b.List(), a.List(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d, at the end: List:\n got %+v\nwant %+v", seed, got, want)
+		}
+		if !reflect.DeepEqual(sb.batches, sa.batches) {
+			t.Fatalf("seed %d: flushed batches differ (%d and %d)", seed, len(sb.batches), len(sa.batches))
+		}
+		if pended < 5000 {
+			t.Fatalf("seed %d: %d repeats counted on a handle: the test does not exercise the pending path", seed, pended)
+		}
+	}
+}

@@ -39,6 +39,9 @@ type Recorder struct {
 	// record changed since may be listed in both). Either may list a
 	// record twice (after a failed flush); a flush writes it once.
 	dirty, repeated []*record
+	// pending lists the handles that counted repeats since the last
+	// flush (pending.go; a handle at most once).
+	pending []*Handle
 	// flushMu serializes flushes, so a batch is never written twice at once.
 	flushMu sync.Mutex
 }
@@ -56,6 +59,9 @@ type record struct {
 	dirty dirtiness
 	// inRepeated says that Recorder.repeated lists the record.
 	inRepeated bool
+	// owner is the handle that counts the repeats of the newest event
+	// (pending.go), nil for none.
+	owner *Handle
 	// settled says that the newest event was folded by this Recorder,
 	// and so that the state is the one its fold left (repeat.go). A
 	// record loaded from the store is not settled until its next event.
@@ -320,6 +326,7 @@ func (r *Recorder) lookup(key string) *record {
 // fold folds e into rec and keeps it. The caller holds r.mu.
 // A repeat of the newest event (repeat.go) is counted on it.
 func (r *Recorder) fold(rec *record, mac, uuid string, e Event) error {
+	r.disown(rec)
 	if rec.repeat(mac, uuid, &e) {
 		r.touchRepeat(rec)
 		return nil
@@ -355,6 +362,8 @@ type Handle struct {
 	r         *Recorder
 	rec       *record
 	mac, uuid string
+	// own is the newest event of rec when h owns it (pending.go).
+	own ownedEvent
 }
 
 // RecordHandle is Record, and returns the machine's handle for its next
@@ -366,7 +375,7 @@ func (r *Recorder) RecordHandle(mac, uuid string, e Event) *Handle {
 	}
 	r.mu.Lock()
 	rec := r.lookup(key)
-	r.fold(rec, mac, uuid, e)
+	err := r.fold(rec, mac, uuid, e)
 	// The record's own strings when they are equal: the fast path of a
 	// repeat (record.repeat) compares them with the record's, and equal
 	// pointers compare without reading the bytes, a cache miss when a
@@ -377,8 +386,12 @@ func (r *Recorder) RecordHandle(mac, uuid string, e Event) *Handle {
 	if uuid != "" && uuid == rec.m.UUID {
 		uuid = rec.m.UUID
 	}
+	h := &Handle{r: r, rec: rec, mac: mac, uuid: uuid}
+	if err == nil {
+		h.owns(&e)
+	}
 	r.mu.Unlock()
-	return &Handle{r: r, rec: rec, mac: mac, uuid: uuid}
+	return h
 }
 
 // RecordTo folds an event into h's machine: Record(mac, uuid, e) with the
@@ -390,7 +403,9 @@ func (r *Recorder) RecordTo(h *Handle, e Event) {
 		return
 	}
 	r.mu.Lock()
-	r.fold(h.rec, h.mac, h.uuid, e)
+	if !r.countOwned(h, &e) && r.fold(h.rec, h.mac, h.uuid, e) == nil {
+		h.owns(&e)
+	}
 	r.mu.Unlock()
 }
 
@@ -425,6 +440,7 @@ func (r *Recorder) Get(key string) (Machine, bool) {
 	if !ok {
 		return Machine{}, false
 	}
+	r.settle(rec)
 	return rec.copy(), true
 }
 
@@ -442,6 +458,7 @@ func (r *Recorder) State(key string) State {
 // List returns copies of every record, sorted by key.
 func (r *Recorder) List() []Machine {
 	r.mu.Lock()
+	r.settleAll()
 	out := make([]Machine, 0, len(r.all))
 	for _, rec := range r.all {
 		out = append(out, rec.copy())

@@ -1,0 +1,131 @@
+package inventory
+
+import (
+	"math"
+	"time"
+)
+
+// A machine that asks again and again through the same handle (the boot
+// server keeps one per query it has matched: a machine in a boot loop, a
+// retry, bootstorm's steady state) has each request counted on its
+// newest event (repeat.go). Counting one on the record reads the record,
+// its machine and its newest event, some ten cache lines, each a miss
+// when a thousand machines take turns: most of what recording a request
+// cost the server. So the handle that last folded an event into its
+// record owns the record's newest event: it keeps what a repeat is
+// compared with (the event's fields, its last occurrence, the hardware
+// its requests carry), and counts repeats on itself (pending), touching
+// nothing of the record. Whatever reads or changes the record applies the
+// pending repeats first (settle): a fold by any path, Get, List, a flush
+// (every flush starts by applying every handle's). What the record holds
+// after settle is what counting each repeat on it would have left.
+
+// owns makes h the owner of its record's newest event (rec.owner), when
+// the event h's last fold left newest may be repeated through h: the
+// record is settled, the event a plain sighting that moved no state and
+// met no error, and the machine's mac, uuid and hardware those h's events
+// carry. e is the event as h recorded it. The caller holds r.mu, and has
+// just folded e into h.rec without error.
+func (h *Handle) owns(e *Event) {
+	rec := h.rec
+	k := rec.newest()
+	if !rec.settled || k == nil || k.state != "" || k.cause != "" || !plain(k.endpoint) ||
+		k.repeats >= math.MaxInt32 || k.endpoint != e.Endpoint || k.status != e.Status ||
+		k.localBoot != e.LocalBoot || k.group != e.Group || k.profile != e.Profile ||
+		(h.mac != "" && h.mac != rec.m.MAC) || (h.uuid != "" && h.uuid != rec.m.UUID) ||
+		!rec.m.Hardware.covers(e.Hardware) {
+		return
+	}
+	last := k.time
+	if k.repeats > 0 {
+		last = k.lastTime()
+	}
+	h.own = ownedEvent{ok: true, endpoint: k.endpoint, group: k.group, profile: k.profile, status: k.status,
+		localBoot: k.localBoot, remote: k.remote, last: last, room: math.MaxInt32 - k.repeats, hw: e.Hardware}
+	rec.owner = h
+}
+
+// ownedEvent is what a handle keeps of the newest event it owns, and the
+// repeats it counted on it since they were last applied. Guarded by the
+// Recorder's mu.
+type ownedEvent struct {
+	// ok: h is its record's owner (rec.owner == h).
+	ok        bool
+	localBoot bool
+	// queued: h is listed in Recorder.pending.
+	queued bool
+	// n repeats counted and not applied; room: how many more the event
+	// may count (math.MaxInt32 in all).
+	n, room int32
+	status  int
+	// The event's fields a repeat must have (event.takes).
+	endpoint, group, profile string
+	// remote is the newest occurrence's client address, last its time.
+	remote string
+	last   time.Time
+	// hw is the hardware the requests through h carry, which the
+	// machine's covers.
+	hw Hardware
+}
+
+// countOwned counts e on h's owned event and reports whether it did: e repeats
+// the owned event as event.takes would have it.
+func (r *Recorder) countOwned(h *Handle, e *Event) bool {
+	o := &h.own
+	if !o.ok || o.room <= 0 || e.Repeats != 0 || !e.Last.IsZero() || e.State != "" || e.Cause != "" ||
+		e.Endpoint != o.endpoint || e.Status != o.status || e.LocalBoot != o.localBoot ||
+		e.Group != o.group || e.Profile != o.profile || !sameHost(o.remote, e.Remote) || e.Hardware != o.hw {
+		return false
+	}
+	d := e.Time.Round(0).Sub(o.last.Round(0))
+	if d < 0 || d > RepeatWindow {
+		return false
+	}
+	o.n++
+	o.room--
+	o.last, o.remote = e.Time, e.Remote
+	if !o.queued {
+		o.queued = true
+		r.pending = append(r.pending, h)
+	}
+	return true
+}
+
+// settle applies the repeats that rec's owner counted to its newest
+// event and machine, as counting each on them would have (event.count,
+// record.repeat), and marks rec repeated. The caller holds r.mu.
+func (r *Recorder) settle(rec *record) {
+	o := rec.owner
+	if o == nil || o.own.n == 0 {
+		return
+	}
+	k := rec.newest()
+	k.repeats += o.own.n
+	k.last, k.remote = lastOf(k.time, o.own.last), o.own.remote
+	rec.m.LastSeen = o.own.last
+	o.own.n = 0
+	r.touchRepeat(rec)
+}
+
+// disown applies rec's pending repeats and takes the newest event from
+// its owner: the record is about to change. The caller holds r.mu.
+func (r *Recorder) disown(rec *record) {
+	if o := rec.owner; o != nil {
+		r.settle(rec)
+		o.own.ok = false
+		rec.owner = nil
+	}
+}
+
+// settleAll applies every handle's pending repeats. The caller holds
+// r.mu.
+func (r *Recorder) settleAll() {
+	for i, h := range r.pending {
+		h.own.queued = false
+		if h.rec.owner == h {
+			r.settle(h.rec)
+		}
+		r.pending[i] = nil
+	}
+	r.pending = r.pending[:0]
+}
