@@ -359,11 +359,12 @@ func (r *Recorder) Record(mac, uuid string, e Event) {
 // building the machine's key or looking it up. A Recorder never drops a
 // record, so a handle stays valid for the Recorder's life.
 type Handle struct {
-	r         *Recorder
-	rec       *record
+	r   *Recorder
+	rec *record
+	// own is the newest event of rec when h owns it (pending.go): first,
+	// so that a repeat reads the handle's first cache lines only.
+	own       ownedEvent
 	mac, uuid string
-	// own is the newest event of rec when h owns it (pending.go).
-	own ownedEvent
 }
 
 // RecordHandle is Record, and returns the machine's handle for its next

@@ -92,9 +92,8 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, kind int, ct [
 	if a == nil || a.epoch != sv.epoch || a.url != f.ServerURL || a.gen != s.leaseGen(sv) {
 		return false
 	}
-	m := e.match
 	if kind == answerIPXE || kind == answerGRUB {
-		if installOnce(m) {
+		if e.installOnce {
 			return false
 		}
 		if a.token != s.cfg.BootTokens.Issue(f.MAC.String()) {
@@ -102,7 +101,8 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, kind int, ct [
 		}
 	}
 	info.mac = string(f.MAC)
-	info.group, info.profile = m.Group.ID, m.Group.Profile
+	info.group, info.profile = e.group, e.profile
+	m := e.match
 	if a.hit {
 		if st := s.cfg.CacheStats; st != nil {
 			st.Hits.Add(1)

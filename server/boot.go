@@ -71,6 +71,9 @@ func (s *Server) match(info *reqInfo, sv *served, f resolve.Facts) (*catalog.Mat
 	if e != nil {
 		// A new entry (without the answers of another epoch's match).
 		n := &queryEntry{raw: e.raw, facts: e.facts, hw: e.hw, epoch: sv.epoch, match: m, err: err}
+		if m != nil && m.Group != nil {
+			n.group, n.profile, n.installOnce = m.Group.ID, m.Group.Profile, installOnce(m)
+		}
 		s.queries.put(n)
 		info.query = n
 	}
@@ -131,15 +134,16 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, m *catalog.Match
 		t = time.Now()
 	}
 	e := inventory.Event{Time: t.UTC(), Endpoint: endpointOf(r.URL.Path), Remote: r.RemoteAddr, Status: status, LocalBoot: localBoot}
-	if m.Group != nil {
-		e.Group, e.Profile = m.Group.ID, m.Group.Profile
-	}
 	if info == nil || info.query == nil || info.query.match != m {
+		if m.Group != nil {
+			e.Group, e.Profile = m.Group.ID, m.Group.Profile
+		}
 		e.Hardware = hardwareOf(m.Query)
 		s.cfg.Recorder.Record(m.MAC, m.UUID, e)
 		return
 	}
 	q := info.query
+	e.Group, e.Profile = q.group, q.profile // m's group's (Server.match)
 	e.Hardware = q.hw // m.Query is the entry's labels
 	if s.handles == nil {
 		s.cfg.Recorder.Record(m.MAC, m.UUID, e)

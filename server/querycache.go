@@ -77,6 +77,13 @@ type queryEntry struct {
 	epoch uint64
 	match *catalog.Match
 	err   error
+	// group and profile are match's group's id and profile, and
+	// installOnce installOnce(match): what the answer path reads of the
+	// match, kept here so that a cached answer reads neither the match
+	// nor its group and profile (each a cache miss when a thousand
+	// machines take turns).
+	group, profile string
+	installOnce    bool
 	// answers are the endpoints' rendered answers to the query, from
 	// match (answer, Server.answered): the only part of an entry that
 	// changes once stored, each answer swapped whole.
