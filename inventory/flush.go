@@ -83,7 +83,7 @@ func (r *Recorder) flush(ctx context.Context, repeats bool) error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
-	r.settleAll()
+	r.rotate()
 	todo := r.dirty
 	r.dirty = nil
 	if repeats {

@@ -319,3 +319,61 @@ func TestOwnedRepeatsMatchRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleOwnerReleased: the handle that owns a record's newest event
+// stays its owner while it counts repeats, and a flush after which it
+// counted nothing releases it (the record keeps no handle of a machine
+// that stopped asking), its counts written; the next repeat through it
+// is still counted on the same event.
+func TestIdleOwnerReleased(t *testing.T) {
+	ctx := context.Background()
+	s := &saver{}
+	r := NewRecorder(s, nil, nil)
+	const mac = "52:54:00:00:00:0a"
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	e := Event{Time: t0, Endpoint: "/ipxe", Status: 200, Group: "g", Profile: "p", Remote: "10.0.0.1:4000"}
+	h := r.RecordHandle(mac, "", e) // moves the state: a new event, not owned
+	next := func() {
+		e.Time = e.Time.Add(time.Second)
+		r.RecordTo(h, e)
+	}
+	next() // a plain sighting: h owns it
+	owner := func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return h.rec.owner == h && h.own.ok
+	}
+	if !owner() {
+		t.Fatal("the handle does not own the newest event")
+	}
+	for range 3 {
+		next()
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !owner() {
+			t.Fatal("an owner that counted was released")
+		}
+	}
+	if err := r.Flush(ctx); err != nil { // nothing counted since the last
+		t.Fatal(err)
+	}
+	if owner() {
+		t.Fatal("an idle owner was kept")
+	}
+	r.mu.Lock()
+	n := len(r.pending)
+	r.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d handles listed after the release", n)
+	}
+	next()
+	m, _ := r.Get(mac)
+	if len(m.Events) != 2 || m.Events[1].Repeats != 4 || !m.Events[1].Last.Equal(e.Time) || !m.LastSeen.Equal(e.Time) {
+		t.Fatalf("events %+v, last seen %v; want the second counting 4 repeats, last %v", m.Events, m.LastSeen, e.Time)
+	}
+	last := s.batches[len(s.batches)-1]
+	if len(last) != 1 || last[0].Events[1].Repeats != 3 {
+		t.Fatalf("last batch %+v, want the machine with 3 repeats", last)
+	}
+}

@@ -19,6 +19,12 @@ import (
 // pending repeats first (settle): a fold by any path, Get, List, a flush
 // (every flush starts by applying every handle's). What the record holds
 // after settle is what counting each repeat on it would have left.
+//
+// Owners are listed (Recorder.pending) from the moment they own, and a
+// flush releases those that counted nothing since the flush before it:
+// a record does not keep the handle of a machine that stopped asking
+// alive (at 100,000 machines that have booted, 24 MB of handles), and
+// the list is the machines asking now.
 
 // owns makes h the owner of its record's newest event (rec.owner), when
 // the event h's last fold left newest may be repeated through h: the
@@ -40,9 +46,19 @@ func (h *Handle) owns(e *Event) {
 	if k.repeats > 0 {
 		last = k.lastTime()
 	}
-	h.own = ownedEvent{ok: true, endpoint: k.endpoint, group: k.group, profile: k.profile, status: k.status,
-		localBoot: k.localBoot, remote: k.remote, last: last, room: math.MaxInt32 - k.repeats, hw: e.Hardware}
+	queued := h.own.queued
+	h.own = ownedEvent{ok: true, counted: true, queued: queued, endpoint: k.endpoint, group: k.group, profile: k.profile,
+		status: k.status, localBoot: k.localBoot, remote: k.remote, last: last, room: math.MaxInt32 - k.repeats, hw: e.Hardware}
 	rec.owner = h
+	h.r.list(h)
+}
+
+// list lists h in r.pending, once. The caller holds r.mu.
+func (r *Recorder) list(h *Handle) {
+	if !h.own.queued {
+		h.own.queued = true
+		r.pending = append(r.pending, h)
+	}
 }
 
 // ownedEvent is what a handle keeps of the newest event it owns, and the
@@ -52,8 +68,9 @@ type ownedEvent struct {
 	// ok: h is its record's owner (rec.owner == h).
 	ok        bool
 	localBoot bool
-	// queued: h is listed in Recorder.pending.
-	queued bool
+	// queued: h is listed in Recorder.pending; counted: h owned or
+	// counted since the last flush (rotate).
+	queued, counted bool
 	// n repeats counted and not applied; room: how many more the event
 	// may count (math.MaxInt32 in all).
 	n, room int32
@@ -84,10 +101,7 @@ func (r *Recorder) countOwned(h *Handle, e *Event) bool {
 	o.n++
 	o.room--
 	o.last, o.remote = e.Time, e.Remote
-	if !o.queued {
-		o.queued = true
-		r.pending = append(r.pending, h)
-	}
+	o.counted = true
 	return true
 }
 
@@ -120,12 +134,31 @@ func (r *Recorder) disown(rec *record) {
 // settleAll applies every handle's pending repeats. The caller holds
 // r.mu.
 func (r *Recorder) settleAll() {
-	for i, h := range r.pending {
-		h.own.queued = false
+	for _, h := range r.pending {
 		if h.rec.owner == h {
 			r.settle(h.rec)
 		}
-		r.pending[i] = nil
 	}
-	r.pending = r.pending[:0]
+}
+
+// rotate is settleAll for a flush: it also releases the owners that
+// counted nothing since the last rotate, and takes off the list the
+// handles that own nothing any more. The caller holds r.mu.
+func (r *Recorder) rotate() {
+	keep := r.pending[:0]
+	for _, h := range r.pending {
+		switch {
+		case h.rec.owner != h:
+			h.own.queued = false
+		case h.own.counted:
+			r.settle(h.rec)
+			h.own.counted = false
+			keep = append(keep, h)
+		default:
+			r.disown(h.rec)
+			h.own.queued = false
+		}
+	}
+	clear(r.pending[len(keep):])
+	r.pending = keep
 }

@@ -39,8 +39,9 @@ type Recorder struct {
 	// record changed since may be listed in both). Either may list a
 	// record twice (after a failed flush); a flush writes it once.
 	dirty, repeated []*record
-	// pending lists the handles that counted repeats since the last
-	// flush (pending.go; a handle at most once).
+	// pending lists the handles that own their record's newest event
+	// (pending.go; a handle at most once, and maybe one that owned it
+	// until the last fold: the next flush takes it off).
 	pending []*Handle
 	// flushMu serializes flushes, so a batch is never written twice at once.
 	flushMu sync.Mutex
