@@ -81,12 +81,19 @@ func (d catalogDir) prefetchURing(files []catalogFile, order []int32) error {
 	if err != nil {
 		return err
 	}
-	// The bytes read land outside the Go heap: should the ring fail with
-	// reads in flight, they may land after this returns.
-	buf, err := unix.Mmap(-1, 0, slots, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	// The bytes read, and the iovecs that say where, lie outside the Go
+	// heap: should the ring fail with reads in flight, they may land
+	// after this returns. Slot s reads into byte s after the iovecs.
+	const iovSize = int(unsafe.Sizeof(unix.Iovec{}))
+	buf, err := unix.Mmap(-1, 0, slots*(iovSize+1), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		r.close()
 		return err
+	}
+	iovs := unsafe.Slice((*unix.Iovec)(unsafe.Pointer(&buf[0])), slots)
+	for s := range iovs {
+		iovs[s].Base = &buf[slots*iovSize+s]
+		iovs[s].SetLen(1)
 	}
 	var fds [slots]int
 	free := make([]int, slots)
@@ -119,7 +126,7 @@ func (d catalogDir) prefetchURing(files []catalogFile, order []int32) error {
 			s := free[len(free)-1]
 			free = free[:len(free)-1]
 			fds[s] = fd
-			r.queueRead(fd, buf[s:s+1], uint64(s))
+			r.queueRead(fd, &iovs[s], uint64(s))
 			queued++
 		}
 		inflight += queued

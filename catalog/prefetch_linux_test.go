@@ -259,8 +259,11 @@ func TestURingRead(t *testing.T) {
 	defer dirf.Close()
 	buf := make([]byte, 5)
 	one := make([]byte, 1)
-	r.queueRead(int(f.Fd()), buf, 7)
-	r.queueRead(int(dirf.Fd()), one, 9)
+	iovs := []unix.Iovec{{Base: &buf[0]}, {Base: &one[0]}}
+	iovs[0].SetLen(len(buf))
+	iovs[1].SetLen(len(one))
+	r.queueRead(int(f.Fd()), &iovs[0], 7)
+	r.queueRead(int(dirf.Fd()), &iovs[1], 9)
 	must(t, r.enter(2))
 	got := map[uint64]int32{}
 	for len(got) < 2 {
@@ -270,6 +273,7 @@ func TestURingRead(t *testing.T) {
 	}
 	runtime.KeepAlive(buf)
 	runtime.KeepAlive(one)
+	runtime.KeepAlive(iovs)
 	if got[7] != 5 || string(buf) != "hello" {
 		t.Errorf("read of the file: %d, %q", got[7], buf)
 	}

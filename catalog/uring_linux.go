@@ -25,7 +25,7 @@ type uring struct {
 
 // The kernel's constants (include/uapi/linux/io_uring.h).
 const (
-	ioringOpRead          = 22
+	ioringOpReadv         = 1
 	ioringEnterGetEvents  = 1
 	ioringFeatSingleMmap  = 1
 	ioringOffSQRing       = 0
@@ -60,10 +60,9 @@ type ioCQRingOffsets struct {
 }
 
 // newURing sets up a ring of at least entries submission entries, or
-// fails: a kernel before 5.6 (no IORING_OP_READ: its reads fail, and
-// prefetch reads nothing) or before 5.4 (the rings mapped apart: refused
-// here), io_uring disabled (kernel.io_uring_disabled) or forbidden (a
-// seccomp profile).
+// fails: a kernel before 5.4 (the rings mapped apart: refused here),
+// io_uring disabled (kernel.io_uring_disabled) or forbidden (a seccomp
+// profile).
 func newURing(entries uint32) (*uring, error) {
 	var p ioURingParams
 	fd, _, e := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
@@ -110,19 +109,20 @@ func (r *uring) close() {
 	unix.Close(r.fd)
 }
 
-// queueRead queues a read of len(buf) bytes at offset 0 of fd, whose
-// completion carries tag; enter submits it. buf must stay valid until
-// the completion is reaped, and fd open until the read is submitted.
-// The caller keeps no more reads queued and in flight than the ring has
-// entries.
-func (r *uring) queueRead(fd int, buf []byte, tag uint64) {
+// queueRead queues a read at offset 0 of fd into the buffer iov
+// describes, whose completion carries tag; enter submits it. iov and its
+// buffer must stay valid until the completion is reaped, and fd open
+// until the read is submitted. The caller keeps no more reads queued and
+// in flight than the ring has entries. It is IORING_OP_READV, which
+// every kernel with io_uring has (IORING_OP_READ came in 5.6).
+func (r *uring) queueRead(fd int, iov *unix.Iovec, tag uint64) {
 	idx := (atomic.LoadUint32(r.sqTail) + r.queued) & *r.sqMask
 	sqe := (*[ioringSQESize]byte)(unsafe.Add(r.sqes, uintptr(idx)*ioringSQESize))
 	*sqe = [ioringSQESize]byte{}
-	sqe[ioringSQEOpcode] = ioringOpRead
+	sqe[ioringSQEOpcode] = ioringOpReadv
 	*(*int32)(unsafe.Pointer(&sqe[ioringSQEFd])) = int32(fd)
-	*(*uint64)(unsafe.Pointer(&sqe[ioringSQEAddr])) = uint64(uintptr(unsafe.Pointer(&buf[0])))
-	*(*uint32)(unsafe.Pointer(&sqe[ioringSQELen])) = uint32(len(buf))
+	*(*uint64)(unsafe.Pointer(&sqe[ioringSQEAddr])) = uint64(uintptr(unsafe.Pointer(iov)))
+	*(*uint32)(unsafe.Pointer(&sqe[ioringSQELen])) = 1 // one iovec
 	*(*uint64)(unsafe.Pointer(&sqe[ioringSQEUserData])) = tag
 	*(*uint32)(unsafe.Add(r.sqArray, uintptr(idx)*4)) = idx
 	r.queued++
