@@ -31,17 +31,18 @@ var (
 
 // prefetch reads files into the page cache, in inode order (readOrder),
 // when a sample of them says they are not there, and returns when it is
-// done: the caller then reads and decodes the files in its own order, as
-// it would have, from memory. It reports nothing: a file it cannot open
+// done (with posix_fadvise, when the reads are started): the caller then
+// reads and decodes the files in its own order, as it would have, from
+// memory. It reports nothing: a file it cannot open
 // or read is left for the caller, whose error is the one it would have
 // given without prefetch.
 //
 // At a million group files not in the page cache, the reads one at a
-// time in directory order were a million random reads of the disk, each
-// one a wait and, in a virtual machine, an exit to the host: 101 s, 51 s
-// of it in the kernel. Read in inode order through an io_uring, a batch
-// at a time, neighbouring files are one read of the disk (a hundred
-// thousand reads for the million files), and the start took 44 s
+// time in directory order were a million requests to the disk, each one
+// a wait and, in a virtual machine, an exit to the host: a start on one
+// core took 92-94 s, 43-45 s of it in the kernel. Read in inode order
+// through an io_uring, a batch at a time, neighbouring files are one
+// request (93,000 for the million files), and the start took 34.5 s
 // (docs/performance.md, "Start-up at 1,000,000 from a cold page cache").
 // What is left is mostly the kernel's own work for a file it has not
 // seen: looking up its name in a directory of a million, and making its
