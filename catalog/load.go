@@ -2,14 +2,17 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -203,9 +206,13 @@ func eachFile(dir, sub, ext string, notes *[]string, fn func(path, name string, 
 	return nil
 }
 
-// catalogFile is one file eachFile and eachDecoded visit: its path, and
-// its name without the extension.
-type catalogFile struct{ path, name string }
+// catalogFile is one file eachFile and eachDecoded visit: its path, its
+// name without the extension, and its inode number as the directory
+// listing gives it (0: not given; see readOrder).
+type catalogFile struct {
+	path, name string
+	ino        uint64
+}
 
 // eachDecoded is eachFile for directories of many files (100,000 group
 // files are one catalog): it reads and decodes the files on up to
@@ -213,6 +220,10 @@ type catalogFile struct{ path, name string }
 // directory order. The outcome is eachFile's: merge sees the files in the
 // same order, and the error returned is the one of the first file (in
 // that order) that fails to read, decode or merge.
+//
+// Files not in the page cache (a first start, or one after the cache was
+// dropped) are first read into it in inode order (prefetch): the reads
+// and decodes that follow are those of files in memory.
 //
 // reserve (nil: none) is called with the number of files before the first
 // merge, to size what merge fills. With scratch, decode keeps nothing of
@@ -232,6 +243,7 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, scratch bool, res
 	out := make([]decoded, len(files))
 	d := openCatalogDir(filepath.Join(dir, sub))
 	defer d.close()
+	d.prefetch(files)
 	one := func(i int, buf *[]byte) {
 		var data []byte
 		var err error
@@ -297,6 +309,41 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, scratch bool, res
 	return nil
 }
 
+// readOrder returns the indexes of files in the order of their inode
+// numbers (prefetch's order), or nil when the listing did not give them
+// all. On ext4 a directory lists its files in the order of a hash of
+// their names, and sorted by name they are no nearer to the order they
+// lie on disk in; inodes are numbered, and the blocks of small files
+// allocated, in the order the files were made. Read in inode order, the
+// inodes are read a block of them at a time, and the data blocks of
+// neighbouring files make one read of the disk.
+func readOrder(files []catalogFile) []int32 {
+	if len(files) == 0 || len(files) > math.MaxInt32 {
+		return nil
+	}
+	keys := make([]inoIndex, len(files))
+	for i, f := range files {
+		if f.ino == 0 {
+			return nil
+		}
+		keys[i] = inoIndex{f.ino, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b inoIndex) int {
+		return cmp.Or(cmp.Compare(a.ino, b.ino), cmp.Compare(a.i, b.i))
+	})
+	order := make([]int32, len(keys))
+	for k, e := range keys {
+		order[k] = e.i
+	}
+	return order
+}
+
+// inoIndex is a file's inode number and its index in the listing.
+type inoIndex struct {
+	ino uint64
+	i   int32
+}
+
 // listFiles returns the files eachFile visits in dir/sub, in directory
 // order, adding a note for each one it skips.
 func listFiles(dir, sub, ext string, notes *[]string) ([]catalogFile, error) {
@@ -330,7 +377,7 @@ func listFiles(dir, sub, ext string, notes *[]string) ([]catalogFile, error) {
 			}
 			return nil, fmt.Errorf("%s: not a %s file; %s/ holds <id>%s files only", path, ext, sub, ext)
 		}
-		files = append(files, catalogFile{path, strings.TrimSuffix(name, ext)})
+		files = append(files, catalogFile{path, strings.TrimSuffix(name, ext), e.ino})
 	}
 	return files, nil
 }
@@ -346,11 +393,13 @@ func dirPrefix(root string) string {
 	return root + string(filepath.Separator)
 }
 
-// dirName is an entry of a directory listing: its name, and whether it
-// is a directory itself (a symlink to one is not).
+// dirName is an entry of a directory listing: its name, whether it is a
+// directory itself (a symlink to one is not), and its inode number (0:
+// not given).
 type dirName struct {
 	name string
 	dir  bool
+	ino  uint64
 }
 
 // readDirNamesOS is readDirNames through os.ReadDir.

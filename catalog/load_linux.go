@@ -143,10 +143,11 @@ func (d catalogDir) open(path string) (int, error) {
 	}
 }
 
-// readDirNames returns the names in the directory root, sorted, and
-// whether each is a directory, as os.ReadDir says it (the entry's own
-// type: a symlink to a directory is not one). It reads the entries with
-// getdents in batches of 256 KiB and keeps only the names: os.ReadDir
+// readDirNames returns the names in the directory root, sorted, whether
+// each is a directory, as os.ReadDir says it (the entry's own type: a
+// symlink to a directory is not one), and each one's inode number
+// (readOrder). It reads the entries with getdents in batches of 256 KiB
+// and keeps only the names: os.ReadDir
 // makes an object per entry and sorts them through an interface, a
 // second of a start-up at a million files. Errors are os.ReadDir's
 // (os.ReadDir is asked again for them).
@@ -173,6 +174,7 @@ func readDirNames(root string) ([]dirName, error) {
 			// struct linux_dirent64: ino u64, off s64, reclen u16,
 			// type u8, name NUL-terminated; in the machine's byte
 			// order.
+			ino := binary.NativeEndian.Uint64(b[0:8])
 			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
 			if reclen < 19 || reclen > len(b) {
 				return readDirNamesOS(root)
@@ -189,7 +191,7 @@ func readDirNames(root string) ([]dirName, error) {
 					return readDirNamesOS(root)
 				}
 				dir := typ == syscall.DT_DIR
-				out = append(out, dirName{name: s, dir: dir})
+				out = append(out, dirName{name: s, dir: dir, ino: ino})
 			}
 		}
 	}

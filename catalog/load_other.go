@@ -45,6 +45,9 @@ func openCatalogDir(root string) catalogDir { return catalogDir{} }
 
 func (catalogDir) close() {}
 
+// prefetch does nothing here: the files are read as they are decoded.
+func (catalogDir) prefetch([]catalogFile) {}
+
 func (catalogDir) read(path, sub string) ([]byte, error) { return readCatalogFile(path, sub) }
 
 // readScratch is read: buf is not used here.
