@@ -48,6 +48,9 @@ type summary struct {
 	P50, P99, Max time.Duration
 	// BytesPerSecond is set for asset transfers.
 	BytesPerSecond float64
+	// VsBoot is PerSecond against /boot.ipxe's, from windows close in
+	// time (runSteady); 0 when not measured.
+	VsBoot float64
 	// Elapsed is the measurement's time when it is not the one asked
 	// for (runBounded).
 	Elapsed time.Duration

@@ -65,7 +65,14 @@ func steadyTargets(shape catalogen.Shape, n int) []steadyTarget {
 // every target in turn, and each target reports its median round (by
 // requests per second; max is the largest of all rounds): a background
 // job that starts in the middle of the measurement then slows every
-// endpoint alike instead of the last ones.
+// endpoint alike instead of the last ones. Each target also reports
+// VsBoot, its requests per second against /boot.ipxe's: the median over
+// the rounds of its window against the /boot.ipxe window before it. With
+// cfg.Paired a /boot.ipxe window comes before each target's, so that the
+// two of a pair are seconds apart (on a shared machine the speed of the
+// core drifts by 5-10 % from one window to the next; see
+// docs/performance.md, "Steady state, eighth pass"); without it, the
+// /boot.ipxe window of the round.
 func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarget) ([]summary, error) {
 	targets := append(steadyTargets(cfg.Shape, cfg.N), extra...)
 	for _, t := range targets {
@@ -82,27 +89,57 @@ func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarge
 	rounds := max(1, cfg.Rounds)
 	d := max(time.Second, cfg.SteadyDur/time.Duration(rounds))
 	wrk, werr := exec.LookPath("wrk")
+	run := func(t steadyTarget) (summary, error) {
+		if werr == nil {
+			return runWrk(ctx, wrk, base, t, cfg.SteadyConns, d)
+		}
+		return runGoLoad(ctx, base, t, cfg.SteadyConns, d)
+	}
 	runs := make([][]summary, len(targets))
+	ratios := make([][]float64, len(targets))
 	for range rounds {
+		var before summary // the /boot.ipxe window just before (Paired)
 		for i, t := range targets {
-			var s summary
-			var err error
-			if werr == nil {
-				s, err = runWrk(ctx, wrk, base, t, cfg.SteadyConns, d)
-			} else {
-				s, err = runGoLoad(ctx, base, t, cfg.SteadyConns, d)
+			if cfg.Paired && i > 0 && targets[0].name == "/boot.ipxe" {
+				b, err := run(targets[0])
+				if err != nil {
+					return nil, err
+				}
+				runs[0] = append(runs[0], b)
+				before = b
 			}
+			s, err := run(t)
 			if err != nil {
 				return nil, err
 			}
 			runs[i] = append(runs[i], s)
+			if i == 0 {
+				before = s
+			} else if before.PerSecond > 0 {
+				ratios[i] = append(ratios[i], s.PerSecond/before.PerSecond)
+			}
 		}
 	}
 	out := make([]summary, len(targets))
 	for i, rs := range runs {
 		out[i] = medianRound(rs)
+		if targets[0].name == "/boot.ipxe" && len(ratios[i]) > 0 {
+			out[i].VsBoot = median(ratios[i])
+		}
 	}
 	return out, nil
+}
+
+// median returns the median of xs (the mean of the middle two of an even
+// number).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // medianRound returns the round with the median requests per second, with

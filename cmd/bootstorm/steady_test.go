@@ -3,8 +3,11 @@ package main
 import (
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/provisiond/provisiond/internal/catalogen"
 )
 
 // TestProbeLatency: the probe's latencies are those of the requests
@@ -48,5 +51,73 @@ func TestProbeLatency(t *testing.T) {
 	}
 	if _, err := probeLatency(t.Context(), "https://127.0.0.1:1", steadyTarget{"/x", []string{"/x"}}, 1, time.Second); err == nil {
 		t.Error("probe of https: no error")
+	}
+}
+
+// TestRunSteadyPaired: with --paired a /boot.ipxe window comes before
+// every other endpoint's, and each endpoint's VsBoot is its window
+// against that one; without, one /boot.ipxe window a round. The other
+// endpoints here take a millisecond a request and /boot.ipxe nothing, so
+// every ratio is well under 1.
+func TestRunSteadyPaired(t *testing.T) {
+	var mu sync.Mutex
+	var windows []bool // per change of kind: a /boot.ipxe window or not
+	hs := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		boot := r.URL.Path == "/boot.ipxe"
+		mu.Lock()
+		if n := len(windows); n == 0 || windows[n-1] != boot {
+			windows = append(windows, boot)
+		}
+		mu.Unlock()
+		if !boot {
+			time.Sleep(time.Millisecond)
+		}
+		w.Write([]byte("ok"))
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hs.Serve(ln)
+	defer hs.Close()
+	base := "http://" + ln.Addr().String()
+	for _, paired := range []bool{true, false} {
+		mu.Lock()
+		windows = nil
+		mu.Unlock()
+		cfg := config{Shape: catalogen.Pooled, N: 4, Rounds: 1, SteadyDur: time.Second, SteadyConns: 2, Paired: paired}
+		out, err := runSteady(t.Context(), base, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets := steadyTargets(cfg.Shape, cfg.N)
+		if len(out) != len(targets) || len(targets) < 3 {
+			t.Fatalf("%d summaries of %d targets", len(out), len(targets))
+		}
+		for i, s := range out {
+			if i == 0 {
+				continue
+			}
+			if s.VsBoot <= 0 || s.VsBoot >= 0.9 {
+				t.Errorf("paired %v: %s: VsBoot %.2f, want in (0, 0.9): %+v", paired, s.Endpoint, s.VsBoot, s)
+			}
+		}
+		// The warm-up asks each target's paths once, in order: a
+		// /boot.ipxe window then one of the others, then the rounds.
+		mu.Lock()
+		boots := 0
+		for _, b := range windows {
+			if b {
+				boots++
+			}
+		}
+		mu.Unlock()
+		want := 1 + 1 // warm-up, the round's
+		if paired {
+			want = 1 + len(targets) - 1
+		}
+		if boots != want {
+			t.Errorf("paired %v: %d /boot.ipxe windows, want %d (%v)", paired, boots, want, windows)
+		}
 	}
 }

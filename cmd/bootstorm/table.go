@@ -102,8 +102,12 @@ var tableEndpoints = []string{"/boot.ipxe", "/ipxe", "/ignition (Butane)", "/ign
 // printOneTable prints one row per server, shape and size with
 // everything the runs measured.
 func printOneTable(w io.Writer, rs []*result, cfg config) {
-	fmt.Fprintf(w, "\n## One table (server on CPU %q, load on CPU %q; steady state: %d connections, req/s from wrk (when installed), p50/p99 from a closed-loop probe after it, %s per endpoint in %d rounds, median round; storm: min(N, %d) new machines, %d at a time",
-		cfg.ServerCPU, cfg.LoadCPU, cfg.SteadyConns, cfg.SteadyDur, cfg.Rounds, cfg.Machines, cfg.Concurrency)
+	vs := "against the round's /boot.ipxe window"
+	if cfg.Paired {
+		vs = "against the /boot.ipxe window just before it (--paired)"
+	}
+	fmt.Fprintf(w, "\n## One table (server on CPU %q, load on CPU %q; steady state: %d connections, req/s from wrk (when installed), p50/p99 from a closed-loop probe after it, %s per endpoint in %d rounds, median round; vs /boot.ipxe: the median over the rounds of the endpoint's window %s; storm: min(N, %d) new machines, %d at a time",
+		cfg.ServerCPU, cfg.LoadCPU, cfg.SteadyConns, cfg.SteadyDur, cfg.Rounds, vs, cfg.Machines, cfg.Concurrency)
 	if cfg.Matchbox != "" {
 		fmt.Fprintf(w, "; matchbox: storm %d at a time for at most %s, slow endpoints %d connections for at most %d requests or %s",
 			cfg.MatchboxConcurrency, cfg.MatchboxStorm, cfg.MatchboxConns, cfg.MatchboxRequests, cfg.MatchboxDuration)
@@ -165,6 +169,8 @@ func tableRow(r *result) string {
 			cell("-")
 		case e == "/boot.ipxe" || base <= 0:
 			cell("%s, %s/%s", rate(s.PerSecond), msShort(s.P50), ms(s.P99))
+		case s.VsBoot > 0:
+			cell("%s, %.0f%%, %s/%s", rate(s.PerSecond), 100*s.VsBoot, msShort(s.P50), ms(s.P99))
 		default:
 			cell("%s, %.0f%%, %s/%s", rate(s.PerSecond), 100*s.PerSecond/base, msShort(s.P50), ms(s.P99))
 		}
