@@ -15,7 +15,7 @@ import (
 // its connections allow one at a time, and a failing answer is an
 // error, not a latency.
 func TestProbeLatency(t *testing.T) {
-	hs := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	base := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/slow":
 			time.Sleep(5 * time.Millisecond)
@@ -24,14 +24,7 @@ func TestProbeLatency(t *testing.T) {
 			return
 		}
 		w.Write([]byte("ok"))
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hs.Serve(ln)
-	defer hs.Close()
-	base := "http://" + ln.Addr().String()
+	}))
 	s, err := probeLatency(t.Context(), base, steadyTarget{"/slow", []string{"/slow", "/slow?x=1"}}, 2, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +55,7 @@ func TestProbeLatency(t *testing.T) {
 func TestRunSteadyPaired(t *testing.T) {
 	var mu sync.Mutex
 	var windows []bool // per change of kind: a /boot.ipxe window or not
-	hs := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	base := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		boot := r.URL.Path == "/boot.ipxe"
 		mu.Lock()
 		if n := len(windows); n == 0 || windows[n-1] != boot {
@@ -73,14 +66,7 @@ func TestRunSteadyPaired(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		w.Write([]byte("ok"))
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hs.Serve(ln)
-	defer hs.Close()
-	base := "http://" + ln.Addr().String()
+	}))
 	for _, paired := range []bool{true, false} {
 		mu.Lock()
 		windows = nil
@@ -120,4 +106,18 @@ func TestRunSteadyPaired(t *testing.T) {
 			t.Errorf("paired %v: %d /boot.ipxe windows, want %d (%v)", paired, boots, want, windows)
 		}
 	}
+}
+
+// serveLoopback serves h on a loopback port until the test ends and
+// returns its base URL.
+func serveLoopback(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := http.Server{Handler: h}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return "http://" + ln.Addr().String()
 }

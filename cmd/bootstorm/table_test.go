@@ -413,17 +413,10 @@ func TestTableEndToEnd(t *testing.T) {
 // TestRunBounded measures a slow endpoint: it stops at the request bound,
 // every request counts, and the percentiles see the server's delay.
 func TestRunBounded(t *testing.T) {
-	hs := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	base := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(30 * time.Millisecond)
 		w.Write([]byte("ok"))
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hs.Serve(ln)
-	defer hs.Close()
-	base := "http://" + ln.Addr().String()
+	}))
 	tgt := steadyTarget{"/slow", []string{"/a", "/b"}}
 	s, err := runBounded(t.Context(), base, tgt, 2, time.Hour, 7, time.Minute)
 	if err != nil {
