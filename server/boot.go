@@ -143,8 +143,9 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, m *catalog.Match
 		return
 	}
 	q := info.query
-	e.Group, e.Profile = q.group, q.profile // m's group's (Server.match)
-	e.Hardware = q.hw // m.Query is the entry's labels
+	// m's group's id and profile (Server.match), and the hardware facts
+	// of m.Query, which are the entry's labels.
+	e.Group, e.Profile, e.Hardware = q.group, q.profile, q.hw
 	if s.handles == nil {
 		s.cfg.Recorder.Record(m.MAC, m.UUID, e)
 		return
