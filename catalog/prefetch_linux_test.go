@@ -84,7 +84,9 @@ func TestLoadDirPrefetchSameCatalog(t *testing.T) {
 func TestLoadDirPrefetchFirstError(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	dir, write := groupsDir(t)
-	for i := range 1000 {
+	// Made last to first: a file system that numbers files as they are
+	// made numbers them against the listing (by name).
+	for i := 999; i >= 0; i-- {
 		write(fmt.Sprintf("groups/g%04d.json", i), fmt.Sprintf(`{"id":"g%04d","profile":"p"}`, i))
 	}
 	files, err := listFiles(dir, "groups", ".json", new([]string))
