@@ -27,19 +27,14 @@ import (
 // the list is the machines asking now.
 
 // owns makes h the owner of its record's newest event (rec.owner), when
-// the event h's last fold left newest may be repeated through h: the
-// record is settled, the event a plain sighting that moved no state and
-// met no error, and the machine's mac, uuid and hardware those h's events
-// carry. e is the event as h recorded it. The caller holds r.mu, and has
-// just folded e into h.rec without error.
+// the event h's last fold left newest may be repeated through h: when e,
+// the event as h recorded it, would be counted on it again now
+// (record.repeated). The caller holds r.mu, and has just folded e into
+// h.rec without error.
 func (h *Handle) owns(e *Event) {
 	rec := h.rec
-	k := rec.newest()
-	if !rec.settled || k == nil || k.state != "" || k.cause != "" || !plain(k.endpoint) ||
-		k.repeats >= math.MaxInt32 || k.endpoint != e.Endpoint || k.status != e.Status ||
-		k.localBoot != e.LocalBoot || k.group != e.Group || k.profile != e.Profile ||
-		(h.mac != "" && h.mac != rec.m.MAC) || (h.uuid != "" && h.uuid != rec.m.UUID) ||
-		!rec.m.Hardware.covers(e.Hardware) {
+	k := rec.repeated(h.mac, h.uuid, e)
+	if k == nil {
 		return
 	}
 	last := k.time

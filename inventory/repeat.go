@@ -106,18 +106,28 @@ func (rec *record) newest() *event {
 // sighting); a mac, uuid or hardware fact that would change the record
 // goes the slow way.
 func (rec *record) repeat(mac, uuid string, e *Event) bool {
-	if !rec.settled || e.State != "" || e.Cause != "" {
+	k := rec.repeated(mac, uuid, e)
+	if k == nil {
 		return false
+	}
+	rec.m.LastSeen = e.Time
+	k.count(e)
+	return true
+}
+
+// repeated returns rec's newest event when e, of mac and uuid, repeats it
+// and may be counted on it without a fold (repeat), else nil.
+func (rec *record) repeated(mac, uuid string, e *Event) *event {
+	if !rec.settled || e.State != "" || e.Cause != "" {
+		return nil
 	}
 	k := rec.newest()
 	if k == nil || !k.takes(e) {
-		return false
+		return nil
 	}
 	m := &rec.m
 	if (mac != "" && mac != m.MAC) || (uuid != "" && uuid != m.UUID) || !m.Hardware.covers(e.Hardware) {
-		return false
+		return nil
 	}
-	m.LastSeen = e.Time
-	k.count(e)
-	return true
+	return k
 }
