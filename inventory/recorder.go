@@ -239,41 +239,47 @@ func NewRecorder(s Saver, existing []Machine, logger *slog.Logger) *Recorder {
 	// once.
 	in := interner{}
 	for i := range existing {
-		m := existing[i]
-		if !m.State.Valid() {
-			// written before the lifecycle, or by a newer version
-			m.State = derive(m)
-		}
-		events := m.Events
-		if len(events) > MaxEvents {
-			// a newer version's bound: the newest MaxEvents
-			events = events[len(events)-MaxEvents:]
-		}
-		if m.MAC == m.Key {
-			m.MAC = m.Key
-		}
-		m.LastEndpoint, m.Profile, m.State = in.get(m.LastEndpoint), in.get(m.Profile), State(in.get(string(m.State)))
-		for i := range m.Changes {
-			c := &m.Changes[i]
-			c.From, c.To, c.Cause = State(in.get(string(c.From))), State(in.get(string(c.To))), in.get(c.Cause)
-		}
-		rec := &record{m: m}
-		rec.m.Events = nil
-		// The events the record keeps (the ring writes into them; the
-		// caller's slice is theirs).
-		rec.ev = make([]event, len(events))
-		for i := range events {
-			e := &events[i]
-			rec.ev[i] = kept(e, &rec.m)
-			k := &rec.ev[i]
-			k.endpoint, k.cause, k.state = in.get(k.endpoint), in.get(k.cause), State(in.get(string(k.state)))
-			if k.profile != rec.m.Profile {
-				k.profile = in.get(k.profile)
-			}
-		}
-		r.all[m.Key] = rec
+		rec := in.loaded(existing[i])
+		r.all[rec.m.Key] = rec
 	}
 	return r
+}
+
+// loaded is the record of a stored machine m, its repeated strings
+// (endpoints, states, causes, profiles) in's copies.
+func (in interner) loaded(m Machine) *record {
+	if !m.State.Valid() {
+		// written before the lifecycle, or by a newer version
+		m.State = derive(m)
+	}
+	events := m.Events
+	if len(events) > MaxEvents {
+		// a newer version's bound: the newest MaxEvents
+		events = events[len(events)-MaxEvents:]
+	}
+	if m.MAC == m.Key {
+		m.MAC = m.Key
+	}
+	m.LastEndpoint, m.Profile, m.State = in.get(m.LastEndpoint), in.get(m.Profile), State(in.get(string(m.State)))
+	for i := range m.Changes {
+		c := &m.Changes[i]
+		c.From, c.To, c.Cause = State(in.get(string(c.From))), State(in.get(string(c.To))), in.get(c.Cause)
+	}
+	rec := &record{m: m}
+	rec.m.Events = nil
+	// The events the record keeps (the ring writes into them; the
+	// caller's slice is theirs).
+	rec.ev = make([]event, len(events))
+	for i := range events {
+		e := &events[i]
+		rec.ev[i] = kept(e, &rec.m)
+		k := &rec.ev[i]
+		k.endpoint, k.cause, k.state = in.get(k.endpoint), in.get(k.cause), State(in.get(string(k.state)))
+		if k.profile != rec.m.Profile {
+			k.profile = in.get(k.profile)
+		}
+	}
+	return rec
 }
 
 // interner keeps one copy of each string it is given.
