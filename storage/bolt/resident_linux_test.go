@@ -6,11 +6,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/profiles"
 )
 
@@ -150,4 +152,51 @@ func largeCatalog(n int) *catalog.Catalog {
 			Metadata: groups.MetadataOf(map[string]any{"hostname": id, "pad": strings.Repeat("x", 200)})}
 	}
 	return c
+}
+
+// TestSaveMachinesLeavesNoPagesResident: writing the records of many
+// stored machines (an inventory flush) leaves the pages of the file it
+// went through out of the process's resident memory, and what was
+// written reads back.
+func TestSaveMachinesLeavesNoPagesResident(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	defer s.Close()
+	const n = 20000
+	ms := make([]inventory.Machine, n)
+	t0 := time.Date(2026, 12, 1, 21, 0, 0, 0, time.UTC)
+	for i := range ms {
+		mac := fmt.Sprintf("52:54:00:%02x:%02x:%02x", i>>16&255, i>>8&255, i&255)
+		ms[i] = inventory.Machine{Key: mac, MAC: mac, FirstSeen: t0, LastSeen: t0, LastEndpoint: "/ipxe",
+			Group: fmt.Sprintf("m%06d", i), Profile: "butane", State: inventory.Discovered}
+		for j := range 3 {
+			ms[i].Events = append(ms[i].Events, inventory.Event{Time: t0.Add(time.Duration(j) * time.Second),
+				Endpoint: "/ipxe", Group: ms[i].Group, Profile: "butane", Remote: "10.0.0.1:4000", Status: 200})
+		}
+	}
+	if err := s.SaveMachines(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	// Again: every Put now goes through the pages of the stored tree.
+	for i := range ms {
+		ms[i].Events[2].Repeats = 7
+	}
+	if err := s.SaveMachines(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	size := int(fileSize(s.path))
+	if size < 4<<20 {
+		t.Fatalf("the database is %d bytes: too small to tell", size)
+	}
+	if r := mappedRSS(t, s.path); r > size/4 {
+		t.Errorf("after SaveMachines: %d of the file's %d bytes resident in the mapping, want few", r, size)
+	}
+	got, err := s.Machines(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n || got[n-1].Events[2].Repeats != 7 || got[n-1].Group != ms[n-1].Group {
+		t.Fatalf("read back %d machines, the last %+v", len(got), got[len(got)-1])
+	}
 }
