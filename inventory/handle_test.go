@@ -377,3 +377,53 @@ func TestIdleOwnerReleased(t *testing.T) {
 		t.Fatalf("last batch %+v, want the machine with 3 repeats", last)
 	}
 }
+
+// TestNewHandleNotListed: a handle that RecordHandle returns owns nothing
+// and is not listed until it is used again (RecordTo): the handles of
+// machines that ask once, the most of them when a whole fleet reboots,
+// are not kept until the next flush. The repeat through it is still
+// counted on the newest event.
+func TestNewHandleNotListed(t *testing.T) {
+	ctx := context.Background()
+	s := &saver{}
+	r := NewRecorder(s, nil, nil)
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	e := Event{Time: t0, Endpoint: "/ipxe", Status: 200, Group: "g", Profile: "p", Remote: "10.0.0.1:4000"}
+	// Machines seen before: their next request is a plain sighting, the
+	// kind of event a handle owns.
+	hs := make([]*Handle, 1000)
+	for i := range hs {
+		mac := fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&255)
+		r.Record(mac, "", e)
+		hs[i] = r.RecordHandle(mac, "", e)
+	}
+	r.mu.Lock()
+	listed, owned := len(r.pending), 0
+	for _, h := range hs {
+		if h.rec.owner == h {
+			owned++
+		}
+	}
+	r.mu.Unlock()
+	if listed != 0 || owned != 0 {
+		t.Fatalf("after RecordHandle: %d handles listed, %d own their event; want none", listed, owned)
+	}
+	e.Time = t0.Add(time.Second)
+	r.RecordTo(hs[7], e)
+	r.mu.Lock()
+	listed, own := len(r.pending), hs[7].rec.owner == hs[7]
+	r.mu.Unlock()
+	if listed != 1 || !own {
+		t.Fatalf("after RecordTo: %d listed, owner %v; want the handle listed and owning", listed, own)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := r.Get(hs[7].rec.m.Key)
+	// The first Record moved the state (an event of its own); the
+	// sighting through RecordHandle is the newest event, and the
+	// RecordTo its repeat.
+	if n := len(m.Events); n != 2 || m.Events[1].Repeats != 1 || !m.Events[1].Last.Equal(e.Time) {
+		t.Fatalf("events %+v, want two, the newest counting one repeat at %v", m.Events, e.Time)
+	}
+}

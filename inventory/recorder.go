@@ -383,7 +383,7 @@ func (r *Recorder) RecordHandle(mac, uuid string, e Event) *Handle {
 	}
 	r.mu.Lock()
 	rec := r.lookup(key)
-	err := r.fold(rec, mac, uuid, e)
+	r.fold(rec, mac, uuid, e)
 	// The record's own strings when they are equal: the fast path of a
 	// repeat (record.repeat) compares them with the record's, and equal
 	// pointers compare without reading the bytes, a cache miss when a
@@ -394,10 +394,16 @@ func (r *Recorder) RecordHandle(mac, uuid string, e Event) *Handle {
 	if uuid != "" && uuid == rec.m.UUID {
 		uuid = rec.m.UUID
 	}
+	// The new handle does not own the event yet: its first RecordTo
+	// does (a fold, then owns). Most handles are never used again when
+	// the machines that ask are more than the boot server keeps handles
+	// for (a fleet of 100,000 rebooting at once: each request's query
+	// is new to its cache), and an owner is listed until the next flush,
+	// which a busy recorder puts off for seconds: tens of thousands of
+	// handles, each keeping its request's line alive through the
+	// event's hardware facts (docs/performance.md, "A booted fleet
+	// reboots").
 	h := &Handle{r: r, rec: rec, mac: mac, uuid: uuid}
-	if err == nil {
-		h.owns(&e)
-	}
 	r.mu.Unlock()
 	return h
 }
