@@ -178,7 +178,9 @@ func (d *decoder) events() ([]Event, bool) {
 	}) {
 		return nil, false
 	}
-	return append(make([]Event, 0, len(evs)), evs...), true
+	out := make([]Event, len(evs))
+	copy(out, evs)
+	return out, true
 }
 
 func (d *decoder) event(e *Event) bool {
@@ -230,7 +232,9 @@ func (d *decoder) changes() ([]Change, bool) {
 	}) {
 		return nil, false
 	}
-	return append(make([]Change, 0, len(cs)), cs...), true
+	out := make([]Change, len(cs))
+	copy(out, cs)
+	return out, true
 }
 
 func (d *decoder) change(c *Change) bool {
@@ -293,18 +297,26 @@ func (d *decoder) span() ([]byte, bool) {
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
 		return nil, false
 	}
-	for j := d.i + 1; j < len(d.b); j++ {
-		switch c := d.b[j]; {
-		case c == '"':
-			s := d.b[d.i+1 : j]
-			d.i = j + 1
-			return s, true
-		case c < 0x20 || c > 0x7e || c == '\\':
-			return nil, false
-		}
+	j := d.i + 1
+	for j < len(d.b) && verbatim[d.b[j]] {
+		j++
 	}
-	return nil, false
+	if j >= len(d.b) || d.b[j] != '"' {
+		return nil, false // an escape, a byte beyond printable ASCII, or the end
+	}
+	s := d.b[d.i+1 : j]
+	d.i = j + 1
+	return s, true
 }
+
+// verbatim says which bytes a string on the fast path holds as they are:
+// printable ASCII but the quote and the backslash.
+var verbatim = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // str reads a string (span). A string that repeats within the machine
 // (repeats: an endpoint, a group, a state) is allocated once.
@@ -369,47 +381,81 @@ func (d *decoder) bool() (bool, bool) {
 // time reads a time as AppendJSON writes one in UTC:
 // "2006-01-02T15:04:05Z" with 0 to 9 fractional digits, fields in
 // the ranges time.Time's UnmarshalJSON checks. It is then the time that
-// UnmarshalJSON returns (time.Date in UTC, as time's RFC 3339 parser
-// builds it). Any other form (an offset, which may come back in
-// time.Local) is json.Unmarshal's to read.
+// UnmarshalJSON returns: time's RFC 3339 parser builds it with time.Date
+// in UTC, which is time.Unix(seconds, nanoseconds).UTC(). Any other
+// form (an offset, which may come back in time.Local) is
+// json.Unmarshal's to read.
 func (d *decoder) time() (time.Time, bool) {
 	b, ok := d.span()
-	if !ok || len(b) < len("2006-01-02T15:04:05Z") || b[len(b)-1] != 'Z' {
+	if !ok || len(b) < len("2006-01-02T15:04:05Z") || b[len(b)-1] != 'Z' ||
+		b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, false
 	}
-	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
-		return time.Time{}, false
-	}
-	num := func(s []byte) int {
-		v := 0
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v
-	}
-	year, month, day := num(b[0:4]), num(b[5:7]), num(b[8:10])
-	hour, minute, sec := num(b[11:13]), num(b[14:16]), num(b[17:19])
+	year := digits4(b[0:4])
+	month, day := digits2(b[5:7]), digits2(b[8:10])
+	hour, minute, sec := digits2(b[11:13]), digits2(b[14:16]), digits2(b[17:19])
 	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
 		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
 		return time.Time{}, false
 	}
 	nsec := 0
 	if frac := b[19 : len(b)-1]; len(frac) > 0 {
-		digits := frac[1:]
-		if frac[0] != '.' || len(digits) == 0 || len(digits) > 9 {
+		if frac[0] != '.' || len(frac) == 1 || len(frac) > 10 {
 			return time.Time{}, false
 		}
-		if nsec = num(digits); nsec < 0 {
-			return time.Time{}, false
+		for _, c := range frac[1:] {
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+			nsec = nsec*10 + int(c-'0')
 		}
-		for range 9 - len(digits) {
+		for range 10 - len(frac) {
 			nsec *= 10
 		}
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+	unix := (daysSinceEpoch(year, month, day)*24+int64(hour))*3600 + int64(minute)*60 + int64(sec)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// digits2 and digits4 are the value of 2 and 4 decimal digits, -1 if
+// one is not a digit.
+func digits2(b []byte) int {
+	h, l := int(b[0])-'0', int(b[1])-'0'
+	if uint(h) > 9 || uint(l) > 9 {
+		return -1
+	}
+	return h*10 + l
+}
+
+func digits4(b []byte) int {
+	h, l := digits2(b[0:2]), digits2(b[2:4])
+	if h < 0 || l < 0 {
+		return -1
+	}
+	return h*100 + l
+}
+
+// daysSinceEpoch is the number of days from 1970-01-01 to the date (a
+// valid one, proleptic Gregorian), by Howard Hinnant's days_from_civil.
+func daysSinceEpoch(year, month, day int) int64 {
+	y := int64(year)
+	if month <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era-- // floor division for the years before 0
+	}
+	yoe := y - era*400
+	m := int64(month)
+	if m > 2 {
+		m -= 3
+	} else {
+		m += 9
+	}
+	doy := (153*m+2)/5 + int64(day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 // daysIn is the number of days of month in year (proleptic Gregorian, as
