@@ -106,9 +106,9 @@ func (s *Store) Machines(ctx context.Context) ([]inventory.Machine, error) {
 }
 
 // inventoryPage is how many records one read of WalkMachines asks for.
-// At some 1-4 KB a record (a booted machine's 16 events), a page is a few
-// MB: the walk holds one page, not the whole inventory.
-var inventoryPage int64 = 1000
+// At 0.4-3 KB a record (3 KB: a booted machine's 16 events), a page is
+// at most a few MB: the walk holds one page, not the whole inventory.
+const inventoryPage = 1000
 
 // WalkMachines implements storage.Store. The records are read a page
 // at a time (inventoryPage), every page at the revision of the first,
