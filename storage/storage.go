@@ -75,6 +75,14 @@ type Store interface {
 	SaveMachines(ctx context.Context, ms []inventory.Machine) error
 	// Machines returns every inventory record.
 	Machines(ctx context.Context) ([]inventory.Machine, error)
+	// WalkMachines calls fn with every inventory record, one at a time,
+	// in key order, from one consistent read: Machines without holding
+	// every decoded record at once (at 100,000 booted machines, some 125
+	// MB), for the recorder that a start builds from them. It stops at
+	// fn's first error and returns it unwrapped. fn must not call the
+	// store (bbolt calls it inside its read transaction). A record that
+	// does not decode is the same error as Machines'.
+	WalkMachines(ctx context.Context, fn func(inventory.Machine) error) error
 
 	Close() error
 }

@@ -12,7 +12,7 @@ import (
 
 // Timed wraps a Store and reports the duration of every operation to
 // Observe, by operation name: load_catalog, replace_catalog, leases,
-// allocate, release, save_machines, machines. Errors pass through
+// allocate, release, save_machines, machines (Machines and WalkMachines). Errors pass through
 // unchanged, except that with a Name an ErrUnavailable is wrapped in an
 // *UnavailableError naming the store. Wired with (*Metrics).Observe, it is the store's timing in
 // provisiond_store_operation_duration_seconds; every user of the store,
@@ -75,4 +75,22 @@ func (t *Timed) Machines(ctx context.Context) ([]inventory.Machine, error) {
 	defer t.observe("machines", time.Now())
 	v, err := t.Store.Machines(ctx)
 	return v, t.named(err)
+}
+
+// WalkMachines implements Store, timed as Machines is (fn's time
+// included). fn's error is returned as it is.
+func (t *Timed) WalkMachines(ctx context.Context, fn func(inventory.Machine) error) error {
+	defer t.observe("machines", time.Now())
+	var fnErr error
+	err := t.Store.WalkMachines(ctx, func(m inventory.Machine) error {
+		if err := fn(m); err != nil {
+			fnErr = err
+			return err
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return t.named(err)
 }

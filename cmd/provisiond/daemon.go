@@ -88,11 +88,15 @@ func (d *daemon) Start(ctx context.Context) (err error) {
 	// What the APIs write through: with --catalog, into the directory too.
 	editor := newCatalogEditor(cfg.Catalog, catalogs, log)
 
-	known, err := store.Machines(ctx)
+	// The stored inventory, one machine at a time into the recorder
+	// (never every decoded machine at once: docs/performance.md, "Start-up,
+	// ninth pass").
+	rec, err := inventory.NewRecorderFrom(timed, func(yield func(inventory.Machine) error) error {
+		return store.WalkMachines(ctx, yield)
+	}, log)
 	if err != nil {
 		return fmt.Errorf("reading the inventory: %w", err)
 	}
-	rec := inventory.NewRecorder(timed, known, log)
 	recCtx, stopRec := context.WithCancel(context.Background())
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()

@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -239,25 +238,61 @@ func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []st
 // Machines implements storage.Store.
 func (s *Store) Machines(ctx context.Context) ([]inventory.Machine, error) {
 	var out []inventory.Machine
+	err := s.WalkMachines(ctx, func(m inventory.Machine) error {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WalkMachines implements storage.Store. fn runs inside the read
+// transaction, one record at a time: at 100,000 machines the inventory
+// is some 110 MB of mapped pages, resident only a chunk at a time
+// (DecodeMachine copies what it keeps). A panic in fn is fn's, not a
+// damaged file's: it is raised again once the transaction is closed.
+func (s *Store) WalkMachines(ctx context.Context, fn func(inventory.Machine) error) error {
+	var fnErr error
+	var fnPanic any
+	call := func(m inventory.Machine) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				fnPanic, err = r, errFnPanicked
+			}
+		}()
+		if err := fn(m); err != nil {
+			fnErr = err
+			return err
+		}
+		return nil
+	}
 	err := guard(s.path, func() error {
 		return s.db.View(func(tx *bbolt.Tx) error {
-			// At 100,000 machines the inventory is some 110 MB of
-			// mapped pages: resident only a chunk at a time
-			// (json.Unmarshal copies what it keeps).
 			walk := newResidentWalk(tx)
 			return tx.Bucket(bInventory).ForEach(func(k, v []byte) error {
-				var m inventory.Machine
-				if err := json.Unmarshal(v, &m); err != nil {
+				m, err := inventory.DecodeMachine(v)
+				if err != nil {
 					return damaged(s.path, fileSize(s.path), "stored inventory/%s does not decode: %v", k, err)
 				}
-				out = append(out, m)
 				walk.read(len(k) + len(v))
-				return nil
+				return call(m)
 			})
 		})
 	})
-	return out, s.fail(err)
+	switch {
+	case fnPanic != nil:
+		panic(fnPanic)
+	case fnErr != nil:
+		return fnErr
+	}
+	return s.fail(err)
 }
+
+// errFnPanicked ends a walk whose fn panicked (the panic is raised
+// again outside the walk).
+var errFnPanicked = errors.New("the walk's function panicked")
 
 // SaveMachines implements storage.Store.
 func (s *Store) SaveMachines(ctx context.Context, ms []inventory.Machine) error {

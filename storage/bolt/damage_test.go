@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/provisiond/provisiond/catalog"
 	"github.com/provisiond/provisiond/groups"
+	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/profiles"
 )
@@ -384,6 +386,13 @@ func TestUndecodableRecords(t *testing.T) {
 		if err := tx.Bucket(bCatalog).Bucket([]byte("groups")).Put([]byte("g"), []byte(`{"id":"g","profile":`)); err != nil {
 			return err
 		}
+		good, err := (&inventory.Machine{Key: "52:54:00:00:00:00", LastEndpoint: "/ipxe", State: inventory.Discovered}).AppendJSON(nil)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bInventory).Put([]byte("52:54:00:00:00:00"), good); err != nil {
+			return err
+		}
 		return tx.Bucket(bInventory).Put([]byte("52:54:00:00:00:01"), []byte(`{"key":`))
 	})
 	s = mustOpen(t, dir) // leases are sound: Open succeeds
@@ -392,8 +401,20 @@ func TestUndecodableRecords(t *testing.T) {
 	if _, err := s.LoadCatalog(t.Context()); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "stored groups/g does not decode") {
 		t.Errorf("LoadCatalog: %v", err)
 	}
-	if _, err := s.Machines(t.Context()); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "stored inventory/52:54:00:00:00:01 does not decode") {
-		t.Errorf("Machines: %v", err)
+	_, merr := s.Machines(t.Context())
+	if !errors.Is(merr, ErrDamaged) || !strings.Contains(merr.Error(), path) ||
+		!strings.Contains(merr.Error(), "stored inventory/52:54:00:00:00:01 does not decode: unexpected end of JSON input") {
+		t.Errorf("Machines: %v", merr)
+	}
+	// The walk a start builds its recorder from refuses the same way,
+	// after the records before the damaged one.
+	var walked []string
+	werr := s.WalkMachines(t.Context(), func(m inventory.Machine) error { walked = append(walked, m.Key); return nil })
+	if !errors.Is(werr, ErrDamaged) || merr == nil || werr.Error() != merr.Error() {
+		t.Errorf("WalkMachines: %v, want Machines' %v", werr, merr)
+	}
+	if !slices.Equal(walked, []string{"52:54:00:00:00:00"}) {
+		t.Errorf("WalkMachines walked %q before the damaged record, want the one before it", walked)
 	}
 	rep, err := Check(dir)
 	if err == nil {
@@ -403,4 +424,22 @@ func TestUndecodableRecords(t *testing.T) {
 	if rep, err = Check(dir); err != nil || len(rep.Problems) != 2 {
 		t.Errorf("Check: %+v, %v; want the two records", rep, err)
 	}
+}
+
+// TestWalkMachinesPanic: a panic in a walk's function is the caller's
+// bug, raised again as it is, not reported as a damaged file (the walk
+// reads the file under guard, which turns a fault into ErrDamaged).
+func TestWalkMachinesPanic(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	defer s.Close()
+	if err := s.SaveMachines(t.Context(), []inventory.Machine{{Key: "52:54:00:00:00:01"}}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r != "the caller's" {
+			t.Errorf("recovered %v, want the function's own panic", r)
+		}
+	}()
+	err := s.WalkMachines(t.Context(), func(inventory.Machine) error { panic("the caller's") })
+	t.Errorf("WalkMachines returned %v, want the function's panic", err)
 }

@@ -62,8 +62,7 @@ func (s *Store) saveChunk(ctx context.Context, ms []inventory.Machine) error {
 			key := s.inventoryPrefix() + m.Key
 			merged := m
 			if kvs := resp.Responses[i].GetResponseRange().Kvs; len(kvs) == 1 {
-				var stored inventory.Machine
-				if err := json.Unmarshal(kvs[0].Value, &stored); err == nil {
+				if stored, err := inventory.DecodeMachine(kvs[0].Value); err == nil {
 					merged = mergeMachine(stored, m)
 				} // an undecodable record is replaced by this one
 				cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", kvs[0].ModRevision))
@@ -95,21 +94,56 @@ func (s *Store) saveChunk(ctx context.Context, ms []inventory.Machine) error {
 
 // Machines implements storage.Store.
 func (s *Store) Machines(ctx context.Context) ([]inventory.Machine, error) {
-	var resp *clientv3.GetResponse
-	err := s.doLong(ctx, "reading the inventory", func(ctx context.Context) (err error) {
-		resp, err = s.cli.Get(ctx, s.inventoryPrefix(), clientv3.WithPrefix())
-		return err
+	var out []inventory.Machine
+	err := s.WalkMachines(ctx, func(m inventory.Machine) error {
+		out = append(out, m)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]inventory.Machine, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		var m inventory.Machine
-		if err := json.Unmarshal(kv.Value, &m); err != nil {
-			return nil, fmt.Errorf("stored %s: %w", kv.Key, err)
-		}
-		out = append(out, m)
-	}
 	return out, nil
+}
+
+// inventoryPage is how many records one read of WalkMachines asks for.
+// At 0.4-3 KB a record (3 KB: a booted machine's 16 events), a page is
+// at most a few MB: the walk holds one page, not the whole inventory.
+const inventoryPage = 1000
+
+// WalkMachines implements storage.Store. The records are read a page
+// at a time (inventoryPage), every page at the revision of the first,
+// so that the walk reads one consistent inventory as Machines does. If
+// etcd compacts that revision away before the last page (its history
+// is kept for minutes to hours, a walk takes seconds), the walk fails
+// with etcd's "required revision has been compacted".
+func (s *Store) WalkMachines(ctx context.Context, fn func(inventory.Machine) error) error {
+	prefix := s.inventoryPrefix()
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	from, rev := prefix, int64(0)
+	for {
+		var resp *clientv3.GetResponse
+		err := s.doLong(ctx, "reading the inventory", func(ctx context.Context) (err error) {
+			resp, err = s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(inventoryPage), clientv3.WithRev(rev))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			m, err := inventory.DecodeMachine(kv.Value)
+			if err != nil {
+				return fmt.Errorf("stored %s: %w", kv.Key, err)
+			}
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/provisiond/provisiond/inventory"
 	"github.com/provisiond/provisiond/ipam"
 	"github.com/provisiond/provisiond/storage"
 )
@@ -109,6 +110,9 @@ func testClosedUnavailable(t *testing.T, h *harness) {
 		"Release":             func() error { _, err := s.Release(ctx, "lan", addr("10.1.0.3")); return err },
 		"SaveMachines":        func() error { return s.SaveMachines(ctx, inventoryRecords()) },
 		"Machines":            func() error { _, err := s.Machines(ctx); return err },
+		"WalkMachines": func() error {
+			return s.WalkMachines(ctx, func(inventory.Machine) error { return errors.New("a closed store walked a record") })
+		},
 	}
 	for _, name := range sortedKeys(calls) {
 		if err := calls[name](); !errors.Is(err, storage.ErrUnavailable) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -212,11 +213,23 @@ func (h *harness) replace(c *catalog.Catalog, ops ...storage.LeaseOp) {
 	}
 }
 
+// machines returns the stored inventory, and checks that WalkMachines
+// walks exactly what Machines returns, in the same order.
 func (h *harness) machines() []inventory.Machine {
 	h.t.Helper()
 	ms, err := h.s.Machines(h.t.Context())
 	if err != nil {
 		h.t.Fatalf("Machines: %v", err)
+	}
+	var walked []inventory.Machine
+	if err := h.s.WalkMachines(h.t.Context(), func(m inventory.Machine) error {
+		walked = append(walked, m)
+		return nil
+	}); err != nil {
+		h.t.Fatalf("WalkMachines: %v", err)
+	}
+	if !reflect.DeepEqual(walked, ms) {
+		h.t.Errorf("WalkMachines walked\n %s\nMachines returned\n %s", show(walked), show(ms))
 	}
 	return ms
 }

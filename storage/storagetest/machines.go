@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -94,5 +95,60 @@ func testMachinesOverwrite(t *testing.T, h *harness) {
 			t.Fatalf("SaveMachines: %v", err)
 		}
 		checkMachines(t, h.machines(), []inventory.Machine{m, recs[1], recs[2]})
+	}
+}
+
+// testMachinesWalk walks an inventory larger than one read of a backend
+// that reads it in pages (etcd: 1,000 records), first a whole number of
+// such pages, then not: every record once, in key order, as Machines
+// returns them (h.machines). A walk stops at its function's first error
+// and returns that error as it is.
+func testMachinesWalk(t *testing.T, h *harness) {
+	t0 := time.Date(2026, 12, 1, 13, 49, 26, 609202542, time.UTC)
+	var want []inventory.Machine
+	save := func(from, to int) {
+		var ms []inventory.Machine
+		for i := from; i < to; i++ {
+			m := inventory.Machine{Key: mac(i), MAC: mac(i), FirstSeen: t0, LastSeen: t0.Add(time.Duration(i) * time.Millisecond),
+				LastEndpoint: "/metadata", Group: fmt.Sprintf("m%06d", i), Profile: "butane", State: inventory.Configured,
+				Hardware: &inventory.Hardware{Arch: "x86_64"},
+				Events: []inventory.Event{{Time: t0, Endpoint: "/metadata", Group: fmt.Sprintf("m%06d", i), Profile: "butane",
+					Remote: fmt.Sprintf("127.0.0.1:%d", 40000+i%20000), Status: 200}},
+				Changes: []inventory.Change{{Time: t0, To: inventory.Booting, Cause: "/ipxe"}}}
+			ms = append(ms, m)
+		}
+		if err := h.s.SaveMachines(t.Context(), ms); err != nil {
+			t.Fatalf("SaveMachines: %v", err)
+		}
+		want = append(want, ms...)
+	}
+	walk := func() {
+		t.Helper()
+		got := h.machines() // WalkMachines too, compared with Machines
+		if len(got) != len(want) {
+			t.Fatalf("Machines returned %d records, %d were saved", len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Key != want[i].Key {
+				t.Fatalf("record %d is %s, want %s (key order)", i, got[i].Key, want[i].Key)
+			}
+		}
+		checkMachines(t, got, want)
+	}
+	save(0, 2000)
+	walk()
+	save(2000, 2500)
+	walk()
+
+	stop := errors.New("enough")
+	n := 0
+	err := h.s.WalkMachines(t.Context(), func(m inventory.Machine) error {
+		if n++; n == 1500 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 1500 {
+		t.Errorf("a walk stopped at its 1500th record returned %v after %d records, want %v after 1500", err, n, stop)
 	}
 }

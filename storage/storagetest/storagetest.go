@@ -55,7 +55,9 @@ type Reopener func(t *testing.T, old storage.Store) storage.Store
 //     compare-and-swap every catalog write goes through: a write at a
 //     revision that is no longer stored writes nothing (storage.ErrStale),
 //     and of writers racing from one revision exactly one succeeds.
-//   - Leases, Machines: listing and inventory round trip and overwrite.
+//   - Leases, Machines: listing and inventory round trip and overwrite;
+//     WalkMachines walks what Machines returns, in order, stops at its
+//     function's error and returns it as it is.
 //   - Concurrency: 200 simultaneous allocations (run with -race).
 //   - Closed: every method of a closed store returns storage.ErrUnavailable.
 //   - Persistence: catalog, leases and inventory survive reopen.
@@ -94,6 +96,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"Leases/All", testLeasesAll},
 		{"Machines/RoundTrip", testMachinesRoundTrip},
 		{"Machines/Overwrite", testMachinesOverwrite},
+		{"Machines/Walk", testMachinesWalk},
 		{"Concurrency/Allocate", testConcurrentAllocate},
 		{"Closed/Unavailable", testClosedUnavailable},
 		{"Persistence/Reopen", testPersistence},
