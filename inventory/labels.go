@@ -72,9 +72,16 @@ const labelSlots = 256
 
 // labelCache maps a tuple to its handle: a direct-mapped cache in front
 // of unique.Make, safe for concurrent use (each slot holds an immutable
-// handle; a miss replaces it).
+// entry; a miss replaces it). An entry keeps the tuple as it was asked
+// for, whose strings are the callers' (the boot server's are constants):
+// equal strings at the same address compare without reading their bytes.
 type labelCache[T comparable] struct {
-	slots [labelSlots]atomic.Pointer[unique.Handle[T]]
+	slots [labelSlots]atomic.Pointer[labelEntry[T]]
+}
+
+type labelEntry[T comparable] struct {
+	v T
+	h unique.Handle[T]
 }
 
 var (
@@ -87,12 +94,12 @@ var (
 func (c *labelCache[T]) handle(v T, hash uint) unique.Handle[T] {
 	hash ^= hash >> 17
 	s := &c.slots[(hash*0x9E3779B1>>8)%labelSlots]
-	if h := s.Load(); h != nil && h.Value() == v {
-		return *h
+	if e := s.Load(); e != nil && e.v == v {
+		return e.h
 	}
-	h := unique.Make(v)
-	s.Store(&h)
-	return h
+	e := &labelEntry[T]{v: v, h: unique.Make(v)}
+	s.Store(e)
+	return e.h
 }
 
 func eventLabel(l label) unique.Handle[label] { return eventLabels.handle(l, l.hash()) }

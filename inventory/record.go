@@ -26,7 +26,7 @@ func (rec *record) fold(mac, uuid string, e Event) (Event, error) {
 	was := m.label()
 	l := was
 	if e.sighting() {
-		if m.firstSeen().IsZero() {
+		if m.first == zeroStamp || (m.first == wideStamp && m.x.first.IsZero()) { // a stamp is never IsZero: year 1 is out of its range
 			m.setFirstSeen(e.Time)
 		}
 		if e.Last.After(e.Time) {

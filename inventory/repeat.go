@@ -32,12 +32,29 @@ func (k *event) takes(e *Event, g, p string) bool {
 		return false
 	}
 	kg, kp := k.group(g, p)
-	return kg == e.Group && kp == e.Profile && plain(e.Endpoint) && k.sameHost(e.Remote) && k.within(e.Time)
+	return kg == e.Group && kp == e.Profile && plain(e.Endpoint) && k.within(e.Time) && k.sameHost(e.Remote)
 }
 
 // within reports whether t is no earlier than k's last occurrence and no
 // more than RepeatWindow after it.
 func (k *event) within(t time.Time) bool {
+	if at, ok := k.at.ns(); ok && (k.repeats <= 0 || k.last != 0) {
+		// in nanoseconds, what the times below give when nothing
+		// overflows
+		last, ok := at, true
+		if k.repeats > 0 {
+			off := k.last
+			if off > 0 {
+				off--
+			}
+			last, ok = add(at, int64(off))
+		}
+		if tn, ok2 := unixNano(t); ok && ok2 {
+			if d, ok := sub(tn, last); ok {
+				return d >= 0 && d <= int64(RepeatWindow)
+			}
+		}
+	}
 	last := k.time()
 	if k.repeats > 0 {
 		last = k.lastTime()
@@ -49,8 +66,23 @@ func (k *event) within(t time.Time) bool {
 // count counts e, which k takes, on k.
 func (k *event) count(e *Event) {
 	k.repeats++
-	k.last = lastOf(k.time(), e.Time)
+	k.last = k.lastOf(e.Time)
 	k.setRemote(e.Remote)
+}
+
+// lastOf is lastOf(k.time(), t).
+func (k *event) lastOf(t time.Time) time.Duration {
+	if at, ok := k.at.ns(); ok {
+		if tn, ok := unixNano(t); ok {
+			if d, ok := sub(tn, at); ok {
+				if d >= 0 && d < math.MaxInt64 {
+					d++
+				}
+				return time.Duration(d)
+			}
+		}
+	}
+	return lastOf(k.time(), t)
 }
 
 // plain reports whether an event of endpoint is a plain sighting, one that

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -47,39 +48,65 @@ func (s stamp) time() time.Time {
 	return time.Unix(0, int64(s)^math.MinInt64).UTC()
 }
 
+// ns returns s as nanoseconds since the Unix epoch, false for the zero
+// time and wideStamp.
+func (s stamp) ns() (int64, bool) {
+	return int64(s) ^ math.MinInt64, s != zeroStamp && s != wideStamp
+}
+
+// unixNano returns t.UnixNano(), false when that does not fit an int64.
+func unixNano(t time.Time) (int64, bool) {
+	const most = math.MaxInt64/int64(time.Second) - 1
+	if sec := t.Unix(); sec < -most || sec > most {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+// add returns a+b, false when it overflows.
+func add(a, b int64) (int64, bool) {
+	d := a + b
+	return d, (d >= a) == (b >= 0)
+}
+
+// sub returns a-b, false when it overflows.
+func sub(a, b int64) (int64, bool) {
+	d := a - b
+	return d, (d < a) == (b > 0)
+}
+
 // parseRemote4 returns addr as an IPv4 address and port when addr is one
 // written as appendRemote4 writes it ("10.0.0.1:4000": decimal, no
 // leading zeros), so that appendRemote4 gives addr back byte for byte.
 func parseRemote4(addr string) (ip uint32, port uint16, ok bool) {
-	i := 0
-	for n := range 4 {
-		v, j := decimal(addr, i, 3)
-		if j < 0 || v > 255 || j == len(addr) || addr[j] != "...:"[n] {
+	if len(addr) < len("0.0.0.0:0") || len(addr) > maxRemote4 {
+		return 0, 0, false
+	}
+	// v is the number being read, n its digits; part counts the
+	// octets read (4: the port is being read).
+	v, n, part := uint32(0), 0, 0
+	for i := 0; i < len(addr); i++ {
+		c := addr[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if n > 0 && v == 0 { // a leading zero
+				return 0, 0, false
+			}
+			v, n = v*10+uint32(c-'0'), n+1
+			if n > 5 {
+				return 0, 0, false
+			}
+		case n > 0 && v <= 255 && ((c == '.' && part < 3) || (c == ':' && part == 3)):
+			ip = ip<<8 | v
+			v, n, part = 0, 0, part+1
+		default:
 			return 0, 0, false
 		}
-		ip = ip<<8 | uint32(v)
-		i = j + 1
 	}
-	v, j := decimal(addr, i, 5)
-	if j != len(addr) || v > math.MaxUint16 {
+	if part != 4 || n == 0 || v > 65535 {
 		return 0, 0, false
 	}
 	return ip, uint16(v), true
-}
-
-// decimal reads at most most digits of s from i, without a leading zero
-// (but "0" itself), and returns their value and where they end, -1 for
-// none or a leading zero.
-func decimal(s string, i, most int) (v, end int) {
-	j := i
-	for j < len(s) && j-i < most && s[j] >= '0' && s[j] <= '9' {
-		v = v*10 + int(s[j]-'0')
-		j++
-	}
-	if j == i || (s[i] == '0' && j-i > 1) {
-		return 0, -1
-	}
-	return v, j
 }
 
 // maxRemote4 is the longest address appendRemote4 writes.
@@ -87,24 +114,30 @@ const maxRemote4 = len("255.255.255.255:65535")
 
 // appendRemote4 appends ip:port to b, as parseRemote4 reads it.
 func appendRemote4(b []byte, ip uint32, port uint16) []byte {
-	for i := 3; i >= 0; i-- {
-		b = appendUint(b, uint(ip>>(8*i))&255)
-		if i > 0 {
-			b = append(b, '.')
-		}
+	b = append(b, octets[ip>>24]...)
+	b = append(b, '.')
+	b = append(b, octets[ip>>16&255]...)
+	b = append(b, '.')
+	b = append(b, octets[ip>>8&255]...)
+	b = append(b, '.')
+	b = append(b, octets[ip&255]...)
+	b = append(b, ':')
+	if port < 256 {
+		return append(b, octets[port]...)
 	}
-	return appendUint(append(b, ':'), uint(port))
-}
-
-func appendUint(b []byte, v uint) []byte {
 	var d [5]byte
 	i := len(d)
-	for {
+	for v := uint(port); v > 0; v /= 10 {
 		i--
 		d[i] = byte('0' + v%10)
-		if v /= 10; v == 0 {
-			break
-		}
 	}
 	return append(b, d[i:]...)
 }
+
+// octets are the decimal numbers 0 to 255.
+var octets = func() (o [256]string) {
+	for i := range o {
+		o[i] = strconv.Itoa(i)
+	}
+	return
+}()
