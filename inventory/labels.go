@@ -56,13 +56,12 @@ func (l *machineLabel) hash() uint {
 	return hashString(hashString(hashString(0, l.lastEndpoint), string(l.state)), l.profile)
 }
 
-// hashString mixes s's length and three of its bytes into h: enough to
-// spread the few tuples a server sees over a cache's slots.
+// hashString mixes s's length and its first and last bytes into h:
+// enough to spread the few tuples a server sees over a cache's slots.
 func hashString(h uint, s string) uint {
 	h = h*31 + uint(len(s))
 	if n := len(s); n > 0 {
-		h = h*961 + uint(s[0])*31 + uint(s[n/2])
-		h = h*31 + uint(s[n-1])
+		h = h*961 + uint(s[0])<<8 + uint(s[n-1])
 	}
 	return h
 }
@@ -90,24 +89,44 @@ var (
 	machineLabels labelCache[machineLabel]
 )
 
-// handle returns v's handle; hash is v's.
-func (c *labelCache[T]) handle(v T, hash uint) unique.Handle[T] {
-	hash ^= hash >> 17
-	s := &c.slots[(hash*0x9E3779B1>>8)%labelSlots]
-	if e := s.Load(); e != nil && e.v == v {
-		return e.h
-	}
+// slot returns the slot of a tuple of hash h.
+func (c *labelCache[T]) slot(h uint) *atomic.Pointer[labelEntry[T]] {
+	return &c.slots[(h*0x9E3779B97F4A7C15)>>(64-8)%labelSlots]
+}
+
+// miss makes v's handle and keeps it in s.
+func (c *labelCache[T]) miss(s *atomic.Pointer[labelEntry[T]], v T) unique.Handle[T] {
 	e := &labelEntry[T]{v: v, h: unique.Make(v)}
 	s.Store(e)
 	return e.h
 }
 
-func eventLabel(l label) unique.Handle[label] { return eventLabels.handle(l, l.hash()) }
+// The lookups compare field by field (strings at the same address
+// without reading them), not through the generic ==.
 
-func changeLabelOf(l changeLabel) unique.Handle[changeLabel] { return changeLabels.handle(l, l.hash()) }
+func eventLabel(l label) unique.Handle[label] {
+	s := eventLabels.slot(l.hash())
+	if e := s.Load(); e != nil && e.v.endpoint == l.endpoint && e.v.status == l.status && e.v.state == l.state &&
+		e.v.cause == l.cause && e.v.localBoot == l.localBoot {
+		return e.h
+	}
+	return eventLabels.miss(s, l)
+}
+
+func changeLabelOf(l changeLabel) unique.Handle[changeLabel] {
+	s := changeLabels.slot(l.hash())
+	if e := s.Load(); e != nil && e.v.to == l.to && e.v.from == l.from && e.v.cause == l.cause && e.v.wide == l.wide {
+		return e.h
+	}
+	return changeLabels.miss(s, l)
+}
 
 func machineLabelOf(l machineLabel) unique.Handle[machineLabel] {
-	return machineLabels.handle(l, l.hash())
+	s := machineLabels.slot(l.hash())
+	if e := s.Load(); e != nil && e.v.lastEndpoint == l.lastEndpoint && e.v.state == l.state && e.v.profile == l.profile {
+		return e.h
+	}
+	return machineLabels.miss(s, l)
 }
 
 // sharedHardware holds one copy of each machine hardware without a serial
