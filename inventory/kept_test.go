@@ -312,3 +312,60 @@ func TestRecordSharedHardware(t *testing.T) {
 		t.Fatalf("hardware %+v and %+v", m0.Hardware, m1.Hardware)
 	}
 }
+
+// TestWithinAndLastOfInNanoseconds: an event's window (within) and the
+// distance it keeps of a repeat (lastOf), computed in nanoseconds for a
+// stamp, are what the times give, at the edges of int64 too.
+func TestWithinAndLastOfInNanoseconds(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	edges := []int64{math.MinInt64 + 2, math.MinInt64 + 3, -1, 0, 1, math.MaxInt64 - 1, math.MaxInt64, 1764547200e9}
+	durs := []time.Duration{0, 1, -1, 2, RepeatWindow, RepeatWindow + 1, math.MaxInt64, math.MinInt64, math.MinInt64 + 1, math.MaxInt64 - 1}
+	pick := func() int64 {
+		if rnd.IntN(3) == 0 {
+			return edges[rnd.IntN(len(edges))]
+		}
+		return edges[rnd.IntN(len(edges))] + rnd.Int64N(int64(2*RepeatWindow)) - int64(RepeatWindow)
+	}
+	inside, tried := 0, 0
+	for range 200000 {
+		at := time.Unix(0, pick()).UTC()
+		s, ok := stampOf(at)
+		if !ok {
+			continue
+		}
+		k := event{at: s, repeats: int32(rnd.IntN(3)), last: durs[rnd.IntN(len(durs))]}
+		if rnd.IntN(2) == 0 {
+			k.last = time.Duration(rnd.Int64N(int64(3*RepeatWindow)) - int64(RepeatWindow))
+		}
+		var tm time.Time
+		switch rnd.IntN(4) {
+		case 0:
+			tm = time.Unix(0, pick()).UTC()
+		case 1:
+			tm = at.Add(time.Duration(rnd.Int64N(int64(3*RepeatWindow)) - int64(RepeatWindow)))
+		case 2:
+			tm = at.Add(k.last).Add(time.Duration(rnd.Int64N(int64(2 * RepeatWindow))))
+		default:
+			tm = time.Date(rnd.IntN(20000)-5000, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		last := k.time()
+		if k.repeats > 0 {
+			last = k.lastTime()
+		}
+		d := tm.Round(0).Sub(last.Round(0))
+		want := d >= 0 && d <= RepeatWindow
+		if want {
+			inside++
+		}
+		tried++
+		if k.within(tm) != want {
+			t.Fatalf("event at %v, repeats %d, last %d: within(%v) = %v, want %v", at, k.repeats, k.last, tm, !want, want)
+		}
+		if got, want := k.lastOf(tm), lastOf(k.time(), tm); got != want {
+			t.Fatalf("event at %v: lastOf(%v) = %d, want %d", at, tm, got, want)
+		}
+	}
+	if inside < 1000 || tried-inside < 1000 {
+		t.Fatalf("%d of %d times within the window: the test does not exercise both", inside, tried)
+	}
+}
