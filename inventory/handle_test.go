@@ -113,34 +113,37 @@ func TestHandleEdges(t *testing.T) {
 	}
 }
 
-// TestKeptEventHasEveryEventField: the event a record keeps has every
-// field of Event but Hardware (which a recorded event never holds), of
-// the same type (Repeats and Last in the compact types named below), so
-// that a field added to Event is not silently dropped by the recorder;
-// an event goes in and out unchanged.
+// TestKeptEventHasEveryEventField: the event a record keeps holds every
+// field of Event but Hardware (which a recorded event never holds): an
+// Event with every field set (by reflection, so that a field added to
+// Event and not kept fails here) goes in and out unchanged, and so do the
+// events of the table, for a record of the same group and profile, of
+// another, and of none.
 func TestKeptEventHasEveryEventField(t *testing.T) {
-	et, kt := reflect.TypeOf(Event{}), reflect.TypeOf(event{})
-	compact := map[string]reflect.Type{"Repeats": reflect.TypeOf(int32(0)), "Last": reflect.TypeOf(time.Duration(0))}
-	for i := range et.NumField() {
-		f := et.Field(i)
-		if f.Name == "Hardware" {
-			continue
-		}
-		name := strings.ToLower(f.Name[:1]) + f.Name[1:]
-		want := f.Type
-		if c := compact[f.Name]; c != nil {
-			want = c
-		}
-		kf, ok := kt.FieldByName(name)
-		if !ok || kf.Type != want {
-			t.Errorf("Event.%s (%s) is not kept (event.%s)", f.Name, f.Type, name)
+	var full Event
+	v := reflect.ValueOf(&full).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch name := v.Type().Field(i).Name; {
+		case name == "Hardware":
+		case name == "State":
+			f.SetString(string(Installed))
+		case f.Type() == reflect.TypeOf(time.Time{}):
+			f.Set(reflect.ValueOf(time.Unix(1e9, int64(i)).UTC()))
+		case f.Kind() == reflect.String:
+			f.SetString("v" + name)
+		case f.Kind() == reflect.Int:
+			f.SetInt(int64(7 + i))
+		case f.Kind() == reflect.Bool:
+			f.SetBool(true)
+		default:
+			t.Fatalf("Event.%s (%s): no value to try", name, f.Type())
 		}
 	}
-	if kt.NumField() != et.NumField()-1 {
-		t.Errorf("event has %d fields, Event %d", kt.NumField(), et.NumField())
-	}
+	full.Remote = "10.0.0.1:4000"
 	t0 := time.Unix(1, 2).UTC()
 	for _, e := range []Event{
+		full,
 		{Time: time.Unix(1, 2), Endpoint: "/ipxe", Group: "g", Profile: "p", Remote: "r",
 			Status: 404, LocalBoot: true, State: Installed, Cause: "c"},
 		{Time: t0, Endpoint: "/ipxe", Status: 200, Repeats: 7, Last: t0.Add(time.Minute)},
@@ -149,16 +152,24 @@ func TestKeptEventHasEveryEventField(t *testing.T) {
 		{Time: t0, Endpoint: "/ipxe", Status: 200, Repeats: math.MaxInt32, Last: t0.Add(200 * 24 * time.Hour)}, // the most counted
 		{Time: t0, Endpoint: "/ipxe", Status: 200, Last: t0.Add(time.Second)},
 		{Time: t0, Endpoint: "/ipxe", Status: 200, Repeats: -3},
+		{Time: t0, Endpoint: "/ipxe", Group: "g", Status: 200, Remote: "[fd00::1]:4000"},
+		{Time: t0, Endpoint: "/ipxe", Profile: "p", Status: 200, Remote: "10.0.0.1"},
 	} {
-		k := kept(&e, &Machine{})
-		if got := k.Event(); got != e {
-			t.Errorf("kept and back: %+v, want %+v", got, e)
+		for _, gp := range [][2]string{{"", ""}, {"g", "p"}, {e.Group, e.Profile}, {"other", "p"}} {
+			k := kept(&e, gp[0], gp[1])
+			if got := k.Event(gp[0], gp[1], nil); got != e {
+				t.Errorf("kept (record of %q %q) and back: %+v, want %+v", gp[0], gp[1], got, e)
+			}
+			var buf []byte
+			if got := k.Event(gp[0], gp[1], &buf); got != e {
+				t.Errorf("kept (record of %q %q) and back, into a slab: %+v, want %+v", gp[0], gp[1], got, e)
+			}
 		}
 	}
 	// A count beyond the kept type's is kept as its most.
 	e := Event{Time: t0, Repeats: math.MaxInt32 + 5, Last: t0.Add(time.Hour)}
-	if k := kept(&e, &Machine{}); k.Event().Repeats != math.MaxInt32 {
-		t.Errorf("a count of %d kept as %d", e.Repeats, k.Event().Repeats)
+	if k := kept(&e, "", ""); k.Event("", "", nil).Repeats != math.MaxInt32 {
+		t.Errorf("a count of %d kept as %d", e.Repeats, k.Event("", "", nil).Repeats)
 	}
 }
 
@@ -174,7 +185,7 @@ func TestRepeatsSaturate(t *testing.T) {
 	r.Record(mac, "", e)
 	r.mu.Lock()
 	k := r.all[mac].newest()
-	k.repeats, k.last = math.MaxInt32-1, lastOf(k.time, e.Time) // as if counted so far
+	k.repeats, k.last = math.MaxInt32-1, lastOf(k.time(), e.Time) // as if counted so far
 	r.mu.Unlock()
 	for i := range 2 {
 		e.Time = t0.Add(time.Duration(2+i) * time.Second)

@@ -102,7 +102,7 @@ func Key(mac, uuid string) string {
 func (m *Machine) apply(mac, uuid string, e Event) error {
 	e, err := m.fold(mac, uuid, e)
 	if n := len(m.Events); n > 0 && err == nil {
-		if k := kept(&m.Events[n-1], m); !k.takes(&e) {
+		if k := kept(&m.Events[n-1], m.Group, m.Profile); !k.takes(&e, m.Group, m.Profile) {
 			goto keep
 		}
 		last := &m.Events[n-1]
@@ -180,9 +180,23 @@ func (m *Machine) fold(mac, uuid string, e Event) (Event, error) {
 func (m *Machine) change(e Event, to State) {
 	from := m.State
 	m.State = to
-	if from == "" && to == Discovered {
-		// a machine's first sighting is its first_seen, not a change
+	c, ok := changeFor(&e, from, to)
+	if !ok {
 		return
+	}
+	if len(m.Changes) >= MaxChanges {
+		copy(m.Changes, m.Changes[1:])
+		m.Changes = m.Changes[:MaxChanges-1]
+	}
+	m.Changes = append(m.Changes, c)
+}
+
+// changeFor returns the timeline's entry of event e moving a machine
+// from state from to state to, and false for none: a machine's first
+// sighting is its first_seen, not a change.
+func changeFor(e *Event, from, to State) (Change, bool) {
+	if from == "" && to == Discovered {
+		return Change{}, false
 	}
 	cause := e.Cause
 	switch {
@@ -196,9 +210,5 @@ func (m *Machine) change(e Event, to State) {
 			cause += " " + strconv.Itoa(e.Status)
 		}
 	}
-	if len(m.Changes) >= MaxChanges {
-		copy(m.Changes, m.Changes[1:])
-		m.Changes = m.Changes[:MaxChanges-1]
-	}
-	m.Changes = append(m.Changes, Change{Time: e.Time, From: from, To: to, Cause: cause})
+	return Change{Time: e.Time, From: from, To: to, Cause: cause}, true
 }

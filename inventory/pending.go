@@ -37,13 +37,16 @@ func (h *Handle) owns(e *Event) {
 	if k == nil {
 		return
 	}
-	last := k.time
+	last := k.time()
 	if k.repeats > 0 {
 		last = k.lastTime()
 	}
+	l := k.lab.Value()
+	g, p := k.group(rec.m.Group, rec.m.profile())
 	queued := h.own.queued
-	h.own = ownedEvent{ok: true, counted: true, queued: queued, endpoint: k.endpoint, group: k.group, profile: k.profile,
-		status: k.status, localBoot: k.localBoot, remote: k.remote, last: last, room: math.MaxInt32 - k.repeats, hw: e.Hardware}
+	// e.Remote is k's: k is e, or e was counted on it.
+	h.own = ownedEvent{ok: true, counted: true, queued: queued, endpoint: l.endpoint, group: g, profile: p,
+		status: l.status, localBoot: l.localBoot, remote: e.Remote, last: last, room: math.MaxInt32 - k.repeats, hw: e.Hardware}
 	rec.owner = h
 	h.r.list(h)
 }
@@ -110,8 +113,9 @@ func (r *Recorder) settle(rec *record) {
 	}
 	k := rec.newest()
 	k.repeats += o.own.n
-	k.last, k.remote = lastOf(k.time, o.own.last), o.own.remote
-	rec.m.LastSeen = o.own.last
+	k.last = lastOf(k.time(), o.own.last)
+	k.setRemote(o.own.remote)
+	rec.m.setLastSeen(o.own.last)
 	o.own.n = 0
 	r.touchRepeat(rec)
 }

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unique"
 )
 
 // Saver persists machines. SaveMachines writes all of them in one
@@ -47,26 +46,99 @@ type Recorder struct {
 	flushMu sync.Mutex
 }
 
-// record is a machine as the recorder holds it. Its events are kept in
-// ev, not m.Events (nil), as a ring once MaxEvents long: ev[head] is then
-// the oldest, and a new event takes its place instead of every event
-// moving down one (a boot request of a machine seen before then copies
-// one event, not sixteen). copy returns the machine with its events
-// oldest first, as Machine has them.
+// record is a machine as the recorder holds it, in the compact form of
+// kept.go and stamp.go: at 100,000 machines that have booted, the
+// records are most of the server's memory. Its events are kept in ev as
+// a ring once MaxEvents long: ev[head] is then the oldest, and a new
+// event takes its place instead of every event moving down one (a boot
+// request of a machine seen before then copies one event, not sixteen).
+// copy returns the machine with its events oldest first, as Machine has
+// them.
 type record struct {
-	m     Machine
-	ev    []event
-	head  int
-	dirty dirtiness
-	// inRepeated says that Recorder.repeated lists the record.
-	inRepeated bool
+	m  machine
+	ev []event
+	ch []change
 	// owner is the handle that counts the repeats of the newest event
 	// (pending.go), nil for none.
 	owner *Handle
+	head  uint8
+	dirty dirtiness
+	// inRepeated says that Recorder.repeated lists the record.
+	inRepeated bool
 	// settled says that the newest event was folded by this Recorder,
 	// and so that the state is the one its fold left (repeat.go). A
 	// record loaded from the store is not settled until its next event.
 	settled bool
+}
+
+// machine is a Machine's fields as a record keeps them (record.copy
+// returns the Machine): its last endpoint, state and profile one
+// interned label, its first and last seen stamps, its hardware shared
+// with other machines' when equal (hardwareOf; never changed in place).
+type machine struct {
+	Key, MAC, UUID, Group string
+	lab                   unique.Handle[machineLabel]
+	Hardware              *Hardware
+	first, last           stamp
+	// x holds the first and last seen that no stamp holds.
+	x *seenExtra
+}
+
+type seenExtra struct{ first, last time.Time }
+
+// label returns the machine's last endpoint, state and profile.
+func (m *machine) label() machineLabel {
+	if m.lab == (unique.Handle[machineLabel]{}) {
+		return machineLabel{}
+	}
+	return m.lab.Value()
+}
+
+// state is Machine.State.
+func (m *machine) state() State { return m.label().state }
+
+// profile is Machine.Profile.
+func (m *machine) profile() string { return m.label().profile }
+
+// firstSeen is Machine.FirstSeen.
+func (m *machine) firstSeen() time.Time {
+	if m.first == wideStamp {
+		return m.x.first
+	}
+	return m.first.time()
+}
+
+// lastSeen is Machine.LastSeen.
+func (m *machine) lastSeen() time.Time {
+	if m.last == wideStamp {
+		return m.x.last
+	}
+	return m.last.time()
+}
+
+func (m *machine) setFirstSeen(t time.Time) {
+	var ok bool
+	if m.first, ok = stampOf(t); !ok {
+		m.extra().first = t
+	} else if m.x != nil {
+		m.x.first = time.Time{}
+	}
+}
+
+func (m *machine) setLastSeen(t time.Time) {
+	var ok bool
+	if m.last, ok = stampOf(t); !ok {
+		m.extra().last = t
+	} else if m.x != nil {
+		m.x.last = time.Time{}
+	}
+}
+
+func (m *machine) extra() *seenExtra {
+	if m.x == nil {
+		m.x = &seenExtra{}
+	}
+	return m.x
 }
 
 // dirtiness is what changed in a record since it was last written.
@@ -80,156 +152,6 @@ const (
 	// changed: anything else.
 	changed
 )
-
-// event is an Event as a record keeps it. Its Hardware is folded into the
-// machine (Machine.fold clears it) and is not kept, its Repeats and Last
-// are kept in 12 bytes (4 of them in localBoot's padding), not 32: 144
-// bytes an event, not 248. At 100,000 machines of a handful of events
-// each, the events were half of the server's live heap.
-type event struct {
-	time                                    time.Time
-	endpoint, group, profile, remote, cause string
-	state                                   State
-	status                                  int
-	localBoot                               bool
-	// repeats is Event.Repeats, at most math.MaxInt32 (an event that
-	// counted that many counts no more: the next request is an event of
-	// its own).
-	repeats int32
-	// last is Event.Last as its distance from time (lastOf), 0 for none.
-	last time.Duration
-}
-
-// lastOf is last as event.last keeps it: its distance from t, plus one
-// when not negative, so that 0 is no last at all.
-func lastOf(t, last time.Time) time.Duration {
-	if last.IsZero() {
-		return 0
-	}
-	d := last.Round(0).Sub(t.Round(0)) // wall clocks; saturates
-	if d >= 0 && d < math.MaxInt64 {
-		d++
-	}
-	return d
-}
-
-// lastTime is Event.Last (in time's location).
-func (k *event) lastTime() time.Time {
-	switch {
-	case k.last == 0:
-		return time.Time{}
-	case k.last > 0:
-		return k.time.Round(0).Add(k.last - 1)
-	}
-	return k.time.Round(0).Add(k.last)
-}
-
-// kept is e as a record of m keeps it; its group and profile share m's
-// strings when they are the same (a machine's events name its group).
-func kept(e *Event, m *Machine) event {
-	k := event{time: e.Time, endpoint: e.Endpoint, group: e.Group, profile: e.Profile, remote: e.Remote,
-		cause: e.Cause, state: e.State, status: e.Status, localBoot: e.LocalBoot,
-		repeats: int32(max(math.MinInt32, min(e.Repeats, math.MaxInt32))), last: lastOf(e.Time, e.Last)}
-	if k.group == m.Group {
-		k.group = m.Group
-	}
-	if k.profile == m.Profile {
-		k.profile = m.Profile
-	}
-	return k
-}
-
-// Event returns the kept event as an Event.
-func (k *event) Event() Event {
-	return Event{Time: k.time, Endpoint: k.endpoint, Group: k.group, Profile: k.profile, Remote: k.remote,
-		Status: k.status, LocalBoot: k.localBoot, State: k.state, Cause: k.cause, Repeats: int(k.repeats), Last: k.lastTime()}
-}
-
-// add keeps e as the newest event. Until the ring is full it grows by
-// half, not double: a machine of three events holds three, of
-// five six (not four and eight).
-func (rec *record) add(e Event) {
-	k := kept(&e, &rec.m)
-	ev := rec.ev
-	if len(ev) < MaxEvents {
-		if len(ev) == cap(ev) {
-			ev = slices.Grow(ev, min(MaxEvents-len(ev), max(3, len(ev)/2)))
-		}
-		rec.ev = append(ev, k)
-		return
-	}
-	ev[rec.head] = k
-	if rec.head++; rec.head == MaxEvents {
-		rec.head = 0
-	}
-}
-
-// copy returns the machine, its events oldest first, sharing nothing
-// that the recorder changes.
-func (rec *record) copy() Machine {
-	var s slab
-	s.size(rec)
-	s.alloc()
-	return rec.copyInto(&s)
-}
-
-// slab is room for the events, changes and hardware of several copied
-// records, allocated at once (flush copies records a batch at a time):
-// size each record, alloc, then copyInto each.
-type slab struct {
-	events     []Event
-	changes    []Change
-	hw         []Hardware
-	ne, nc, nh int
-}
-
-// size counts rec's copy in s.
-func (s *slab) size(rec *record) {
-	s.ne += len(rec.ev)
-	s.nc += len(rec.m.Changes)
-	if rec.m.Hardware != nil {
-		s.nh++
-	}
-}
-
-// alloc makes the room counted.
-func (s *slab) alloc() {
-	if s.ne > 0 {
-		s.events = make([]Event, 0, s.ne)
-	}
-	if s.nc > 0 {
-		s.changes = make([]Change, 0, s.nc)
-	}
-	if s.nh > 0 {
-		s.hw = make([]Hardware, 0, s.nh)
-	}
-}
-
-// copyInto is copy, its slices cut from s (sized for rec by s.size). Each
-// copy's slices are full (their capacity their length): appending to one
-// never writes into the next.
-func (rec *record) copyInto(s *slab) Machine {
-	m := &rec.m
-	c := *m
-	c.Events, c.Changes = nil, nil
-	if n := len(rec.ev); n > 0 {
-		at := len(s.events)
-		for i := range rec.ev {
-			s.events = append(s.events, rec.ev[(rec.head+i)%n].Event())
-		}
-		c.Events = s.events[at:len(s.events):len(s.events)]
-	}
-	if n := len(m.Changes); n > 0 {
-		at := len(s.changes)
-		s.changes = append(s.changes, m.Changes...)
-		c.Changes = s.changes[at:len(s.changes):len(s.changes)]
-	}
-	if m.Hardware != nil {
-		s.hw = append(s.hw, *m.Hardware)
-		c.Hardware = &s.hw[len(s.hw)-1]
-	}
-	return c
-}
 
 // NewRecorder returns a recorder holding the machines already stored.
 func NewRecorder(s Saver, existing []Machine, logger *slog.Logger) *Recorder {
@@ -245,8 +167,7 @@ func NewRecorder(s Saver, existing []Machine, logger *slog.Logger) *Recorder {
 	return r
 }
 
-// loaded is the record of a stored machine m, its repeated strings
-// (endpoints, states, causes, profiles) in's copies.
+// loaded is the record of a stored machine m, its group in's copy.
 func (in interner) loaded(m Machine) *record {
 	if !m.State.Valid() {
 		// written before the lifecycle, or by a newer version
@@ -260,23 +181,20 @@ func (in interner) loaded(m Machine) *record {
 	if m.MAC == m.Key {
 		m.MAC = m.Key
 	}
-	m.LastEndpoint, m.Profile, m.State = in.get(m.LastEndpoint), in.get(m.Profile), State(in.get(string(m.State)))
-	for i := range m.Changes {
-		c := &m.Changes[i]
-		c.From, c.To, c.Cause = State(in.get(string(c.From))), State(in.get(string(c.To))), in.get(c.Cause)
+	rec := &record{m: machine{Key: m.Key, MAC: m.MAC, UUID: m.UUID, Group: in.get(m.Group), Hardware: hardwareOf(m.Hardware),
+		lab: machineLabelOf(machineLabel{lastEndpoint: m.LastEndpoint, state: m.State, profile: m.Profile})}}
+	rec.m.setFirstSeen(m.FirstSeen)
+	rec.m.setLastSeen(m.LastSeen)
+	if len(m.Changes) > 0 {
+		rec.ch = make([]change, len(m.Changes))
+		for i := range m.Changes {
+			rec.ch[i] = changeOf(&m.Changes[i])
+		}
 	}
-	rec := &record{m: m}
-	rec.m.Events = nil
-	// The events the record keeps (the ring writes into them; the
-	// caller's slice is theirs).
-	rec.ev = make([]event, len(events))
-	for i := range events {
-		e := &events[i]
-		rec.ev[i] = kept(e, &rec.m)
-		k := &rec.ev[i]
-		k.endpoint, k.cause, k.state = in.get(k.endpoint), in.get(k.cause), State(in.get(string(k.state)))
-		if k.profile != rec.m.Profile {
-			k.profile = in.get(k.profile)
+	if len(events) > 0 {
+		rec.ev = make([]event, len(events))
+		for i := range events {
+			rec.ev[i].set(&events[i], m.Group, m.Profile)
 		}
 	}
 	return rec
@@ -324,7 +242,7 @@ func (r *Recorder) lookup(key string) *record {
 	if rec == nil {
 		// The key's own copy: a request's mac may be a substring of its
 		// query, which the record would keep alive.
-		rec = &record{m: Machine{Key: strings.Clone(key)}}
+		rec = &record{m: machine{Key: strings.Clone(key)}}
 		r.all[key] = rec
 	}
 	return rec
@@ -338,9 +256,9 @@ func (r *Recorder) fold(rec *record, mac, uuid string, e Event) error {
 		r.touchRepeat(rec)
 		return nil
 	}
-	e, err := rec.m.fold(mac, uuid, e)
+	e, err := rec.fold(mac, uuid, e)
 	rec.settled = true
-	if k := rec.newest(); k != nil && err == nil && k.takes(&e) {
+	if k := rec.newest(); k != nil && err == nil && k.takes(&e, rec.m.Group, rec.m.profile()) {
 		k.count(&e) // a repeat the fast path left (the record was loaded, or the mac or hardware changed)
 	} else {
 		rec.add(e)
@@ -464,7 +382,7 @@ func (r *Recorder) State(key string) State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if rec := r.all[key]; rec != nil {
-		return rec.m.State
+		return rec.m.state()
 	}
 	return ""
 }
@@ -491,7 +409,7 @@ func (r *Recorder) CountByState() map[State]int {
 		n[s] = 0
 	}
 	for _, rec := range r.all {
-		n[rec.m.State]++
+		n[rec.m.state()]++
 	}
 	return n
 }

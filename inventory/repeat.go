@@ -14,27 +14,48 @@ import (
 const RepeatWindow = 60 * time.Second
 
 // takes reports whether e, as Machine.fold returns it (its State and Cause
-// set), repeats k, the newest event kept, and is to be counted on it: both
-// are plain sightings (a request for a boot resource, DHCP or TFTP; not a
-// report, an operator's command or a BMC operation) that moved no state and
-// met no error (neither has a State or a Cause), of the same endpoint,
-// group, profile, status and local boot, from the same host (each iPXE
-// boot is a new connection: the port is not compared), e within
-// RepeatWindow after k's last occurrence. An event that already counts
-// repeats (a replica's, merged) is kept as it is, and so is one after k
-// counted math.MaxInt32.
-func (k *event) takes(e *Event) bool {
-	return e.Repeats == 0 && e.Last.IsZero() && e.State == "" && e.Cause == "" &&
-		k.state == "" && k.cause == "" && k.repeats < math.MaxInt32 &&
-		k.endpoint == e.Endpoint && k.status == e.Status && k.localBoot == e.LocalBoot &&
-		k.group == e.Group && k.profile == e.Profile &&
-		plain(e.Endpoint) && sameHost(k.remote, e.Remote) && k.within(e.Time)
+// set), repeats k, the newest event kept by a record whose group and
+// profile are g and p, and is to be counted on it: both are plain
+// sightings (a request for a boot resource, DHCP or TFTP; not a report,
+// an operator's command or a BMC operation) that moved no state and met
+// no error (neither has a State or a Cause), of the same endpoint, group,
+// profile, status and local boot, from the same host (each iPXE boot is a
+// new connection: the port is not compared), e within RepeatWindow after
+// k's last occurrence. An event that already counts repeats (a replica's,
+// merged) is kept as it is, and so is one after k counted math.MaxInt32.
+func (k *event) takes(e *Event, g, p string) bool {
+	if e.Repeats != 0 || !e.Last.IsZero() || e.State != "" || e.Cause != "" || k.repeats >= math.MaxInt32 {
+		return false
+	}
+	l := k.lab.Value()
+	if l.state != "" || l.cause != "" || l.endpoint != e.Endpoint || l.status != e.Status || l.localBoot != e.LocalBoot {
+		return false
+	}
+	kg, kp := k.group(g, p)
+	return kg == e.Group && kp == e.Profile && plain(e.Endpoint) && k.within(e.Time) && k.sameHost(e.Remote)
 }
 
 // within reports whether t is no earlier than k's last occurrence and no
 // more than RepeatWindow after it.
 func (k *event) within(t time.Time) bool {
-	last := k.time
+	if at, ok := k.at.ns(); ok && (k.repeats <= 0 || k.last != 0) {
+		// in nanoseconds, what the times below give when nothing
+		// overflows
+		last, ok := at, true
+		if k.repeats > 0 {
+			off := k.last
+			if off > 0 {
+				off--
+			}
+			last, ok = add(at, int64(off))
+		}
+		if tn, ok2 := unixNano(t); ok && ok2 {
+			if d, ok := sub(tn, last); ok {
+				return d >= 0 && d <= int64(RepeatWindow)
+			}
+		}
+	}
+	last := k.time()
 	if k.repeats > 0 {
 		last = k.lastTime()
 	}
@@ -45,7 +66,23 @@ func (k *event) within(t time.Time) bool {
 // count counts e, which k takes, on k.
 func (k *event) count(e *Event) {
 	k.repeats++
-	k.last, k.remote = lastOf(k.time, e.Time), e.Remote
+	k.last = k.lastOf(e.Time)
+	k.setRemote(e.Remote)
+}
+
+// lastOf is lastOf(k.time(), t).
+func (k *event) lastOf(t time.Time) time.Duration {
+	if at, ok := k.at.ns(); ok {
+		if tn, ok := unixNano(t); ok {
+			if d, ok := sub(tn, at); ok {
+				if d >= 0 && d < math.MaxInt64 {
+					d++
+				}
+				return time.Duration(d)
+			}
+		}
+	}
+	return lastOf(k.time(), t)
 }
 
 // plain reports whether an event of endpoint is a plain sighting, one that
@@ -87,7 +124,7 @@ func (rec *record) newest() *event {
 	if n == 0 {
 		return nil
 	}
-	return &rec.ev[(rec.head+n-1)%n]
+	return &rec.ev[(int(rec.head)+n-1)%n]
 }
 
 // repeat counts e on rec's newest event when e repeats it, without
@@ -110,7 +147,7 @@ func (rec *record) repeat(mac, uuid string, e *Event) bool {
 	if k == nil {
 		return false
 	}
-	rec.m.LastSeen = e.Time
+	rec.m.setLastSeen(e.Time)
 	k.count(e)
 	return true
 }
@@ -122,7 +159,7 @@ func (rec *record) repeated(mac, uuid string, e *Event) *event {
 		return nil
 	}
 	k := rec.newest()
-	if k == nil || !k.takes(e) {
+	if k == nil || !k.takes(e, rec.m.Group, rec.m.profile()) {
 		return nil
 	}
 	m := &rec.m
