@@ -8,7 +8,7 @@
 # with the page cache warm and after drop_caches. KEPT is the kept
 # database of a booted fleet, CAT a 100,000 matchbox-shape directory.
 KEPT=${KEPT:-/tmp/s6/kept100k}; CAT=${CAT:-/tmp/hmil/mb100k}
-B=$1; A=$2; O=${OUT:-/tmp/ninth}; mkdir -p $O; cd /work/main
+B=$1; A=$2; O=${OUT:-/tmp/ninth}; mkdir -p $O; cd "$(dirname "$0")/../.."
 echo "== booted fleet start-up (startup.sh), interleaved"
 for i in 1 2 3; do for x in $B $A; do t=$(basename $x)
   rm -rf $O/fs; cp -r $KEPT/data $O/fs
