@@ -123,3 +123,17 @@ type LeaseOp struct {
 	// Machine names the registry entry behind the op, for error messages.
 	Machine string
 }
+
+// CollectMachines is a store's Machines made of its WalkMachines: every
+// record, collected in the walk's order.
+func CollectMachines(ctx context.Context, walk func(context.Context, func(inventory.Machine) error) error) ([]inventory.Machine, error) {
+	var out []inventory.Machine
+	err := walk(ctx, func(m inventory.Machine) error {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

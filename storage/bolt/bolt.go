@@ -237,15 +237,7 @@ func (s *Store) ReplaceCatalog(ctx context.Context, c *catalog.Catalog, ops []st
 
 // Machines implements storage.Store.
 func (s *Store) Machines(ctx context.Context) ([]inventory.Machine, error) {
-	var out []inventory.Machine
-	err := s.WalkMachines(ctx, func(m inventory.Machine) error {
-		out = append(out, m)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return storage.CollectMachines(ctx, s.WalkMachines)
 }
 
 // WalkMachines implements storage.Store. fn runs inside the read

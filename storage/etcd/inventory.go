@@ -94,15 +94,7 @@ func (s *Store) saveChunk(ctx context.Context, ms []inventory.Machine) error {
 
 // Machines implements storage.Store.
 func (s *Store) Machines(ctx context.Context) ([]inventory.Machine, error) {
-	var out []inventory.Machine
-	err := s.WalkMachines(ctx, func(m inventory.Machine) error {
-		out = append(out, m)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return storage.CollectMachines(ctx, s.WalkMachines)
 }
 
 // inventoryPage is how many records one read of WalkMachines asks for.
