@@ -12,8 +12,8 @@ import "log/slog"
 // yield's error or its own, which NewRecorderFrom returns.
 func NewRecorderFrom(s Saver, walk func(yield func(Machine) error) error, logger *slog.Logger) (*Recorder, error) {
 	r := NewRecorder(s, nil, logger)
-	// One interner for the whole walk: the strings that repeat from
-	// machine to machine are kept once, as NewRecorder keeps them.
+	// One interner for the whole walk: a group that several machines
+	// name is kept once, as NewRecorder keeps it.
 	in := interner{}
 	err := walk(func(m Machine) error {
 		rec := in.loaded(m)

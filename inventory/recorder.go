@@ -156,9 +156,8 @@ const (
 // NewRecorder returns a recorder holding the machines already stored.
 func NewRecorder(s Saver, existing []Machine, logger *slog.Logger) *Recorder {
 	r := &Recorder{saver: s, Logger: logger, all: make(map[string]*record, len(existing))}
-	// The strings that repeat from machine to machine (endpoints, states,
-	// causes, profiles), decoded once each per machine and event, are kept
-	// once.
+	// A group that several machines name is kept once (endpoints,
+	// states, causes and profiles are interned labels: labels.go).
 	in := interner{}
 	for i := range existing {
 		rec := in.loaded(existing[i])
