@@ -99,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Concurrency, "concurrency", 128, "machines booting at the same time during the storm")
 	fs.IntVar(&cfg.SteadyConns, "c", 16, "connections for the steady-state measurement")
 	fs.DurationVar(&cfg.SteadyDur, "duration", 10*time.Second, "steady-state measurement per endpoint; 0 skips it")
-	fs.BoolVar(&cfg.Paired, "paired", true, "steady state: a /boot.ipxe window before each endpoint's in every round, each endpoint's ratio to /boot.ipxe the median over the rounds of its window against the one before it (false: one /boot.ipxe window a round)")
+	fs.BoolVar(&cfg.Paired, "paired", true, "steady state: a /boot.ipxe window before each endpoint's in every round and one after the last, each endpoint's ratio to /boot.ipxe the median over the rounds of its window against the mean of the /boot.ipxe windows on either side of it (false: one /boot.ipxe window a round, the endpoints against it)")
 	fs.IntVar(&cfg.Rounds, "rounds", 5, "steady state: split --duration into this many rounds over all endpoints and report the median round, so that a change in background load hits every endpoint alike (5: with --paired, the median of five pairs of windows; three left an endpoint under 0.9 of /boot.ipxe in half the rows on a shared machine, docs/performance.md)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "stop everything after this long")
 	fs.StringVar(&cfg.Provisiond, "provisiond", "", "provisiond `binary` for --spawn (default: go build ./cmd/provisiond)")

@@ -67,11 +67,12 @@ func steadyTargets(shape catalogen.Shape, n int) []steadyTarget {
 // job that starts in the middle of the measurement then slows every
 // endpoint alike instead of the last ones. Each target also reports
 // VsBoot, its requests per second against /boot.ipxe's: the median over
-// the rounds of its window against the /boot.ipxe window before it. With
-// cfg.Paired a /boot.ipxe window comes before each target's, so that the
-// two of a pair are seconds apart (on a shared machine the speed of the
-// core drifts by 5-10 % from one window to the next; see
-// docs/performance.md, "Steady state, eighth pass"); without it, the
+// the rounds of its window's ratio (vsBoot). With cfg.Paired a /boot.ipxe
+// window comes before each target's and one more after the last, and a
+// window is taken against the mean of the /boot.ipxe windows on either
+// side of it, seconds away (on a shared machine the speed of the core
+// drifts by 5-10 % from one window to the next; see docs/performance.md,
+// "Steady state, eighth pass" and "tenth pass"); without it, against the
 // /boot.ipxe window of the round.
 func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarget) ([]summary, error) {
 	targets := append(steadyTargets(cfg.Shape, cfg.N), extra...)
@@ -96,38 +97,96 @@ func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarge
 		return runGoLoad(ctx, base, t, cfg.SteadyConns, d)
 	}
 	runs := make([][]summary, len(targets))
-	ratios := make([][]float64, len(targets))
+	var seq []measured // every window, in the order run
+	measure := func(i int) error {
+		s, err := run(targets[i])
+		if err != nil {
+			return err
+		}
+		runs[i] = append(runs[i], s)
+		seq = append(seq, measured{i, s.PerSecond})
+		return nil
+	}
+	boot := targets[0].name == "/boot.ipxe"
 	for range rounds {
-		var before summary // the /boot.ipxe window just before (Paired)
-		for i, t := range targets {
-			if cfg.Paired && i > 0 && targets[0].name == "/boot.ipxe" {
-				b, err := run(targets[0])
-				if err != nil {
+		for i := range targets {
+			if cfg.Paired && i > 0 && boot {
+				if err := measure(0); err != nil {
 					return nil, err
 				}
-				runs[0] = append(runs[0], b)
-				before = b
 			}
-			s, err := run(t)
-			if err != nil {
+			if err := measure(i); err != nil {
 				return nil, err
-			}
-			runs[i] = append(runs[i], s)
-			if i == 0 {
-				before = s
-			} else if before.PerSecond > 0 {
-				ratios[i] = append(ratios[i], s.PerSecond/before.PerSecond)
 			}
 		}
 	}
+	if cfg.Paired && boot && len(targets) > 1 {
+		// The /boot.ipxe window after the last endpoint's.
+		if err := measure(0); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]summary, len(targets))
+	var ratios [][]float64
+	if boot {
+		ratios = vsBoot(seq, len(targets), cfg.Paired)
+	}
 	for i, rs := range runs {
 		out[i] = medianRound(rs)
-		if targets[0].name == "/boot.ipxe" && len(ratios[i]) > 0 {
+		if i < len(ratios) && len(ratios[i]) > 0 {
 			out[i].VsBoot = median(ratios[i])
 		}
 	}
 	return out, nil
+}
+
+// measured is one measured window: the target (0 is /boot.ipxe) and its
+// requests a second.
+type measured struct {
+	target    int
+	perSecond float64
+}
+
+// vsBoot returns, per target, its windows' ratios to /boot.ipxe (target
+// 0) in the order run. Without paired, a window is taken against the
+// /boot.ipxe window before it. With paired, against the mean of the
+// /boot.ipxe windows just before and just after it (the one before only
+// when none follows): when the speed of the core drifts steadily across
+// the three windows, the mean of the two is what /boot.ipxe did at the
+// endpoint's time, and the drift cancels out of the ratio instead of
+// landing in it (docs/performance.md, "Steady state, tenth pass").
+func vsBoot(seq []measured, targets int, paired bool) [][]float64 {
+	ratios := make([][]float64, targets)
+	var before float64 // the last /boot.ipxe window's requests a second
+	var waiting []measured
+	settle := func(after float64) {
+		for _, w := range waiting {
+			ref := before
+			if after > 0 {
+				ref = (before + after) / 2
+			}
+			if ref > 0 {
+				ratios[w.target] = append(ratios[w.target], w.perSecond/ref)
+			}
+		}
+		waiting = waiting[:0]
+	}
+	for _, w := range seq {
+		if w.target != 0 {
+			if paired {
+				waiting = append(waiting, w)
+			} else if before > 0 {
+				ratios[w.target] = append(ratios[w.target], w.perSecond/before)
+			}
+			continue
+		}
+		if w.perSecond > 0 {
+			settle(w.perSecond)
+			before = w.perSecond
+		}
+	}
+	settle(0)
+	return ratios
 }
 
 // median returns the median of xs (the mean of the middle two of an even

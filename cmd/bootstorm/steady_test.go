@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -100,12 +101,63 @@ func TestRunSteadyPaired(t *testing.T) {
 		mu.Unlock()
 		want := 1 + 1 // warm-up, the round's
 		if paired {
-			want = 1 + len(targets) - 1
+			// warm-up, one before each endpoint's (the first after the
+			// round's own), one after the last
+			want = 1 + len(targets) - 1 + 1
 		}
 		if boots != want {
 			t.Errorf("paired %v: %d /boot.ipxe windows, want %d (%v)", paired, boots, want, windows)
 		}
 	}
+}
+
+// TestVsBoot checks the ratios of windows to /boot.ipxe on a core whose
+// speed falls steadily: /boot.ipxe answers 100, then 90 and 80 a second
+// at the times of the windows that follow, and every endpoint runs at
+// 0.9 of what /boot.ipxe runs at the same time. Paired, each endpoint is
+// taken against the mean of the /boot.ipxe windows on either side and
+// the drift cancels (0.9); against the window before only, it would
+// read 0.81. The last endpoint has no /boot.ipxe window after it and is
+// taken against the one before.
+func TestVsBoot(t *testing.T) {
+	seq := []measured{
+		{0, 100}, {1, 0.9 * 90}, {0, 80}, {2, 0.9 * 70}, {0, 60}, // a round, paired
+		{0, 60}, {1, 0.9 * 60}, // no /boot.ipxe window after it
+	}
+	got := vsBoot(seq, 3, true)
+	want := [][]float64{nil, {0.9, 0.9}, {0.9}}
+	if !closeRatios(got, want) {
+		t.Errorf("paired: %v, want %v", got, want)
+	}
+	got = vsBoot(seq, 3, false)
+	want = [][]float64{nil, {0.81, 0.9}, {0.9 * 70 / 80}}
+	if !closeRatios(got, want) {
+		t.Errorf("unpaired (the window before): %v, want %v", got, want)
+	}
+	// A /boot.ipxe window that answered nothing is no reference: the
+	// endpoint is taken against the windows that did.
+	got = vsBoot([]measured{{0, 100}, {1, 90}, {0, 0}, {2, 45}, {0, 50}}, 3, true)
+	want = [][]float64{nil, {90.0 / 75}, {45.0 / 75}}
+	if !closeRatios(got, want) {
+		t.Errorf("a window of nothing: %v, want %v", got, want)
+	}
+}
+
+func closeRatios(got, want [][]float64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if len(got[i]) != len(want[i]) {
+			return false
+		}
+		for j := range got[i] {
+			if math.Abs(got[i][j]-want[i][j]) > 1e-9 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // serveLoopback serves h on a loopback port until the test ends and

@@ -104,7 +104,7 @@ var tableEndpoints = []string{"/boot.ipxe", "/ipxe", "/ignition (Butane)", "/ign
 func printOneTable(w io.Writer, rs []*result, cfg config) {
 	vs := "against the round's /boot.ipxe window"
 	if cfg.Paired {
-		vs = "against the /boot.ipxe window just before it (--paired)"
+		vs = "against the mean of the /boot.ipxe windows just before and just after it (--paired)"
 	}
 	fmt.Fprintf(w, "\n## One table (server on CPU %q, load on CPU %q; steady state: %d connections, req/s from wrk (when installed), p50/p99 from a closed-loop probe after it, %s per endpoint in %d rounds, median round; vs /boot.ipxe: the median over the rounds of the endpoint's window %s; storm: min(N, %d) new machines, %d at a time",
 		cfg.ServerCPU, cfg.LoadCPU, cfg.SteadyConns, cfg.SteadyDur, cfg.Rounds, vs, cfg.Machines, cfg.Concurrency)
