@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -126,13 +127,7 @@ func (d catalogDir) readScratch(path, sub string, buf []byte) ([]byte, error) {
 // open opens path, a file directly in d, for reading.
 func (d catalogDir) open(path string) (int, error) {
 	for {
-		var fd int
-		var err error
-		if d.fd >= 0 {
-			fd, err = syscall.Openat(d.fd, filepath.Base(path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		} else {
-			fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		}
+		fd, err := d.openat(path, syscall.O_RDONLY|syscall.O_CLOEXEC)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -141,6 +136,38 @@ func (d catalogDir) open(path string) (int, error) {
 		}
 		return fd, nil
 	}
+}
+
+// noAtimeRefused is set once an open with O_NOATIME was refused (EPERM:
+// the file is not the process's own and it lacks CAP_FOWNER); opens then
+// no longer ask for it.
+var noAtimeRefused atomic.Bool
+
+// openFile is the open system call of openat (a test's seam).
+var openFile = func(dirfd int, path string, flags int) (int, error) {
+	if dirfd < 0 {
+		return syscall.Open(path, flags, 0)
+	}
+	return syscall.Openat(dirfd, filepath.Base(path), flags, 0)
+}
+
+// openat opens path, a file directly in d (by its base name when d is
+// open, else by the whole path), with flags and O_NOATIME: reading a
+// file whose access time is not newer than its last change (a catalog
+// just written, copied or checked out) makes the kernel write the
+// access time to the file's inode, which is a third of reading 100,000
+// such files (docs/performance.md, "Start-up, tenth pass"). Nothing of
+// the catalog's reads atime. Where O_NOATIME is refused (a file the
+// process does not own) it opens without, and stops asking.
+func (d catalogDir) openat(path string, flags int) (int, error) {
+	if !noAtimeRefused.Load() {
+		fd, err := openFile(d.fd, path, flags|syscall.O_NOATIME)
+		if err != syscall.EPERM {
+			return fd, err
+		}
+		noAtimeRefused.Store(true)
+	}
+	return openFile(d.fd, path, flags)
 }
 
 // readDirNames returns the names in the directory root, sorted, whether

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"path/filepath"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -171,7 +170,7 @@ func (d catalogDir) prefetchAdvise(files []catalogFile, order []int32) {
 // too). It does not wait for a FIFO's writer (O_NONBLOCK), and leaves
 // anything else, and a file it cannot open, to the reads that follow.
 func (d catalogDir) openRegular(path string) (int, bool) {
-	fd, err := unix.Openat(d.fd, filepath.Base(path), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	fd, err := d.openat(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK)
 	if err != nil {
 		return -1, false
 	}
