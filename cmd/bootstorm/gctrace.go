@@ -106,17 +106,26 @@ func gcShare(gc, cpu time.Duration) float64 {
 type window struct {
 	from, to       time.Duration
 	cpuFrom, cpuTo time.Duration
+	// statFrom and statTo are the server's CPUs' /proc/stat counters at
+	// each end (stealIn).
+	statFrom, statTo cpuTimes
 }
 
 // begin starts a window now.
 func (s *spawned) begin() window {
-	return window{from: time.Since(s.t0), cpuFrom: s.cpuTime()}
+	return window{from: time.Since(s.t0), cpuFrom: s.cpuTime(), statFrom: readCPUTimes(s.cpus)}
 }
 
 // end ends a window now.
 func (s *spawned) end(w window) window {
-	w.to, w.cpuTo = time.Since(s.t0), s.cpuTime()
+	w.to, w.cpuTo, w.statTo = time.Since(s.t0), s.cpuTime(), readCPUTimes(s.cpus)
 	return w
+}
+
+// stealIn returns the share of the server's CPUs' time stolen by the
+// hypervisor in w, 0 to 1; -1 when unknown.
+func (s *spawned) stealIn(w window) float64 {
+	return stealShare(w.statFrom, w.statTo)
 }
 
 // gcShareIn reads the server's log and returns the GC share in w; -1 when
@@ -133,5 +142,5 @@ func (s *spawned) gcShareIn(w window) float64 {
 
 // startupWindow is the window from exec to listening.
 func (s *spawned) startupWindow() window {
-	return window{to: s.startup, cpuTo: s.startupCPU}
+	return window{to: s.startup, cpuTo: s.startupCPU, statFrom: s.stat0, statTo: s.statUp}
 }

@@ -89,6 +89,7 @@ func startMatchbox(ctx context.Context, cfg config, w *workDir) (*spawned, error
 			if err == nil {
 				s.startup = time.Since(s.t0)
 				s.startupCPU = s.cpuTime()
+				s.statUp = readCPUTimes(s.cpus)
 				client.CloseIdleConnections()
 				return s, nil
 			}
@@ -118,7 +119,7 @@ func startMatchbox(ctx context.Context, cfg config, w *workDir) (*spawned, error
 
 // runMatchbox runs the comparison on a prepared matchbox-shape directory.
 func runMatchbox(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *result, err error) {
-	r = &result{Server: matchboxName(ctx, cfg.Matchbox), N: cfg.N, Shape: catalogen.Matchbox, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1}
+	r = &result{Server: matchboxName(ctx, cfg.Matchbox), N: cfg.N, Shape: catalogen.Matchbox, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1, StealStartup: -1, StealStorm: -1, StealSteady: -1}
 	fmt.Fprintf(stderr, "bootstorm: === %s, N = %d, the same directory ===\n", r.Server, cfg.N)
 	srv, err := startMatchbox(ctx, cfg, w)
 	if srv != nil {
@@ -134,7 +135,7 @@ func runMatchbox(ctx context.Context, cfg config, w *workDir, stderr io.Writer) 
 		return r, err
 	}
 	r.StartupSeconds = srv.startup.Seconds()
-	r.GCStartup = srv.gcShareIn(srv.startupWindow())
+	r.GCStartup, r.StealStartup = srv.gcShareIn(srv.startupWindow()), srv.stealIn(srv.startupWindow())
 	r.IdleRSSMiB = srv.rss()
 	// The first /ipxe is when a machine could first boot.
 	c := newClientTimeout(1, nil, cfg.MatchboxTimeout, nil)
@@ -158,14 +159,15 @@ func runMatchbox(ctx context.Context, cfg config, w *workDir, stderr io.Writer) 
 	if r.Storm != nil && r.Storm.Elapsed > 0 {
 		r.Storm.ServerCPU = float64(win.cpuTo-win.cpuFrom) / float64(r.Storm.Elapsed)
 	}
-	r.GCStorm = srv.gcShareIn(win)
+	r.GCStorm, r.StealStorm = srv.gcShareIn(win), srv.stealIn(win)
 	if err != nil {
 		return r, err
 	}
 	if cfg.SteadyDur > 0 {
 		win := srv.begin()
 		r.Steady, r.SteadyNote, err = runSteadyMatchbox(ctx, srv.base, cfg, stderr)
-		r.GCSteady = srv.gcShareIn(srv.end(win))
+		win = srv.end(win)
+		r.GCSteady, r.StealSteady = srv.gcShareIn(win), srv.stealIn(win)
 		if err != nil {
 			return r, err
 		}

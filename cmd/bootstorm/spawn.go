@@ -29,7 +29,12 @@ type spawned struct {
 	startup time.Duration
 	// startupCPU is the CPU time the server had used when it was up.
 	startupCPU time.Duration
-	load       string // the "catalog loaded" line's duration
+	// cpus are the CPUs the server is pinned to (nil: all of them);
+	// stat0 and statUp their /proc/stat counters at exec and when the
+	// server was up (for the steal share).
+	cpus          []int
+	stat0, statUp cpuTimes
+	load          string // the "catalog loaded" line's duration
 	// dirServed is the time from exec to the "catalog directory loaded"
 	// line, when --catalog loaded in the background over a stored catalog
 	// that was served meanwhile (0 otherwise).
@@ -177,6 +182,7 @@ func start(ctx context.Context, cfg config, w *workDir, logName string, withCata
 		if m := listenLine.FindSubmatch(data); m != nil {
 			s.startup = time.Since(s.t0)
 			s.startupCPU = s.cpuTime()
+			s.statUp = readCPUTimes(s.cpus)
 			s.base = "http://" + string(m[1])
 			if m := loadedLine.FindSubmatch(data); m != nil {
 				s.load = string(m[1])
@@ -248,6 +254,8 @@ func launch(cfg config, logPath string, argv []string) (*spawned, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = withGCTrace(os.Environ())
 	s := &spawned{cmd: cmd, log: logPath, done: make(chan error, 1), exited: make(chan struct{})}
+	s.cpus = parseCPUList(cfg.ServerCPU)
+	s.stat0 = readCPUTimes(s.cpus)
 	s.t0 = time.Now()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -380,7 +388,7 @@ func runSpawned(ctx context.Context, cfg config, stderr io.Writer) (*result, err
 // stops a server, the result says so (Stopped) and the error is the
 // *boundStop.
 func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *result, err error) {
-	r = &result{Server: "provisiond", N: cfg.N, Shape: cfg.Shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1}
+	r = &result{Server: "provisiond", N: cfg.N, Shape: cfg.Shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1, StealStartup: -1, StealStorm: -1, StealSteady: -1}
 	var srv *spawned
 	defer func() {
 		if srv == nil {
@@ -396,7 +404,7 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 		return r, err
 	}
 	r.StartupSeconds, r.CatalogLoad, r.Phases = srv.startup.Seconds(), srv.load, srv.phases
-	r.GCStartup = srv.gcShareIn(srv.startupWindow())
+	r.GCStartup, r.StealStartup = srv.gcShareIn(srv.startupWindow()), srv.stealIn(srv.startupWindow())
 	fmt.Fprintf(stderr, "bootstorm: provisiond listening on %s after %s; storming %d machines\n", srv.base, srv.startup.Round(time.Millisecond), min(cfg.Machines, cfg.N))
 	// provisiond returns the start-up load's memory to the OS in a full
 	// collection it starts once it listens (0.15 s of CPU at 100,000
@@ -416,7 +424,7 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 	if r.Storm != nil && r.Storm.Elapsed > 0 {
 		r.Storm.ServerCPU = float64(win.cpuTo-win.cpuFrom) / float64(r.Storm.Elapsed)
 	}
-	r.GCStorm = srv.gcShareIn(win)
+	r.GCStorm, r.StealStorm = srv.gcShareIn(win), srv.stealIn(win)
 	close(stopRSS)
 	r.StormRSSMiB = <-stormRSS
 	r.PeakRSSMiB = srv.peakRSS()
@@ -454,7 +462,8 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 		fmt.Fprintf(stderr, "bootstorm: steady state, %d connections, %s per endpoint\n", cfg.SteadyConns, cfg.SteadyDur)
 		win := srv.begin()
 		r.Steady, err = runSteady(ctx, srv.base, cfg, nil)
-		r.GCSteady = srv.gcShareIn(srv.end(win))
+		win = srv.end(win)
+		r.GCSteady, r.StealSteady = srv.gcShareIn(win), srv.stealIn(win)
 		if err != nil {
 			return r, err
 		}

@@ -85,6 +85,12 @@ type result struct {
 	// listening (each of the three start-ups), during the storm and during
 	// the steady state.
 	GCStartup, GCStoreStartup, GCAgainStartup, GCStorm, GCSteady float64
+	// Steal shares of the server's CPUs' time (0 to 1; -1 unknown): what
+	// the hypervisor gave to others while this machine had work, from
+	// exec to listening (the first start-up), during the storm and
+	// during the steady state. Figures from a window with much of it
+	// measured the host.
+	StealStartup, StealStorm, StealSteady float64
 	// FirstIPXESeconds (matchbox) is from exec to the first /ipxe answer.
 	FirstIPXESeconds float64
 	// SteadyNote says how a slow server's steady state was bounded.
@@ -176,6 +182,9 @@ func (r *result) print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "GC share of the server's CPU: start-up %s (from the store %s, --catalog on the same database %s), storm %s, steady state %s\n",
 			pct(r.GCStartup), pct(r.GCStoreStartup), pct(r.GCAgainStartup), pct(r.GCStorm), pct(r.GCSteady))
+	}
+	if r.StealStartup >= 0 || r.StealStorm >= 0 || r.StealSteady >= 0 {
+		fmt.Fprintf(w, "time the hypervisor stole from the server's CPUs (/proc/stat): start-up %s, storm %s, steady state %s\n", pct(r.StealStartup), pct(r.StealStorm), pct(r.StealSteady))
 	}
 	if len(r.Steady) > 0 {
 		printTable(w, "steady state", r.Steady, "/boot.ipxe")

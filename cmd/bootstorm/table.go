@@ -80,7 +80,7 @@ func runTable(ctx context.Context, cfg config, shapes []catalogen.Shape, stdout,
 				if w != nil {
 					w.remove(cfg.Keep, stderr)
 				}
-				add(&result{Server: "provisiond", N: n, Shape: shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1}, err, what)
+				add(&result{Server: "provisiond", N: n, Shape: shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1, StealStartup: -1, StealStorm: -1, StealSteady: -1}, err, what)
 				continue
 			}
 			r, err := runOn(ctx, c, w, stderr)
@@ -121,7 +121,7 @@ func printOneTable(w io.Writer, rs []*result, cfg config) {
 	for _, e := range tableEndpoints {
 		fmt.Fprintf(w, " %s req/s, vs /boot.ipxe, p50/p99 |", e)
 	}
-	fmt.Fprintln(w, " GC share: start-up (new DB / store / same DB); storm; steady | storm machines/s | failed | duplicates | durable after SIGKILL | RSS after start-up | peak RSS | notes |")
+	fmt.Fprintln(w, " GC share: start-up (new DB / store / same DB); storm; steady | storm machines/s | failed | duplicates | durable after SIGKILL | RSS after start-up | peak RSS | notes (steal: the hypervisor's share of the server's CPU at start-up; storm; steady) |")
 	fmt.Fprint(w, "|---|---|---|---|---|---|")
 	for range tableEndpoints {
 		fmt.Fprint(w, "---|")
@@ -208,6 +208,9 @@ func tableRow(r *result) string {
 	}
 	if r.SteadyNote != "" {
 		notes = append(notes, r.SteadyNote)
+	}
+	if r.StealStartup >= 0 || r.StealStorm >= 0 || r.StealSteady >= 0 {
+		notes = append(notes, fmt.Sprintf("steal: %s; %s; %s", pct(r.StealStartup), pct(r.StealStorm), pct(r.StealSteady)))
 	}
 	cell("%s", cmpOr(strings.Join(notes, "; "), "-"))
 	return b.String()

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -310,13 +311,15 @@ func TestOneTable(t *testing.T) {
 		{Server: "provisiond", Shape: catalogen.Matchbox, N: 100000, StartupSeconds: 4.99, StoreStartupSeconds: 2.68, AgainStartupSeconds: 8.8,
 			CatalogLoad: "4.95s", AgainLoad: "8.7s", Phases: []phase{{"serving assets", 10 * time.Millisecond}, {"catalog loaded", 4980 * time.Millisecond}, {"listening", 4990 * time.Millisecond}},
 			Steady: steady, GCStartup: 0.15, GCStoreStartup: 0.1, GCAgainStartup: 0.27, GCStorm: 0.2, GCSteady: 0.05,
+			StealStartup: 0.02, StealStorm: 0.1, StealSteady: 0.25,
 			Storm:   &stormResult{Machines: 10000, Concurrency: 128, Elapsed: 10 * time.Second, Failed: 0, Duplicates: 0},
 			Durable: 10000, DurableChecked: 10000, IdleRSSMiB: 495, PeakRSSMiB: 1275, StorePeakRSSMiB: 523},
 		{Server: "matchbox v0.11.0", Shape: catalogen.Matchbox, N: 100000, StartupSeconds: 0.03, FirstIPXESeconds: 4.1,
 			Steady:    []summary{{Endpoint: "/boot.ipxe", PerSecond: 30000}, {Endpoint: "/ipxe", PerSecond: 0.25, P50: 4 * time.Second, P99: 8 * time.Second}},
-			GCStartup: -1, GCStorm: 0.3, GCSteady: 0.31, SteadyNote: "bounded",
+			GCStartup: -1, GCStorm: 0.3, GCSteady: 0.31, SteadyNote: "bounded", StealStartup: -1, StealStorm: -1, StealSteady: -1,
 			Storm: &stormResult{Machines: 8, Concurrency: 4, Elapsed: 80 * time.Second}},
 		{Server: "provisiond", Shape: catalogen.Pooled, N: 1000000, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1,
+			StealStartup: -1, StealStorm: -1, StealSteady: -1,
 			Stopped: (&boundStop{RSSMiB: 12.3 * 1024, Reason: "resident memory above --max-rss 12.0 GiB"}).Error()},
 	}
 	var out bytes.Buffer
@@ -339,7 +342,7 @@ func TestOneTable(t *testing.T) {
 	for i, want := range [][]string{
 		{"| provisiond | matchbox | 100000 | 4.99 s / 2.68 s / 8.80 s | 4.95 s / 8.70 s | serving assets 0.01, catalog loaded 4.98 |",
 			"| 40000, 0.25/4.00 ms |", "| 20000, 50%, 0.34/7.72 ms |", "| - |", "| 10000, 25%, 1.00/9.00 ms |",
-			"| 15% / 10% / 27%; 20%; 5% |", "| 1000 (10000 machines, 128 at a time, 10.0 s) | 0 | 0 | 10000/10000 | 495 MiB | 1275 MiB | - |"},
+			"| 15% / 10% / 27%; 20%; 5% |", "| 1000 (10000 machines, 128 at a time, 10.0 s) | 0 | 0 | 10000/10000 | 495 MiB | 1275 MiB | steal: 2%; 10%; 25% |"},
 		{"| matchbox v0.11.0 | matchbox | 100000 | first /boot.ipxe 0.03 s, first /ipxe 4.10 s / - / - |", "| 0.25, 0%, 4000.00/8000.00 ms |",
 			"| -; 30%; 31% |", "| 0.10 (8 machines, 4 at a time, 80.0 s) |", "| n/a (no leases) |", "| bounded |"},
 		{"| provisiond | pooled | 1000000 | - / - / - |", "**stopped at 12.3 GiB: resident memory above --max-rss 12.0 GiB**"},
@@ -443,5 +446,49 @@ func TestStormStopAt(t *testing.T) {
 	}
 	if res.Machines != 0 || res.Failed != 0 || res.MachinesPerSecond() != 0 {
 		t.Errorf("storm after its time: %+v", res)
+	}
+}
+
+// TestSteal checks /proc/stat's parsing: the CPUs asked for (or the "cpu"
+// line for all), steal the eighth counter, guest time not counted twice,
+// and the share between two readings.
+func TestSteal(t *testing.T) {
+	stat := []byte(`cpu  100 0 50 800 10 0 5 35 7 0
+cpu0 60 0 30 380 5 0 3 22 7 0
+cpu1 40 0 20 420 5 0 2 13 0 0
+intr 12345
+`)
+	all := parseCPUTimes(stat, nil)
+	if !all.ok || all.total != 1000 || all.steal != 35 {
+		t.Errorf("all CPUs: %+v, want total 1000, steal 35", all)
+	}
+	c0 := parseCPUTimes(stat, []int{0})
+	if !c0.ok || c0.total != 500 || c0.steal != 22 {
+		t.Errorf("cpu0: %+v, want total 500, steal 22", c0)
+	}
+	both := parseCPUTimes(stat, []int{0, 1})
+	if both.total != 1000 || both.steal != 35 {
+		t.Errorf("cpu0,1: %+v", both)
+	}
+	if none := parseCPUTimes(stat, []int{5}); none.ok {
+		t.Errorf("cpu5 does not exist: %+v", none)
+	}
+	later := cpuTimes{total: c0.total + 200, steal: c0.steal + 50, ok: true}
+	if got := stealShare(c0, later); got != 0.25 {
+		t.Errorf("stealShare = %v, want 0.25", got)
+	}
+	if stealShare(c0, c0) != -1 || stealShare(cpuTimes{}, later) != -1 {
+		t.Error("stealShare: want -1 with no tick between, or a reading missing")
+	}
+	for in, want := range map[string][]int{"0": {0}, "0-2": {0, 1, 2}, "1,3-4": {1, 3, 4}, "": nil, "x": nil, "3-1": nil} {
+		if got := parseCPUList(in); !slices.Equal(got, want) {
+			t.Errorf("parseCPUList(%q) = %v, want %v", in, got, want)
+		}
+	}
+	// This machine's own /proc/stat reads.
+	if _, err := os.Stat(procStat); err == nil {
+		if got := readCPUTimes([]int{0}); !got.ok || got.total == 0 {
+			t.Errorf("%s: cpu0 %+v", procStat, got)
+		}
 	}
 }
