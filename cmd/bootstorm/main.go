@@ -54,14 +54,21 @@ type config struct {
 	SteadyDur   time.Duration
 	Rounds      int
 	Paired      bool
-	Timeout     time.Duration
-	Provisiond  string
-	ServerCPU   string
-	LoadCPU     string
-	Assets      bool
-	AssetMiB    int
-	Nginx       bool
-	LogLevel    string
+
+	// MaxSteal bounds the share of the CPUs' time the hypervisor may
+	// steal in a steady-state window (0: no bound); StealRetries is how
+	// many times a window over it is measured again.
+	MaxSteal     float64
+	StealRetries int
+
+	Timeout    time.Duration
+	Provisiond string
+	ServerCPU  string
+	LoadCPU    string
+	Assets     bool
+	AssetMiB   int
+	Nginx      bool
+	LogLevel   string
 	// Admin gives the spawned servers their admin listener (on
 	// 127.0.0.1:0), as provisiond serve has one by default.
 	Admin bool
@@ -101,6 +108,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.SteadyDur, "duration", 10*time.Second, "steady-state measurement per endpoint; 0 skips it")
 	fs.BoolVar(&cfg.Paired, "paired", true, "steady state: a /boot.ipxe window before each endpoint's in every round and one after the last, each endpoint's ratio to /boot.ipxe the median over the rounds of its window against the mean of the /boot.ipxe windows on either side of it (false: one /boot.ipxe window a round, the endpoints against it)")
 	fs.IntVar(&cfg.Rounds, "rounds", 5, "steady state: split --duration into this many rounds over all endpoints and report the median round, so that a change in background load hits every endpoint alike (5: with --paired, the median of five pairs of windows; three left an endpoint under 0.9 of /boot.ipxe in half the rows on a shared machine, docs/performance.md)")
+	maxSteal := fs.Float64("max-steal", 5, "steady state: a window in which the hypervisor stole more than this `percent` of the server's and the load's CPU time (/proc/stat) is measured again, with the /boot.ipxe window of its pair; 0: no bound")
+	fs.IntVar(&cfg.StealRetries, "steal-retries", 2, "steady state: how many times a window over --max-steal is measured again before it is kept (the table's notes count them)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "stop everything after this long")
 	fs.StringVar(&cfg.Provisiond, "provisiond", "", "provisiond `binary` for --spawn (default: go build ./cmd/provisiond)")
 	fs.StringVar(&cfg.ServerCPU, "server-cpu", "0", "CPU list the spawned server is pinned to (taskset -c); empty: no pinning")
@@ -188,6 +197,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bootstorm: --n, --concurrency, -c and --rounds must be positive")
 		return 2
 	}
+	if *maxSteal < 0 || *maxSteal > 100 || cfg.StealRetries < 0 {
+		fmt.Fprintln(stderr, "bootstorm: --max-steal is a percent from 0 to 100, --steal-retries at least 0")
+		return 2
+	}
+	cfg.MaxSteal = *maxSteal / 100
 	if code, ran, err := pinSelf(cfg.LoadCPU, args, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "bootstorm: pinning to CPU %s: %v (continuing unpinned)\n", cfg.LoadCPU, err)
 	} else if ran {
@@ -244,14 +258,17 @@ func runOne(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 
 // runAgainst storms an already running server, then measures it.
 func runAgainst(ctx context.Context, cfg config, base string) (*result, error) {
-	r := &result{N: cfg.N, Shape: cfg.Shape}
+	// Not our process: no GC trace; steal only of the steady state's
+	// windows (in the note).
+	r := &result{N: cfg.N, Shape: cfg.Shape, GCStartup: -1, GCStoreStartup: -1, GCAgainStartup: -1, GCStorm: -1, GCSteady: -1,
+		StealStartup: -1, StealStorm: -1, StealSteady: -1}
 	storm, err := runStorm(ctx, base, cfg.Shape, min(cfg.Machines, cfg.N), cfg.Concurrency)
 	r.Storm = storm
 	if err != nil {
 		return r, err
 	}
 	if cfg.SteadyDur > 0 {
-		r.Steady, err = runSteady(ctx, base, cfg, nil)
+		r.Steady, r.SteadyNote, err = runSteady(ctx, base, cfg, nil)
 	}
 	return r, err
 }

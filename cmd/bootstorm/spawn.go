@@ -461,7 +461,7 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 	if cfg.SteadyDur > 0 {
 		fmt.Fprintf(stderr, "bootstorm: steady state, %d connections, %s per endpoint\n", cfg.SteadyConns, cfg.SteadyDur)
 		win := srv.begin()
-		r.Steady, err = runSteady(ctx, srv.base, cfg, nil)
+		r.Steady, r.SteadyNote, err = runSteady(ctx, srv.base, cfg, nil)
 		win = srv.end(win)
 		r.GCSteady, r.StealSteady = srv.gcShareIn(win), srv.stealIn(win)
 		if err != nil {

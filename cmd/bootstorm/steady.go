@@ -74,7 +74,7 @@ func steadyTargets(shape catalogen.Shape, n int) []steadyTarget {
 // drifts by 5-10 % from one window to the next; see docs/performance.md,
 // "Steady state, eighth pass" and "tenth pass"); without it, against the
 // /boot.ipxe window of the round.
-func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarget) ([]summary, error) {
+func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarget) ([]summary, string, error) {
 	targets := append(steadyTargets(cfg.Shape, cfg.N), extra...)
 	for _, t := range targets {
 		// Warm up: the first request of each path may create a lease or
@@ -82,13 +82,13 @@ func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarge
 		c := newClient(4)
 		for _, p := range t.paths {
 			if _, err := get(ctx, c, base, p, nil, http.StatusOK); err != nil {
-				return nil, fmt.Errorf("warming %s: %w", t.name, err)
+				return nil, "", fmt.Errorf("warming %s: %w", t.name, err)
 			}
 		}
 		c.CloseIdleConnections()
 	}
 	rounds := max(1, cfg.Rounds)
-	d := max(time.Second, cfg.SteadyDur/time.Duration(rounds))
+	d := max(minWindow, cfg.SteadyDur/time.Duration(rounds))
 	wrk, werr := exec.LookPath("wrk")
 	run := func(t steadyTarget) (summary, error) {
 		if werr == nil {
@@ -96,34 +96,69 @@ func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarge
 		}
 		return runGoLoad(ctx, base, t, cfg.SteadyConns, d)
 	}
+	// Steal is read over the server's CPUs and the load's (all of them
+	// when either is not pinned).
+	var cpus []int
+	if sc, lc := parseCPUList(cfg.ServerCPU), parseCPUList(cfg.LoadCPU); sc != nil && lc != nil {
+		cpus = append(sc, lc...)
+	}
 	runs := make([][]summary, len(targets))
-	var seq []measured // every window, in the order run
-	measure := func(i int) error {
-		s, err := run(targets[i])
-		if err != nil {
-			return err
+	var seq []measured // every window kept, in the order run
+	var st stealCount
+	// attempt measures the targets of is in turn (a /boot.ipxe window
+	// and the endpoint's, or one of them) and keeps them, unless the
+	// hypervisor stole more than cfg.MaxSteal of the CPUs' time in any of
+	// them and retries remain: then they are measured again, at most
+	// cfg.StealRetries times.
+	attempt := func(is ...int) error {
+		for try := 0; ; try++ {
+			var got []summary
+			stolen := false
+			for _, i := range is {
+				before := cpuTimesNow(cpus)
+				s, err := run(targets[i])
+				if err != nil {
+					return err
+				}
+				if share := stealShare(before, cpuTimesNow(cpus)); cfg.MaxSteal > 0 && share > cfg.MaxSteal {
+					stolen = true
+					st.over++
+				}
+				st.windows++
+				got = append(got, s)
+			}
+			if stolen && try < cfg.StealRetries {
+				st.again++
+				continue
+			}
+			if stolen {
+				st.kept++
+			}
+			for k, i := range is {
+				runs[i] = append(runs[i], got[k])
+				seq = append(seq, measured{i, got[k].PerSecond})
+			}
+			return nil
 		}
-		runs[i] = append(runs[i], s)
-		seq = append(seq, measured{i, s.PerSecond})
-		return nil
 	}
 	boot := targets[0].name == "/boot.ipxe"
 	for range rounds {
 		for i := range targets {
+			var err error
 			if cfg.Paired && i > 0 && boot {
-				if err := measure(0); err != nil {
-					return nil, err
-				}
+				err = attempt(0, i)
+			} else {
+				err = attempt(i)
 			}
-			if err := measure(i); err != nil {
-				return nil, err
+			if err != nil {
+				return nil, "", err
 			}
 		}
 	}
 	if cfg.Paired && boot && len(targets) > 1 {
 		// The /boot.ipxe window after the last endpoint's.
-		if err := measure(0); err != nil {
-			return nil, err
+		if err := attempt(0); err != nil {
+			return nil, "", err
 		}
 	}
 	out := make([]summary, len(targets))
@@ -137,7 +172,24 @@ func runSteady(ctx context.Context, base string, cfg config, extra []steadyTarge
 			out[i].VsBoot = median(ratios[i])
 		}
 	}
-	return out, nil
+	return out, st.note(cfg.MaxSteal), nil
+}
+
+// stealCount counts the steady state's windows: all those measured, those
+// in which the hypervisor stole more than the bound, the attempts
+// measured again for it, and those kept with it (no retry left).
+type stealCount struct{ windows, over, again, kept int }
+
+// note says what steal did to the steady state ("" when nothing).
+func (c stealCount) note(bound float64) string {
+	if c.over == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("steady state: %d of %d windows had over %.0f%% of the CPUs' time stolen; %d measured again", c.over, c.windows, 100*bound, c.again)
+	if c.kept > 0 {
+		s += fmt.Sprintf(", %d kept with it (no retry left)", c.kept)
+	}
+	return s
 }
 
 // measured is one measured window: the target (0 is /boot.ipxe) and its
@@ -188,6 +240,10 @@ func vsBoot(seq []measured, targets int, paired bool) [][]float64 {
 	settle(0)
 	return ratios
 }
+
+// minWindow is the shortest steady-state window (wrk counts whole
+// seconds; tests without wrk shorten it).
+var minWindow = time.Second
 
 // median returns the median of xs (the mean of the middle two of an even
 // number).

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,7 +75,7 @@ func TestRunSteadyPaired(t *testing.T) {
 		windows = nil
 		mu.Unlock()
 		cfg := config{Shape: catalogen.Pooled, N: 4, Rounds: 1, SteadyDur: time.Second, SteadyConns: 2, Paired: paired}
-		out, err := runSteady(t.Context(), base, cfg, nil)
+		out, _, err := runSteady(t.Context(), base, cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,6 +109,69 @@ func TestRunSteadyPaired(t *testing.T) {
 		}
 		if boots != want {
 			t.Errorf("paired %v: %d /boot.ipxe windows, want %d (%v)", paired, boots, want, windows)
+		}
+	}
+}
+
+// TestRunSteadySteal: a window in which the hypervisor stole more than
+// --max-steal is measured again with the /boot.ipxe window of its pair,
+// at most --steal-retries times, then kept; the note counts them. The
+// CPUs' counters are made up: 50 of 100 ticks stolen in the windows
+// chosen, none in the others.
+func TestRunSteadySteal(t *testing.T) {
+	base := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	saved, savedMin := cpuTimesNow, minWindow
+	t.Cleanup(func() { cpuTimesNow, minWindow = saved, savedMin })
+	// Windows of 100 ms, Go's client (no wrk on PATH): the windows are
+	// what is counted here, not their figures.
+	minWindow = 100 * time.Millisecond
+	t.Setenv("PATH", t.TempDir())
+	cfg := config{Shape: catalogen.Pooled, N: 4, Rounds: 1, SteadyDur: 100 * time.Millisecond, SteadyConns: 2, Paired: true, MaxSteal: 0.05}
+	targets := len(steadyTargets(cfg.Shape, cfg.N))
+	clean := 1 + 2*(targets-1) + 1 // the round's, a pair per endpoint, the last
+	for _, tc := range []struct {
+		retries int
+		stolen  map[int]bool // windows (in the order measured) with steal
+		windows int
+		note    string
+	}{
+		// The round's /boot.ipxe window, again; the first pair's
+		// /boot.ipxe window, the pair again.
+		{2, map[int]bool{0: true, 2: true}, clean + 3, fmt.Sprintf("2 of %d windows had over 5%% of the CPUs' time stolen; 2 measured again", clean+3)},
+		// No retry: kept, and said so.
+		{0, map[int]bool{0: true}, clean, fmt.Sprintf("1 of %d windows had over 5%% of the CPUs' time stolen; 0 measured again, 1 kept with it (no retry left)", clean)},
+		// Every try stolen: two retries, then kept.
+		{2, map[int]bool{0: true, 1: true, 2: true}, clean + 2, "3 of"},
+		{2, nil, clean, ""},
+	} {
+		var calls int
+		var total, steal uint64
+		cpuTimesNow = func([]int) cpuTimes {
+			calls++
+			total += 100
+			if calls%2 == 0 && tc.stolen[(calls-1)/2] {
+				steal += 50
+			}
+			return cpuTimes{total: total, steal: steal, ok: true}
+		}
+		cfg.StealRetries = tc.retries
+		out, note, err := runSteady(t.Context(), base, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != targets {
+			t.Fatalf("%d summaries of %d targets", len(out), targets)
+		}
+		if calls != 2*tc.windows {
+			t.Errorf("%v: %d windows measured, want %d", tc.stolen, calls/2, tc.windows)
+		}
+		if tc.note == "" && note != "" || !strings.Contains(note, tc.note) {
+			t.Errorf("%v: note %q, want %q", tc.stolen, note, tc.note)
+		}
+		for _, s := range out[1:] {
+			if s.VsBoot <= 0 {
+				t.Errorf("%v: %s has no ratio to /boot.ipxe", tc.stolen, s.Endpoint)
+			}
 		}
 	}
 }

@@ -19,8 +19,12 @@ type cpuTimes struct {
 	ok           bool
 }
 
-// procStat is the file readCPUTimes reads (a test's seam).
+// procStat is the file readCPUTimes reads.
 var procStat = "/proc/stat"
+
+// cpuTimesNow is readCPUTimes for the steady state's windows (a test's
+// seam).
+var cpuTimesNow = readCPUTimes
 
 // readCPUTimes sums /proc/stat's lines of the CPUs in cpus ("cpu0",
 // "cpu1", ...), or its "cpu" line (every CPU) when cpus is empty. ok is
