@@ -61,6 +61,9 @@ type Template struct {
 	text string
 	// fast is the Butane fast path's state (see FastIgnition).
 	fast fastButane
+	// reads are Reads' keys when known (the zero Template reads all).
+	reads      []string
+	readsKnown bool
 }
 
 // Compile parses text as a template named name, with the template functions
@@ -79,7 +82,8 @@ func Compile(name, text string, members MembersFunc) (*Template, error) {
 		return nil, fmt.Errorf("template: %s: %w", name, err)
 	}
 	guardRanges(t)
-	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members"), mayLoop: mayLoop(t), text: text}, nil
+	reads, all := readKeys(t.Tree)
+	return &Template{Name: name, t: t, UsesMembers: strings.Contains(text, "members"), mayLoop: mayLoop(t), text: text, reads: reads, readsKnown: !all}, nil
 }
 
 // Execute renders the template with data. Output beyond max bytes (0 means

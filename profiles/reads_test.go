@@ -1,0 +1,179 @@
+package profiles
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestReads checks the keys found in templates of every construct, and
+// that the ones reading the data whole say so.
+func TestReads(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		keys []string // nil: all
+	}{
+		{`static`, []string{}},
+		{`{{ .hostname }} {{ .a.b.c }}`, []string{"a", "hostname"}},
+		{`{{ if .x }}{{ .y }}{{ else }}{{ .z }}{{ end }}`, []string{"x", "y", "z"}},
+		{`{{ range .disks }}{{ .name }}{{ . }}{{ end }}`, []string{"disks"}},
+		{`{{ range $i, $d := .disks }}{{ $d }}{{ $.host }}{{ end }}`, []string{"disks", "host"}},
+		{`{{ with .gpu }}{{ .model }}{{ else }}{{ .cpu }}{{ end }}`, []string{"cpu", "gpu"}},
+		{`{{ with .a }}{{ else with .b }}{{ .c }}{{ end }}`, []string{"a", "b"}},
+		{`{{ if index . "ssh" }}{{ index . "disk" 0 }}{{ index $ "x" .y }}{{ end }}`, []string{"disk", "ssh", "x", "y"}},
+		{`{{ with .a }}{{ index . "b" }}{{ end }}`, []string{"a"}},
+		{`{{ $h := .hostname }}{{ $h }}`, []string{"hostname"}},
+		{`{{ index .labels "rack" }} {{ len .keys }} {{ printf "%s" (.v) }}`, []string{"keys", "labels", "v"}},
+		{`{{ .request.query.mac }} {{ .server.url }}`, []string{"request", "server"}},
+		{`{{ range .a }}{{ break }}{{ end }}{{ range 3 }}{{ continue }}{{ end }}`, []string{"a"}},
+		{`{{/* .comment */}}{{ "x" }} {{ 1 }} {{ true }} {{ nil | print }}`, []string{}},
+		// The data whole:
+		{`{{ . }}`, nil},
+		{`{{ print . }}`, nil},
+		{`{{ index . .key }}`, nil},
+		{`{{ default "x" . }}`, nil},
+		{`{{ range $k, $v := . }}{{ $k }}{{ end }}`, nil},
+		{`{{ $d := . }}{{ $d.host }}`, nil},
+		{`{{ with .a }}{{ $ }}{{ end }}`, nil},
+		{`{{ define "x" }}{{ .host }}{{ end }}{{ template "x" . }}`, nil},
+		{`{{ block "b" .a }}{{ .c }}{{ end }}`, nil},
+	} {
+		tmpl, err := Compile("t", tc.text, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.text, err)
+		}
+		keys, all := tmpl.Reads()
+		if tc.keys == nil {
+			if !all {
+				t.Errorf("%s: reads %v, want the data whole", tc.text, keys)
+			}
+			continue
+		}
+		if all || !slices.Equal(keys, tc.keys) && !(len(keys) == 0 && len(tc.keys) == 0) {
+			t.Errorf("%s: reads %v (all %v), want %v", tc.text, keys, all, tc.keys)
+		}
+	}
+	if _, all := (&Template{}).Reads(); !all {
+		t.Error("a Template not compiled must read the data whole")
+	}
+}
+
+// TestReadsRenderSame: a template renders the same, or fails the same,
+// from the whole data and from the data cut down to the keys it reads,
+// for the templates of the examples and testdata and for random data
+// with keys it reads and keys it does not. This is what lets the
+// catalog check one group per shape of the keys a template reads.
+func TestReadsRenderSame(t *testing.T) {
+	var texts []string
+	for _, glob := range []string{"../examples/*/ignition/*.yaml", "../examples/*/cloud/*", "../examples/*/generic/*", "testdata/*.yaml", "testdata/*.tmpl"} {
+		files, _ := filepath.Glob(glob)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts = append(texts, string(b))
+		}
+	}
+	texts = append(texts,
+		`{{ .hostname }}{{ range .ssh_authorized_keys }}- {{ . }}{{ end }}`,
+		`{{ if .gpu }}{{ .gpu.model }}x{{ .gpu.count }}{{ else }}none{{ end }} {{ $.rack }}`,
+		`{{ with .request.query }}{{ .mac }}{{ end }}{{ .machine.name }}`,
+		`{{ range $i, $d := .disks }}{{ $i }}={{ $d }} {{ $.hostname }};{{ end }}`,
+		`{{ with index . "vault" }}vault={{ . }}{{ end }}{{ if index $ "cabinet" }}cab{{ end }}`,
+	)
+	if len(texts) < 8 {
+		t.Fatalf("only %d templates found", len(texts))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	members := func(string) ([]Member, error) { return nil, nil }
+	restricted, rendered := 0, 0
+	for _, text := range texts {
+		tmpl, err := Compile("t", text, members)
+		if err != nil {
+			continue // testdata of bad templates
+		}
+		reads, all := tmpl.Reads()
+		if all {
+			continue
+		}
+		restricted++
+		// Keys: the words of the template's actions (those it reads,
+		// among others) and some it never names. Values of the type the
+		// template uses a key as, so that most renders get to the end:
+		// a list for a key it ranges over, a map with every word as a
+		// key for one it reads a field of, a string else.
+		words := map[string]bool{"extra1": true, "extra2": true, "serial": true}
+		for _, a := range actionText.FindAllString(text, -1) {
+			for _, w := range actionWord.FindAllString(a, -1) {
+				words[w] = true
+			}
+		}
+		ranged, fielded := map[string]bool{}, map[string]bool{}
+		for _, m := range rangeOver.FindAllStringSubmatch(text, -1) {
+			ranged[m[1]] = true
+		}
+		for _, m := range fieldOf.FindAllStringSubmatch(text, -1) {
+			fielded[m[1]] = true
+		}
+		every := map[string]any{}
+		for w := range words {
+			every[w] = "v-" + w
+		}
+		value := func(k string) any {
+			switch {
+			case ranged[k]:
+				return []any{"a", "b"}[:rng.IntN(3)%2+1]
+			case fielded[k]:
+				return every
+			}
+			return []any{"node-01", "10.0.0.1", "yes", ""}[rng.IntN(4)]
+		}
+		for range 300 {
+			data := map[string]any{}
+			for w := range words {
+				if rng.IntN(4) > 0 {
+					data[w] = value(w)
+				}
+			}
+			cut := map[string]any{}
+			for _, k := range reads {
+				if v, ok := data[k]; ok {
+					cut[k] = v
+				}
+			}
+			a, errA := tmpl.Execute(data, 0)
+			b, errB := tmpl.Execute(cut, 0)
+			if string(a) != string(b) || fmt.Sprint(errA) != fmt.Sprint(errB) {
+				t.Fatalf("template %q reads %v:\nwhole data: %q, %v\ncut down:   %q, %v", firstLines(text), reads, a, errA, b, errB)
+			}
+			if errA == nil {
+				rendered++
+			}
+		}
+	}
+	t.Logf("%d templates read less than the whole data; %d renders of them got to the end", restricted, rendered)
+	if rendered < 300 {
+		t.Errorf("only %d renders got to the end: the test checks too little", rendered)
+	}
+	if restricted < 5 {
+		t.Errorf("only %d templates read less than the whole data", restricted)
+	}
+}
+
+var (
+	rangeOver  = regexp.MustCompile(`range\s+(?:\$\w+\s*(?:,\s*\$\w+\s*)?:=\s*)?\.(\w+)`)
+	fieldOf    = regexp.MustCompile(`\.(\w+)\.\w`)
+	actionText = regexp.MustCompile(`\{\{[^}]*\}\}`)
+	actionWord = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+)
+
+func firstLines(s string) string {
+	lines := strings.SplitN(s, "\n", 4)
+	return strings.Join(lines[:min(3, len(lines))], "\n")
+}
