@@ -103,17 +103,66 @@ func (s *Snapshot) trialRenders() (warnings []string, err error) {
 func (s *Snapshot) trialShapes(all []*groups.Group, first map[*groups.Group]*Machine) []groupShape {
 	shapes := make([]groupShape, len(all))
 	var sh shaper
+	filters := map[*profiles.Profile]shapeFilters{}
 	for i, g := range all {
-		if s.Catalog.Profiles[g.Profile] == nil {
+		p := s.Catalog.Profiles[g.Profile]
+		if p == nil {
 			continue
+		}
+		f, ok := filters[p]
+		if !ok {
+			f = s.shapeFilters(p)
+			filters[p] = f
 		}
 		if m := first[g]; m != nil {
-			shapes[i] = sh.trialShapes(profiles.Data(s.trialInput(g, m)))
+			shapes[i] = sh.trialShapes(profiles.Data(s.trialInput(g, m)), f)
 			continue
 		}
-		shapes[i] = s.groupShapes(&sh, g)
+		shapes[i] = s.groupShapes(&sh, g, f)
 	}
 	return shapes
+}
+
+// shapeFilters returns the keys the shapes of profile p's groups are
+// taken over: those its config templates read (the data shape, the trial
+// key of its Ignition, cloud-config and generic templates), and those its
+// boot fields read (the boot shape). A template that reads the data whole
+// makes its shape one over every key.
+func (s *Snapshot) shapeFilters(p *profiles.Profile) shapeFilters {
+	var config, boot []*profiles.Template
+	if p.IgnitionID != "" && !profiles.IsRawIgnition(p.IgnitionID) {
+		config = append(config, s.tmpl[profiles.KindIgnition][p.IgnitionID])
+	}
+	if p.CloudID != "" {
+		config = append(config, s.tmpl[profiles.KindCloud][p.CloudID])
+	}
+	if p.GenericID != "" {
+		config = append(config, s.tmpl[profiles.KindGeneric][p.GenericID])
+	}
+	if bt := s.boot[p.ID]; bt != nil {
+		boot = append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...)
+	}
+	return shapeFilters{data: readFilter(config), boot: readFilter(boot)}
+}
+
+// readFilter is the union of the keys the templates read, nil when one
+// reads the data whole. A nil template (a dangling reference, which is
+// never rendered) reads nothing.
+func readFilter(ts []*profiles.Template) keyFilter {
+	f := keyFilter{}
+	for _, t := range ts {
+		if t == nil {
+			continue
+		}
+		keys, all := t.Reads()
+		if all {
+			return nil
+		}
+		for _, k := range keys {
+			f[k] = struct{}{}
+		}
+	}
+	return f
 }
 
 // staticButane translates every Butane template that contains no template
@@ -232,7 +281,7 @@ const trialBootToken = "trial"
 // map's shape is a hash of its length and of the sum of its entries'.
 func trialShapes(data map[string]any) groupShape {
 	var sh shaper
-	return sh.trialShapes(data)
+	return sh.trialShapes(data, everyKey)
 }
 
 // stringShape appends the shape of s to b.

@@ -170,26 +170,78 @@ func (sh *shaper) shape(v any) uint64 {
 }
 
 // trialShapes is trialShapes of the data map, with sh's buffer.
-func (sh *shaper) trialShapes(data map[string]any) groupShape {
-	var sum uint64
+func (sh *shaper) trialShapes(data map[string]any, f shapeFilters) groupShape {
+	var acc shapeSums
 	for k, v := range data {
-		sum += sh.entry(k, v)
+		if f.wants(k) {
+			acc.add(f, k, sh.entry(k, v))
+		}
 	}
 	old, hasOld := data["boot_token"]
-	return sh.withBootToken(len(data), sum, old, hasOld)
+	return sh.withBootToken(f, acc, old, hasOld)
 }
 
-// withBootToken returns the shapes of a data map of n entries summing to
-// sum, and of that map with boot_token set to trialBootToken (old is its
-// boot_token value when hasOld).
-func (sh *shaper) withBootToken(n int, sum uint64, old any, hasOld bool) groupShape {
-	bootN, bootSum := n, sum+sh.stringEntry("boot_token", trialBootToken)
-	if hasOld {
-		bootSum -= sh.entry("boot_token", old)
-	} else {
-		bootN++
+// keyFilter is a set of the data's top-level keys: those a profile's
+// templates read (profiles.Template.Reads). nil stands for every key (a
+// template that reads the data whole).
+type keyFilter map[string]struct{}
+
+func (f keyFilter) has(k string) bool {
+	if f == nil {
+		return true
 	}
-	return groupShape{data: sh.mapShape(n, sum), boot: sh.mapShape(bootN, bootSum)}
+	_, ok := f[k]
+	return ok
+}
+
+// shapeFilters are the keys the shapes of a profile's groups are taken
+// over: data, the keys its config templates read (Ignition, cloud-config,
+// generic: the data shape is their trial key); boot, the keys its boot
+// fields read (the boot shape). A shape over the keys a template reads
+// tells the renders that can differ apart as well as one over the whole
+// data (TestReadsRenderSame), and a group's other metadata (its serial,
+// its disks, a key only another profile uses) no longer makes a shape of
+// its own to check.
+type shapeFilters struct{ data, boot keyFilter }
+
+// everyKey is the filters of the shapes over the whole data.
+var everyKey = shapeFilters{}
+
+func (f shapeFilters) wants(k string) bool { return f.data.has(k) || f.boot.has(k) }
+
+// shapeSums sums the entry shapes of a data map's two shapes (see
+// shapeFilters) and counts their entries.
+type shapeSums struct {
+	dataN, bootN     int
+	dataSum, bootSum uint64
+}
+
+// add adds the shape h of the entry of key k to the shapes that take k.
+func (a *shapeSums) add(f shapeFilters, k string, h uint64) {
+	if f.data.has(k) {
+		a.dataSum += h
+		a.dataN++
+	}
+	if f.boot.has(k) {
+		a.bootSum += h
+		a.bootN++
+	}
+}
+
+// withBootToken returns the data shape of acc, and the boot shape of acc
+// with boot_token set to trialBootToken (old is the data's boot_token
+// value when hasOld), each over its filter.
+func (sh *shaper) withBootToken(f shapeFilters, acc shapeSums, old any, hasOld bool) groupShape {
+	bootN, bootSum := acc.bootN, acc.bootSum
+	if f.boot.has("boot_token") {
+		bootSum += sh.stringEntry("boot_token", trialBootToken)
+		if hasOld {
+			bootSum -= sh.entry("boot_token", old)
+		} else {
+			bootN++
+		}
+	}
+	return groupShape{data: sh.mapShape(acc.dataN, acc.dataSum), boot: sh.mapShape(bootN, bootSum)}
 }
 
 func (sh *shaper) mapShape(n int, sum uint64) uint64 {
@@ -207,7 +259,7 @@ func (sh *shaper) mapShape(n int, sum uint64) uint64 {
 // from the selector, and the ones every group shares (server, the ip of a
 // pool's first address) once per load. TestGroupShapesAgree checks it
 // against the shapes of the built data.
-func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
+func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group, f shapeFilters) groupShape {
 	mac, hasMAC := g.Selector.Get("mac")
 	if !hasMAC || mac == "" {
 		mac = trialMAC
@@ -220,9 +272,8 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 		return k == "request" || k == "server" || k == "machine" || (k == "ip" && pool != nil)
 	}
 	// The data's entries: metadata, then selector over it, then the
-	// reserved keys over both.
-	var sum uint64
-	n := 0
+	// reserved keys over both; each hashed only when a shape takes it.
+	var acc shapeSums
 	var bootToken any
 	hasBootToken := false
 	for k, v := range g.Metadata.All() {
@@ -232,8 +283,9 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 		if k == "boot_token" {
 			bootToken, hasBootToken = v, true
 		}
-		sum += sh.entry(k, v)
-		n++
+		if f.wants(k) {
+			acc.add(f, k, sh.entry(k, v))
+		}
 	}
 	for k, v := range g.Selector.All() {
 		if reserved(k) {
@@ -242,11 +294,48 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 		if k == "boot_token" {
 			bootToken, hasBootToken = v, true
 		}
-		sum += sh.stringEntry(k, v)
-		n++
+		if f.wants(k) {
+			acc.add(f, k, sh.stringEntry(k, v))
+		}
 	}
-	// request: {query: the facts, raw_query: them as k=v&..., sorted}.
-	// The facts are the selector's, with the trial mac when it has none.
+	if f.wants("request") {
+		acc.add(f, "request", sh.requestEntry(g, mac, hasMAC))
+	}
+	// server: {url: trialServerURL}, the same for every group.
+	if f.wants("server") {
+		if !sh.haveSrv {
+			sh.server = sh.entry("server", map[string]any{"url": trialServerURL})
+			sh.haveSrv = true
+		}
+		acc.add(f, "server", sh.server)
+	}
+	if f.wants("machine") {
+		acc.add(f, "machine", sh.machineEntry(g, mac))
+	}
+	// ip: the pool's parameters at the group's address.
+	if pool != nil && f.wants("ip") {
+		addr := pool.First()
+		if l, ok := s.leases.Lookup(pool.Name, mac); ok {
+			addr = l.Address
+		}
+		key := trialIPKey{pool.Name, addr}
+		h, ok := sh.ip[key]
+		if !ok {
+			h = sh.entry("ip", pool.Params(addr).Map())
+			if sh.ip == nil {
+				sh.ip = map[trialIPKey]uint64{}
+			}
+			sh.ip[key] = h
+		}
+		acc.add(f, "ip", h)
+	}
+	return sh.withBootToken(f, acc, bootToken, hasBootToken)
+}
+
+// requestEntry is the shape of group g's request entry: {query: the
+// facts, raw_query: them as k=v&..., sorted}. The facts are the
+// selector's, with the trial mac when it has none (hasMAC false).
+func (sh *shaper) requestEntry(g *groups.Group, mac string, hasMAC bool) uint64 {
 	facts := len(g.Selector)
 	if !hasMAC {
 		facts++
@@ -302,18 +391,15 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 		sh.buf = sh.buf[:q]
 	}
 	sh.mapBytes(2, rsum)
-	sum += maphash.Bytes(shapeSeed, sh.buf[start:])
+	h := maphash.Bytes(shapeSeed, sh.buf[start:])
 	sh.buf = sh.buf[:start]
-	n++
-	// server: {url: trialServerURL}, the same for every group.
-	if !sh.haveSrv {
-		sh.server = sh.entry("server", map[string]any{"url": trialServerURL})
-		sh.haveSrv = true
-	}
-	sum += sh.server
-	n++
-	// machine: {name: "", mac, uuid, labels: {}}.
-	start = len(sh.buf)
+	return h
+}
+
+// machineEntry is the shape of group g's machine entry: {name: "", mac,
+// uuid, labels: {}}.
+func (sh *shaper) machineEntry(g *groups.Group, mac string) uint64 {
+	start := len(sh.buf)
 	sh.buf = append(sh.buf, "machine"...)
 	sh.buf = append(sh.buf, 0)
 	msum := sh.stringEntry("name", "") + sh.stringEntry("mac", mac) + sh.stringEntry("uuid", selectorValue(g.Selector, "uuid"))
@@ -326,28 +412,9 @@ func (s *Snapshot) groupShapes(sh *shaper, g *groups.Group) groupShape {
 		sh.buf = sh.buf[:q]
 	}
 	sh.mapBytes(4, msum)
-	sum += maphash.Bytes(shapeSeed, sh.buf[start:])
+	h := maphash.Bytes(shapeSeed, sh.buf[start:])
 	sh.buf = sh.buf[:start]
-	n++
-	// ip: the pool's parameters at the group's address.
-	if pool != nil {
-		addr := pool.First()
-		if l, ok := s.leases.Lookup(pool.Name, mac); ok {
-			addr = l.Address
-		}
-		key := trialIPKey{pool.Name, addr}
-		h, ok := sh.ip[key]
-		if !ok {
-			h = sh.entry("ip", pool.Params(addr).Map())
-			if sh.ip == nil {
-				sh.ip = map[trialIPKey]uint64{}
-			}
-			sh.ip[key] = h
-		}
-		sum += h
-		n++
-	}
-	return sh.withBootToken(n, sum, bootToken, hasBootToken)
+	return h
 }
 
 // trialMAC is the mac of trial data for a group that selects none.

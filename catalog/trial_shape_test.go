@@ -70,25 +70,43 @@ func TestGroupShapesAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sh shaper
-	n := 0
-	for _, g := range s.Index.Groups() {
-		want := trialShapes(profiles.Data(s.trialInput(g, nil)))
-		if got := s.groupShapes(&sh, g); got != want {
-			t.Errorf("group %s: shapes %x, want those of its data %x", g.ID, got, want)
-		}
-		// Twice: the cached ip and server entries give the same shape.
-		if got := s.groupShapes(&sh, g); got != want {
-			t.Errorf("group %s, again: shapes %x, want %x", g.ID, got, want)
-		}
-		n++
+	// Over every key, and over the keys of templates that read some
+	// (provisiond's own among them, and boot_token in one shape and not
+	// the other).
+	filters := []shapeFilters{
+		everyKey,
+		{data: keyFilter{"hostname": {}, "request": {}, "ip": {}, "boot_token": {}}, boot: keyFilter{"server": {}, "machine": {}}},
+		{data: keyFilter{"keys": {}, "net": {}, "mac": {}}, boot: keyFilter{"boot_token": {}, "role": {}, "request": {}}},
+		{data: keyFilter{}, boot: nil},
 	}
-	if n != len(groupsJSON) {
-		t.Fatalf("compared %d groups, want %d", n, len(groupsJSON))
+	for _, f := range filters {
+		n := 0
+		for _, g := range s.Index.Groups() {
+			var plain shaper
+			want := plain.trialShapes(profiles.Data(s.trialInput(g, nil)), f)
+			if got := s.groupShapes(&sh, g, f); got != want {
+				t.Errorf("filters %v, group %s: shapes %x, want those of its data %x", f, g.ID, got, want)
+			}
+			// Twice: the cached ip and server entries give the same shape.
+			if got := s.groupShapes(&sh, g, f); got != want {
+				t.Errorf("filters %v, group %s, again: shapes %x, want %x", f, g.ID, got, want)
+			}
+			n++
+		}
+		if n != len(groupsJSON) {
+			t.Fatalf("compared %d groups, want %d", n, len(groupsJSON))
+		}
+	}
+	// Over every key, the shape is the data's.
+	for _, g := range s.Index.Groups() {
+		if got, want := s.groupShapes(&sh, g, everyKey), trialShapes(profiles.Data(s.trialInput(g, nil))); got != want {
+			t.Errorf("group %s: shapes %x, want %x", g.ID, got, want)
+		}
 	}
 	// And the shapes tell groups apart: the lease moves group g05's
 	// address, so its shape is not g00's with a pool's first address.
-	a := s.groupShapes(&sh, s.Catalog.Groups["g00"])
-	b := s.groupShapes(&sh, s.Catalog.Groups["g02"])
+	a := s.groupShapes(&sh, s.Catalog.Groups["g00"], everyKey)
+	b := s.groupShapes(&sh, s.Catalog.Groups["g02"], everyKey)
 	if a == b {
 		t.Errorf("groups g00 and g02 (different keys) have one shape %x", a)
 	}
