@@ -28,7 +28,9 @@ const trialServerURL = "http://provisiond.invalid:8080"
 // have the same shape (see dataShape: the same keys and the same
 // punctuation, differing only in the letters and digits of values, such as
 // node-000001 and node-000002) are checked once per template: such values
-// cannot change the YAML structure. What a shared check cannot see (a
+// cannot change the YAML structure. The shape is taken over the keys the
+// profile's templates read (shapeFilters), so metadata no template names
+// makes no shape of its own. What a shared check cannot see (a
 // template that branches on a value) still fails at request time with 500
 // and the cause in the log.
 //
