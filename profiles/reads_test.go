@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestReads checks the keys found in templates of every construct, and
@@ -176,4 +178,72 @@ var (
 func firstLines(s string) string {
 	lines := strings.SplitN(s, "\n", 4)
 	return strings.Join(lines[:min(3, len(lines))], "\n")
+}
+
+// FuzzReads: for any template that compiles and reads less than the
+// whole data, a render from data cut down to the keys it reads is the
+// render from the whole data (output, or error), with data made of the
+// words of its actions.
+func FuzzReads(f *testing.F) {
+	for _, s := range []string{
+		`{{ .a }}{{ range .b }}{{ . }}{{ $.c }}{{ end }}`,
+		`{{ with .a }}{{ .x }}{{ else }}{{ index . "b" }}{{ end }}`,
+		`{{ if index $ "a" }}{{ (index . "b").c }}{{ end }}{{ $v := .d }}{{ $v }}`,
+		`{{ range $i, $e := .a }}{{ $i }}{{ $e.b }}{{ end }}{{ .c.d | printf "%v" }}`,
+		`{{ with $ }}{{ .a }}{{ end }}`,
+		`{{ define "x" }}{{ .a }}{{ end }}{{ .b }}`,
+	} {
+		f.Add(s, uint64(1))
+	}
+	members := func(string) ([]Member, error) { return nil, nil }
+	f.Fuzz(func(t *testing.T, text string, seed uint64) {
+		tmpl, err := Compile("t", text, members)
+		if err != nil {
+			return
+		}
+		reads, all := tmpl.Reads()
+		if all {
+			return
+		}
+		rng := rand.New(rand.NewPCG(seed, 7))
+		words := map[string]bool{"other": true}
+		for _, a := range actionText.FindAllString(text, -1) {
+			for _, w := range actionWord.FindAllString(a, -1) {
+				words[w] = true
+			}
+		}
+		every := map[string]any{}
+		for w := range words {
+			every[w] = "v-" + w
+		}
+		pick := []func() any{
+			func() any { return "s" },
+			func() any { return "" },
+			func() any { return 2.0 },
+			func() any { return true },
+			func() any { return nil },
+			func() any { return []any{"x", "y"} },
+			func() any { return every },
+		}
+		data := map[string]any{}
+		for w := range words {
+			if rng.IntN(4) > 0 {
+				data[w] = pick[rng.IntN(len(pick))]()
+			}
+		}
+		cut := map[string]any{}
+		for _, k := range reads {
+			if v, ok := data[k]; ok {
+				cut[k] = v
+			}
+		}
+		a, errA := tmpl.ExecuteTimeout(data, 1<<16, time.Second)
+		b, errB := tmpl.ExecuteTimeout(cut, 1<<16, time.Second)
+		if errors.Is(errA, ErrRenderTimeout) || errors.Is(errB, ErrRenderTimeout) || errors.Is(errA, ErrRenderBusy) || errors.Is(errB, ErrRenderBusy) {
+			return
+		}
+		if string(a) != string(b) || fmt.Sprint(errA) != fmt.Sprint(errB) {
+			t.Fatalf("template %q reads %v:\nwhole data: %q, %v\ncut down:   %q, %v", text, reads, a, errA, b, errB)
+		}
+	})
 }
