@@ -86,7 +86,10 @@ func prepare(ctx context.Context, cfg config, stderr io.Writer) (*workDir, error
 			return w, err
 		}
 	}
-	fmt.Fprintf(stderr, "bootstorm: generated a %s catalog of %d machines in %s (%s)\n", cfg.Shape, cfg.N, w.catalog, time.Since(t).Round(time.Millisecond))
+	if err := syncFS(w.catalog); err != nil {
+		return w, fmt.Errorf("flushing the catalog to disk: %w", err)
+	}
+	fmt.Fprintf(stderr, "bootstorm: generated a %s catalog of %d machines in %s (%s, flushed to disk)\n", cfg.Shape, cfg.N, w.catalog, time.Since(t).Round(time.Millisecond))
 	return w, nil
 }
 
@@ -404,6 +407,7 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 		return r, err
 	}
 	r.StartupSeconds, r.CatalogLoad, r.Phases = srv.startup.Seconds(), srv.load, srv.phases
+	r.StartupCPU[0] = srv.startupCPU.Seconds()
 	r.GCStartup, r.StealStartup = srv.gcShareIn(srv.startupWindow()), srv.stealIn(srv.startupWindow())
 	fmt.Fprintf(stderr, "bootstorm: provisiond listening on %s after %s; storming %d machines\n", srv.base, srv.startup.Round(time.Millisecond), min(cfg.Machines, cfg.N))
 	// provisiond returns the start-up load's memory to the OS in a full
@@ -441,6 +445,7 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 		return r, fmt.Errorf("restart after SIGKILL: %w", err)
 	}
 	r.StoreStartupSeconds, r.StorePhases, r.StorePeakRSSMiB = srv.startup.Seconds(), srv.phases, srv.peakRSS()
+	r.StartupCPU[1] = srv.startupCPU.Seconds()
 	r.GCStoreStartup = srv.gcShareIn(srv.startupWindow())
 	r.Durable, r.DurableChecked, err = checkDurable(ctx, srv.base, r.Storm, min(64, cfg.Concurrency))
 	if err != nil {
@@ -456,6 +461,7 @@ func runOn(ctx context.Context, cfg config, w *workDir, stderr io.Writer) (r *re
 	}
 	defer srv.stop()
 	r.AgainStartupSeconds, r.AgainLoad, r.AgainPhases, r.AgainPeakRSSMiB = srv.startup.Seconds(), srv.load, srv.phases, srv.peakRSS()
+	r.StartupCPU[2] = srv.startupCPU.Seconds()
 	r.AgainDirServedSeconds = srv.dirServed.Seconds()
 	r.GCAgainStartup = srv.gcShareIn(srv.startupWindow())
 	if cfg.SteadyDur > 0 {

@@ -108,6 +108,11 @@ type result struct {
 	// catalog (no --catalog); AgainStartupSeconds the restart after that
 	// with --catalog on a database that holds the same catalog.
 	StoreStartupSeconds, AgainStartupSeconds float64
+	// StartupCPU is the server's CPU time (user and system) from exec to
+	// listening, for the three start-ups (new database, from the store,
+	// same database; 0 unknown): a start-up much longer than its CPU
+	// waited (for the disk, or for a core another process had).
+	StartupCPU [3]float64
 	// AgainDirServedSeconds is, on the restart with --catalog, the time
 	// from exec to the directory's catalog being served, when it loaded
 	// in the background while the stored catalog was served (0: it did
@@ -151,16 +156,16 @@ func (r *result) print(w io.Writer) {
 		fmt.Fprintf(w, "start-up: first 200 on /boot.ipxe %.2f s after exec, first /ipxe %.2f s; RSS after start-up %.0f MiB, during the storm at most %.0f MiB, peak since exec %.0f MiB\n",
 			r.StartupSeconds, r.FirstIPXESeconds, r.IdleRSSMiB, r.StormRSSMiB, r.PeakRSSMiB)
 	} else if r.StartupSeconds > 0 {
-		fmt.Fprintf(w, "start-up: %.2f s to listening (catalog load: %s); RSS after start-up %.0f MiB, during the storm at most %.0f MiB, peak since exec %.0f MiB\n",
-			r.StartupSeconds, r.CatalogLoad, r.IdleRSSMiB, r.StormRSSMiB, r.PeakRSSMiB)
+		fmt.Fprintf(w, "start-up: %.2f s to listening, %.2f s of CPU (catalog load: %s); RSS after start-up %.0f MiB, during the storm at most %.0f MiB, peak since exec %.0f MiB\n",
+			r.StartupSeconds, r.StartupCPU[0], r.CatalogLoad, r.IdleRSSMiB, r.StormRSSMiB, r.PeakRSSMiB)
 		printPhases(w, "  ", r.Phases)
 	}
 	if r.StoreStartupSeconds > 0 {
-		fmt.Fprintf(w, "restart from the store (no --catalog): %.2f s to listening; peak RSS %.0f MiB\n", r.StoreStartupSeconds, r.StorePeakRSSMiB)
+		fmt.Fprintf(w, "restart from the store (no --catalog): %.2f s to listening, %.2f s of CPU; peak RSS %.0f MiB\n", r.StoreStartupSeconds, r.StartupCPU[1], r.StorePeakRSSMiB)
 		printPhases(w, "  ", r.StorePhases)
 	}
 	if r.AgainStartupSeconds > 0 {
-		fmt.Fprintf(w, "restart with --catalog on the same database: %.2f s to listening (catalog load: %s); peak RSS %.0f MiB\n", r.AgainStartupSeconds, r.AgainLoad, r.AgainPeakRSSMiB)
+		fmt.Fprintf(w, "restart with --catalog on the same database: %.2f s to listening, %.2f s of CPU (catalog load: %s); peak RSS %.0f MiB\n", r.AgainStartupSeconds, r.StartupCPU[2], r.AgainLoad, r.AgainPeakRSSMiB)
 		if r.AgainDirServedSeconds > 0 {
 			fmt.Fprintf(w, "  (the stored catalog was served while --catalog loaded in the background; the directory's catalog was served after %.2f s)\n", r.AgainDirServedSeconds)
 		}

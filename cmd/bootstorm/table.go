@@ -121,7 +121,7 @@ func printOneTable(w io.Writer, rs []*result, cfg config) {
 	for _, e := range tableEndpoints {
 		fmt.Fprintf(w, " %s req/s, vs /boot.ipxe, p50/p99 |", e)
 	}
-	fmt.Fprintln(w, " GC share: start-up (new DB / store / same DB); storm; steady | storm machines/s | failed | duplicates | durable after SIGKILL | RSS after start-up | peak RSS | notes (steal: the hypervisor's share of the server's CPU at start-up; storm; steady) |")
+	fmt.Fprintln(w, " GC share: start-up (new DB / store / same DB); storm; steady | storm machines/s | failed | duplicates | durable after SIGKILL | RSS after start-up | peak RSS | notes (start-up CPU: the server's CPU time to listening, new DB / store / same DB; steal: the hypervisor's share of the server's CPU at start-up; storm; steady) |")
 	fmt.Fprint(w, "|---|---|---|---|---|---|")
 	for range tableEndpoints {
 		fmt.Fprint(w, "---|")
@@ -208,6 +208,9 @@ func tableRow(r *result) string {
 	}
 	if r.SteadyNote != "" {
 		notes = append(notes, r.SteadyNote)
+	}
+	if !isMatchbox && r.StartupCPU[0] > 0 {
+		notes = append(notes, fmt.Sprintf("start-up CPU: %s / %s / %s", secs(r.StartupCPU[0]), secs(r.StartupCPU[1]), secs(r.StartupCPU[2])))
 	}
 	if r.StealStartup >= 0 || r.StealStorm >= 0 || r.StealSteady >= 0 {
 		notes = append(notes, fmt.Sprintf("steal: %s; %s; %s", pct(r.StealStartup), pct(r.StealStorm), pct(r.StealSteady)))

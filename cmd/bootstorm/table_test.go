@@ -311,7 +311,7 @@ func TestOneTable(t *testing.T) {
 		{Server: "provisiond", Shape: catalogen.Matchbox, N: 100000, StartupSeconds: 4.99, StoreStartupSeconds: 2.68, AgainStartupSeconds: 8.8,
 			CatalogLoad: "4.95s", AgainLoad: "8.7s", Phases: []phase{{"serving assets", 10 * time.Millisecond}, {"catalog loaded", 4980 * time.Millisecond}, {"listening", 4990 * time.Millisecond}},
 			Steady: steady, GCStartup: 0.15, GCStoreStartup: 0.1, GCAgainStartup: 0.27, GCStorm: 0.2, GCSteady: 0.05,
-			StealStartup: 0.02, StealStorm: 0.1, StealSteady: 0.25,
+			StealStartup: 0.02, StealStorm: 0.1, StealSteady: 0.25, StartupCPU: [3]float64{4.2, 2.5, 1.1},
 			Storm:   &stormResult{Machines: 10000, Concurrency: 128, Elapsed: 10 * time.Second, Failed: 0, Duplicates: 0},
 			Durable: 10000, DurableChecked: 10000, IdleRSSMiB: 495, PeakRSSMiB: 1275, StorePeakRSSMiB: 523},
 		{Server: "matchbox v0.11.0", Shape: catalogen.Matchbox, N: 100000, StartupSeconds: 0.03, FirstIPXESeconds: 4.1,
@@ -342,7 +342,7 @@ func TestOneTable(t *testing.T) {
 	for i, want := range [][]string{
 		{"| provisiond | matchbox | 100000 | 4.99 s / 2.68 s / 8.80 s | 4.95 s / 8.70 s | serving assets 0.01, catalog loaded 4.98 |",
 			"| 40000, 0.25/4.00 ms |", "| 20000, 50%, 0.34/7.72 ms |", "| - |", "| 10000, 25%, 1.00/9.00 ms |",
-			"| 15% / 10% / 27%; 20%; 5% |", "| 1000 (10000 machines, 128 at a time, 10.0 s) | 0 | 0 | 10000/10000 | 495 MiB | 1275 MiB | steal: 2%; 10%; 25% |"},
+			"| 15% / 10% / 27%; 20%; 5% |", "| 1000 (10000 machines, 128 at a time, 10.0 s) | 0 | 0 | 10000/10000 | 495 MiB | 1275 MiB | start-up CPU: 4.20 s / 2.50 s / 1.10 s; steal: 2%; 10%; 25% |"},
 		{"| matchbox v0.11.0 | matchbox | 100000 | first /boot.ipxe 0.03 s, first /ipxe 4.10 s / - / - |", "| 0.25, 0%, 4000.00/8000.00 ms |",
 			"| -; 30%; 31% |", "| 0.10 (8 machines, 4 at a time, 80.0 s) |", "| n/a (no leases) |", "| bounded |"},
 		{"| provisiond | pooled | 1000000 | - / - / - |", "**stopped at 12.3 GiB: resident memory above --max-rss 12.0 GiB**"},
