@@ -54,18 +54,12 @@ func (r *keyReader) list(l *parse.ListNode, root bool) {
 		case *parse.ActionNode:
 			r.pipe(x.Pipe, root)
 		case *parse.IfNode:
-			r.pipe(x.Pipe, root)
-			r.list(x.List, root)
-			r.list(x.ElseList, root)
+			r.branch(&x.BranchNode, root, root)
 		case *parse.RangeNode:
 			// In the body dot is an element; in else, what it was.
-			r.pipe(x.Pipe, root)
-			r.list(x.List, false)
-			r.list(x.ElseList, root)
+			r.branch(&x.BranchNode, root, false)
 		case *parse.WithNode:
-			r.pipe(x.Pipe, root)
-			r.list(x.List, false)
-			r.list(x.ElseList, root)
+			r.branch(&x.BranchNode, root, false)
 		case *parse.TemplateNode:
 			// Another template's reads are not followed.
 			r.all = true
@@ -74,6 +68,14 @@ func (r *keyReader) list(l *parse.ListNode, root bool) {
 			r.all = true // a node this does not know
 		}
 	}
+}
+
+// branch walks an if, range or with: its pipeline and else branch where
+// dot is what it was (root), its body where dot is body.
+func (r *keyReader) branch(b *parse.BranchNode, root, body bool) {
+	r.pipe(b.Pipe, root)
+	r.list(b.List, body)
+	r.list(b.ElseList, root)
 }
 
 func (r *keyReader) pipe(p *parse.PipeNode, root bool) {
