@@ -79,6 +79,10 @@ type bootTemplates struct {
 	args   []*profiles.Template
 	// usesMembers is set when any of them calls members.
 	usesMembers bool
+	// reads are the top-level keys of the data they read (readsAll: the
+	// data whole), so that a render builds only those (BootDataFor).
+	reads    []string
+	readsAll bool
 }
 
 // Options tune Compile.
@@ -190,6 +194,7 @@ func Compile(c *Catalog, leases *ipam.Table, opt Options) (*Snapshot, []string, 
 		for _, t := range append(append([]*profiles.Template(nil), bt.initrd...), bt.args...) {
 			bt.usesMembers = bt.usesMembers || t.UsesMembers
 		}
+		bt.reads, bt.readsAll = profiles.ReadsOf(append(append([]*profiles.Template{bt.kernel}, bt.initrd...), bt.args...)...)
 		s.boot[id] = bt
 	}
 	ws, err := s.trialRenders()
@@ -311,7 +316,7 @@ func (s *Snapshot) Boot(m *Match, in profiles.Input) (profiles.Boot, error) {
 		return out, nil
 	}
 	s.stats.Misses.Add(1)
-	out, err := s.renderBoot(bt, profiles.BootData(in))
+	out, err := s.renderBoot(bt, profiles.BootDataFor(in, bt.reads, bt.readsAll))
 	if err != nil {
 		return out, err
 	}
@@ -391,7 +396,10 @@ func (s *Snapshot) Config(kind profiles.Kind, m *Match, in profiles.Input) ([]by
 		return out, nil, nil
 	}
 	s.stats.Misses.Add(1)
-	data := profiles.Data(in)
+	// Only the keys the template reads: it renders from them as from the
+	// whole data (profiles.DataFor).
+	keys, all := t.Reads()
+	data := profiles.DataFor(in, keys, all)
 	if kind == profiles.KindIgnition {
 		if out, ok := t.FastIgnition(data, s.maxOutput, s.renderTimeout); ok {
 			s.cache.put(string(key), out)

@@ -151,18 +151,13 @@ func (s *Snapshot) shapeFilters(p *profiles.Profile) shapeFilters {
 // reads the data whole. A nil template (a dangling reference, which is
 // never rendered) reads nothing.
 func readFilter(ts []*profiles.Template) keyFilter {
-	f := keyFilter{}
-	for _, t := range ts {
-		if t == nil {
-			continue
-		}
-		keys, all := t.Reads()
-		if all {
-			return nil
-		}
-		for _, k := range keys {
-			f[k] = struct{}{}
-		}
+	keys, all := profiles.ReadsOf(ts...)
+	if all {
+		return nil
+	}
+	f := make(keyFilter, len(keys))
+	for _, k := range keys {
+		f[k] = struct{}{}
 	}
 	return f
 }

@@ -6,11 +6,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/provisiond/provisiond/groups"
 )
 
 // TestReads checks the keys found in templates of every construct, and
@@ -246,4 +249,61 @@ func FuzzReads(f *testing.F) {
 			t.Fatalf("template %q reads %v:\nwhole data: %q, %v\ncut down:   %q, %v", text, reads, a, errA, b, errB)
 		}
 	})
+}
+
+// TestDataFor: DataFor and BootDataFor give each key asked for the value
+// Data and BootData give it, and nothing else, for inputs where metadata,
+// selector and provisiond's own keys meet (metadata shadowed by the
+// selector, "request" and "boot_token" in metadata, an "ip" with and
+// without a pool's lease).
+func TestDataFor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	names := []string{"hostname", "role", "ip", "request", "server", "machine", "boot_token", "mac", "disks", "absent"}
+	for range 500 {
+		md := map[string]any{}
+		sel := map[string]string{}
+		for _, k := range names[:len(names)-1] {
+			if rng.IntN(2) == 0 {
+				md[k] = []any{"m-" + k, 1.0}
+			}
+			if rng.IntN(2) == 0 {
+				sel[k] = "s-" + k
+			}
+		}
+		in := Input{
+			Metadata: groups.MetadataOf(md), Selector: groups.SelectorOf(sel),
+			Query: map[string]string{"mac": "52:54:00:00:00:01"}, RawQuery: "mac=52:54:00:00:00:01",
+			ServerURL: "http://10.0.2.2:8080", BootToken: "tok",
+			Machine: MachineData{Name: "n1", MAC: "52:54:00:00:00:01", Labels: map[string]string{"a": "b"}},
+		}
+		if rng.IntN(2) == 0 {
+			in.IP = map[string]any{"address": "10.0.0.5"}
+		}
+		var keys []string
+		for _, k := range names {
+			if rng.IntN(2) == 0 {
+				keys = append(keys, k)
+			}
+		}
+		for _, c := range []struct {
+			name       string
+			whole, cut map[string]any
+		}{
+			{"DataFor", Data(in), DataFor(in, keys, false)},
+			{"BootDataFor", BootData(in), BootDataFor(in, keys, false)},
+		} {
+			want := map[string]any{}
+			for _, k := range keys {
+				if v, ok := c.whole[k]; ok {
+					want[k] = v
+				}
+			}
+			if !reflect.DeepEqual(c.cut, want) {
+				t.Fatalf("%s(%v) of metadata %v, selector %v, ip %v:\n got %v\nwant %v", c.name, keys, md, sel, in.IP, c.cut, want)
+			}
+		}
+		if !reflect.DeepEqual(DataFor(in, nil, true), Data(in)) || !reflect.DeepEqual(BootDataFor(in, nil, true), BootData(in)) {
+			t.Fatal("DataFor and BootDataFor of the data whole are not Data and BootData")
+		}
+	}
 }
