@@ -122,11 +122,11 @@ func TestRunSteadySteal(t *testing.T) {
 	base := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
 	saved, savedMin := cpuTimesNow, minWindow
 	t.Cleanup(func() { cpuTimesNow, minWindow = saved, savedMin })
-	// Windows of 100 ms, Go's client (no wrk on PATH): the windows are
+	// Windows of 250 ms, Go's client (no wrk on PATH): the windows are
 	// what is counted here, not their figures.
-	minWindow = 100 * time.Millisecond
+	minWindow = 250 * time.Millisecond
 	t.Setenv("PATH", t.TempDir())
-	cfg := config{Shape: catalogen.Pooled, N: 4, Rounds: 1, SteadyDur: 100 * time.Millisecond, SteadyConns: 2, Paired: true, MaxSteal: 0.05}
+	cfg := config{Shape: catalogen.Pooled, N: 4, Rounds: 1, SteadyDur: 250 * time.Millisecond, SteadyConns: 2, Paired: true, MaxSteal: 0.05}
 	targets := len(steadyTargets(cfg.Shape, cfg.N))
 	clean := 1 + 2*(targets-1) + 1 // the round's, a pair per endpoint, the last
 	for _, tc := range []struct {
