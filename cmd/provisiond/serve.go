@@ -31,6 +31,7 @@ type serveConfig struct {
 	AssetsDir         string
 	LogFormat         string
 	LogLevel          string
+	LogFlush          time.Duration
 	MaxQueryBytes     int
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
@@ -54,6 +55,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.AssetsDir, "assets-dir", "", "`directory` served under /assets/ (default: the catalog's assets/ when it exists)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.DurationVar(&cfg.LogFlush, "log-flush", 100*time.Millisecond, "longest `time` a request log line is held to be written together with others (one write for many lines); other lines are written at once; 0 writes each request line at once")
 	fs.IntVar(&cfg.MaxQueryBytes, "max-query-bytes", 4096, "longest boot request query string in `bytes` (414 beyond)")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send its request headers")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept open")
@@ -102,10 +104,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cmdline.Exit(stderr, "serve", cmdline.Usage(err))
 	}
-	logger, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	logger, flush, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel, cfg.LogFlush)
 	if err != nil {
 		return cmdline.Exit(stderr, "serve", err)
 	}
+	// The request lines still held go out before serve's last word
+	// (cmdline.Exit) and before the process exits.
+	defer flush()
 	if mbMode {
 		logger.Info("matchbox's flags or variables: matchbox's defaults apply", "defaults", strings.Join(mbDefaults, " "))
 		if err := prepareMatchboxCatalog(cfg.Catalog); err != nil {
@@ -115,7 +120,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	defer startProfiles(logger)() // profile.go: PROVISIOND_CPUPROFILE, PROVISIOND_TRACE
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return cmdline.Exit(stderr, "serve", runServe(ctx, cfg, logger))
+	err = runServe(ctx, cfg, logger)
+	flush()
+	return cmdline.Exit(stderr, "serve", err)
 }
 
 // runServe checks cfg, then runs the daemon until ctx is done or a
@@ -150,22 +157,36 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 }
 
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+// newLogger returns serve's logger, whose request lines are held for at
+// most flushEvery (--log-flush), and the func that writes those still
+// held.
+func newLogger(w io.Writer, format, level string, flushEvery time.Duration) (*slog.Logger, func(), error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, cmdline.Usagef("--log-level %q: want debug, info, warn or error", level)
+		return nil, nil, cmdline.Usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	if flushEvery < 0 {
+		return nil, nil, cmdline.Usagef("--log-flush %s: want 0 or more", flushEvery)
 	}
 	// reqlog's handlers are slog's, plus the request line written
 	// without a slog.Record (server.requestLog). With ReplaceAttr or
 	// AddSource in opts they would be slog's alone.
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
 	switch format {
 	case "text":
-		return slog.New(reqlog.NewTextHandler(w, opts)), nil
+		h = reqlog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(reqlog.NewJSONHandler(w, opts)), nil
+		h = reqlog.NewJSONHandler(w, opts)
+	default:
+		return nil, nil, cmdline.Usagef("--log-format %q: want text or json", format)
 	}
-	return nil, cmdline.Usagef("--log-format %q: want text or json", format)
+	flush := func() {}
+	if rh, ok := h.(*reqlog.Handler); ok {
+		rh.Buffer(flushEvery)
+		flush = func() { _ = rh.Flush() }
+	}
+	return slog.New(h), flush, nil
 }
 
 // checkConfig validates paths and addresses up front, naming the flag.

@@ -97,7 +97,7 @@ func (h *Handler) LogRequest(ctx context.Context, t time.Time, level slog.Level,
 	} else {
 		b = appendText((*bp)[:0], t, level, &r)
 	}
-	_, _ = h.w.Write(b) // slog's Logger drops Handle's error too
+	h.w.writeRequest(b)
 	if cap(b) <= maxPooled {
 		*bp = b[:0]
 		bufPool.Put(bp)
@@ -112,15 +112,104 @@ var bufPool = sync.Pool{New: func() any {
 	return &b
 }}
 
+// Buffer makes h hold request lines in memory for at most delay, so that
+// those of a busy second go out in a few writes, not one each: a write
+// to the log file or pipe is a system call, which costs a request line
+// more than its formatting (docs/performance.md, "Steady state, eleventh
+// pass"). Every other record is written at once, after the request
+// lines before it, so the log's order is kept and a warning is never
+// late. A delay of 0 (the default) writes every line at once. Call it
+// before the handler is used; Flush writes what is held.
+func (h *Handler) Buffer(delay time.Duration) {
+	h.w.mu.Lock()
+	defer h.w.mu.Unlock()
+	h.w.delay = delay
+	if delay > 0 && h.w.timer == nil {
+		h.w.timer = time.AfterFunc(time.Hour, h.w.timeout)
+		h.w.timer.Stop()
+	}
+}
+
+// Flush writes the request lines Buffer holds, if any, and returns the
+// writer's error.
+func (h *Handler) Flush() error {
+	h.w.mu.Lock()
+	defer h.w.mu.Unlock()
+	return h.w.flushLocked()
+}
+
+// maxHeld is how many bytes of request lines are held before they are
+// written without waiting for the delay: some 300 lines, a few
+// milliseconds of a busy server's.
+const maxHeld = 64 << 10
+
 // lockedWriter serializes Writes: slog's handler (which holds its own
-// mutex as well) and LogRequest write through it, one Write a line.
+// mutex as well) and LogRequest write through it, one Write a line, or,
+// with a delay (Handler.Buffer), request lines held and written
+// together.
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+	// delay is how long a request line may be held; held are the
+	// lines, and armed says timer will write them.
+	delay time.Duration
+	held  []byte
+	timer *time.Timer
+	armed bool
 }
 
+// Write writes a record of slog's handler: the request lines held
+// first.
 func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.flushLocked(); err != nil {
+		return 0, err
+	}
 	return w.w.Write(p)
+}
+
+// writeRequest writes a request line, or holds it (Handler.Buffer). A
+// write's error is dropped, as slog's Logger drops a handler's.
+func (w *lockedWriter) writeRequest(p []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.delay <= 0 {
+		_, _ = w.w.Write(p)
+		return
+	}
+	w.held = append(w.held, p...)
+	if len(w.held) >= maxHeld {
+		_ = w.flushLocked()
+		return
+	}
+	if !w.armed {
+		w.armed = true
+		w.timer.Reset(w.delay)
+	}
+}
+
+// timeout writes the lines held when the first of them has waited the
+// delay.
+func (w *lockedWriter) timeout() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.armed = false
+	_ = w.flushLocked()
+}
+
+// flushLocked writes the lines held. They are dropped whether or not the
+// write succeeds: a log that cannot be written must not grow the
+// process.
+func (w *lockedWriter) flushLocked() error {
+	if len(w.held) == 0 {
+		return nil
+	}
+	_, err := w.w.Write(w.held)
+	if cap(w.held) > 4*maxHeld {
+		w.held = nil
+	} else {
+		w.held = w.held[:0]
+	}
+	return err
 }
