@@ -258,15 +258,57 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, scratch bool, res
 		}
 		out[i].err = err
 	}
+	// With scratch, the files are read a batch at a time through a ring
+	// where the kernel has one (ringReader), each batch's decoded as it
+	// is read; a file the ring did not read whole is read by one.
+	batch := 1
+	if scratch && len(files) >= ringMinFiles {
+		batch = ringBatchFiles
+	}
+	// run reads and decodes files[lo:hi] and reports whether one failed.
+	run := func(lo, hi int, rr **ringReader, buf *[]byte) (failed bool) {
+		if *rr != nil {
+			more := (*rr).readBatch(files[lo:hi], func(k int, data []byte, ok bool) {
+				i := lo + k
+				if failed {
+					return // nothing after the first error is merged
+				}
+				if ok {
+					out[i].v, out[i].err = decode(files[i].path, files[i].name, data)
+				} else {
+					one(i, buf)
+				}
+				failed = out[i].err != nil
+			})
+			if !more {
+				(*rr).close()
+				*rr = nil
+			}
+			return failed
+		}
+		for i := lo; i < hi; i++ {
+			if one(i, buf); out[i].err != nil {
+				return true
+			}
+		}
+		return false
+	}
+	newReader := func() *ringReader {
+		if batch == 1 {
+			return nil
+		}
+		return d.newRingReader()
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(files)/64)
 	if workers <= 1 {
 		var buf []byte
-		for i := range files {
-			one(i, &buf)
-			if out[i].err != nil {
-				break // nothing after the first error is merged
+		rr := newReader()
+		for lo := 0; lo < len(files); lo += batch {
+			if run(lo, min(lo+batch, len(files)), &rr, &buf) {
+				break
 			}
 		}
+		rr.close()
 	} else {
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -275,17 +317,19 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, scratch bool, res
 			go func() {
 				defer wg.Done()
 				var buf []byte
+				rr := newReader()
+				defer func() { rr.close() }()
 				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(files) {
+					lo := int(next.Add(int64(batch)) - int64(batch))
+					if lo >= len(files) {
 						return
 					}
-					one(i, &buf)
-					if out[i].err != nil {
-						// Files after i need not be read. Every file
-						// before it has been taken by a worker and is
-						// finished before wg.Wait returns: one of them
-						// may fail too, and comes first.
+					if run(lo, min(lo+batch, len(files)), &rr, &buf) {
+						// Files after this batch need not be read.
+						// Every file before it has been taken by a
+						// worker and is finished before wg.Wait
+						// returns: one of them may fail too, and comes
+						// first.
 						next.Store(int64(len(files)))
 					}
 				}
@@ -308,6 +352,10 @@ func eachDecoded[T any](dir, sub, ext string, notes *[]string, scratch bool, res
 	}
 	return nil
 }
+
+// ringMinFiles is the fewest files eachDecoded reads through a ring:
+// below it, setting one up costs about what it saves.
+const ringMinFiles = 64
 
 // readOrder returns the indexes of files in the order of their inode
 // numbers (prefetch's order), or nil when the listing did not give them

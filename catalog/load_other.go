@@ -55,6 +55,15 @@ func (d catalogDir) readScratch(path, sub string, buf []byte) ([]byte, error) {
 	return d.read(path, sub)
 }
 
+// ringReader reads files a batch at a time on Linux; there is none here.
+type ringReader struct{}
+
+const ringBatchFiles = 1
+
+func (catalogDir) newRingReader() *ringReader                             { return nil }
+func (*ringReader) close()                                                {}
+func (*ringReader) readBatch([]catalogFile, func(int, []byte, bool)) bool { return false }
+
 // readDirNames returns the names in the directory root, sorted, and
 // whether each is a directory (os.ReadDir's entry type).
 func readDirNames(root string) ([]dirName, error) { return readDirNamesOS(root) }

@@ -167,3 +167,88 @@ func (r *uring) reap(fn func(tag uint64, res int32)) int {
 	atomic.StoreUint32(r.cqHead, head)
 	return n
 }
+
+// More of the kernel's constants, for readBatch's chains.
+const (
+	ioringOpOpenat       = 18
+	ioringOpClose        = 19
+	ioringOpRead         = 22
+	ioringRegisterFiles  = 2
+	iosqeFixedFile       = 1 << 0
+	iosqeIOLink          = 1 << 2
+	iosqeIOHardlink      = 1 << 3
+	ioringSQEFlags       = 1
+	ioringSQEOff         = 8
+	ioringSQEOpFlags     = 28
+	ioringSQEFileIndex   = 44
+	ioringOffCurrentFile = ^uint64(0) // off -1: the file's position, as read(2)
+)
+
+// sqe returns the next submission entry, zeroed, and queues it.
+func (r *uring) sqe() *[ioringSQESize]byte {
+	idx := (atomic.LoadUint32(r.sqTail) + r.queued) & *r.sqMask
+	e := (*[ioringSQESize]byte)(unsafe.Add(r.sqes, uintptr(idx)*ioringSQESize))
+	*e = [ioringSQESize]byte{}
+	*(*uint32)(unsafe.Add(r.sqArray, uintptr(idx)*4)) = idx
+	r.queued++
+	return e
+}
+
+// registerSparse registers a table of n fixed files, all empty, for
+// opens into a slot (queueOpenDirect).
+func (r *uring) registerSparse(n int) error {
+	fds := make([]int32, n)
+	for i := range fds {
+		fds[i] = -1
+	}
+	_, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), ioringRegisterFiles, uintptr(unsafe.Pointer(&fds[0])), uintptr(n), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// queueOpenDirect queues openat(dirfd, name, flags) into fixed-file slot
+// (linux 5.15), linked to the next entry: should it fail, what it links to
+// is cancelled. name must be NUL-terminated and stay put until the entry
+// is submitted; flags must not have O_CLOEXEC (the kernel refuses it for
+// a slot, which no process can inherit).
+func (r *uring) queueOpenDirect(dirfd int, name *byte, flags int, slot int, tag uint64) {
+	e := r.sqe()
+	e[ioringSQEOpcode] = ioringOpOpenat
+	e[ioringSQEFlags] = iosqeIOLink
+	*(*int32)(unsafe.Pointer(&e[ioringSQEFd])) = int32(dirfd)
+	*(*uint64)(unsafe.Pointer(&e[ioringSQEAddr])) = uint64(uintptr(unsafe.Pointer(name)))
+	*(*uint32)(unsafe.Pointer(&e[ioringSQEOpFlags])) = uint32(flags)
+	*(*uint32)(unsafe.Pointer(&e[ioringSQEFileIndex])) = uint32(slot + 1)
+	*(*uint64)(unsafe.Pointer(&e[ioringSQEUserData])) = tag
+}
+
+// queueReadFixed queues a read of up to n bytes at the file's position
+// from fixed-file slot into buf, hard-linked to the next entry (which
+// runs whatever the read gives: a short read is no failure here). buf
+// must stay valid until the completion is reaped.
+func (r *uring) queueReadFixed(slot int, buf *byte, n int, tag uint64) {
+	e := r.sqe()
+	e[ioringSQEOpcode] = ioringOpRead
+	e[ioringSQEFlags] = iosqeFixedFile | iosqeIOHardlink
+	*(*int32)(unsafe.Pointer(&e[ioringSQEFd])) = int32(slot)
+	*(*uint64)(unsafe.Pointer(&e[ioringSQEOff])) = ioringOffCurrentFile
+	*(*uint64)(unsafe.Pointer(&e[ioringSQEAddr])) = uint64(uintptr(unsafe.Pointer(buf)))
+	*(*uint32)(unsafe.Pointer(&e[ioringSQELen])) = uint32(n)
+	*(*uint64)(unsafe.Pointer(&e[ioringSQEUserData])) = tag
+}
+
+// queueCloseDirect queues the close of fixed-file slot.
+func (r *uring) queueCloseDirect(slot int, tag uint64) {
+	e := r.sqe()
+	e[ioringSQEOpcode] = ioringOpClose
+	*(*uint32)(unsafe.Pointer(&e[ioringSQEFileIndex])) = uint32(slot + 1)
+	*(*uint64)(unsafe.Pointer(&e[ioringSQEUserData])) = tag
+}
+
+// pending is how many queued or submitted entries the kernel has not
+// taken yet.
+func (r *uring) unsubmitted() uint32 {
+	return atomic.LoadUint32(r.sqTail) + r.queued - atomic.LoadUint32(r.sqHead)
+}
