@@ -303,3 +303,37 @@ func TestURingRead(t *testing.T) {
 		t.Errorf("read of a directory: %d, want -EISDIR", got[9])
 	}
 }
+
+// TestPrefetchURingFIFO: a FIFO among the files, with a writer that
+// writes nothing (a read of it would wait for ever), does not hold the
+// prefetch up: it opens every file without waiting (O_NONBLOCK) and
+// reads only regular files (the ring's read of a FIFO waits for its
+// writer, O_NONBLOCK or not: a prefetch that opened and read each file
+// in the ring, tried in the eleventh pass, failed this test).
+func TestPrefetchURingFIFO(t *testing.T) {
+	dir, _ := prefetchGroups(t, prefetchMin)
+	fifo := filepath.Join(dir, "groups", "g0100.json")
+	must(t, os.Remove(fifo))
+	must(t, unix.Mkfifo(fifo, 0o644))
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0) // a writer (and reader) that never writes
+	must(t, err)
+	defer w.Close()
+	files, err := listFiles(dir, "groups", ".json", new([]string))
+	must(t, err)
+	d := openCatalogDir(filepath.Join(dir, "groups"))
+	defer d.close()
+	order := readOrder(files)
+	if order == nil {
+		t.Fatal("no inode order")
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.prefetchURing(files, order) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Skipf("no ring here for prefetch (%v): posix_fadvise is used", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("prefetch through the ring waits on the FIFO")
+	}
+}
