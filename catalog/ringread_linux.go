@@ -62,7 +62,11 @@ func (d catalogDir) newRingReader() *ringReader {
 	}
 	r, err := newURing(4 * ringBatchFiles)
 	if err != nil {
-		ringRefused.Store(true)
+		// Out of descriptors or memory is this moment's; anything else
+		// (ENOSYS, EPERM from seccomp, io_uring_disabled) is for good.
+		if err != unix.EMFILE && err != unix.ENFILE && err != unix.ENOMEM && err != unix.EAGAIN {
+			ringRefused.Store(true)
+		}
 		return nil
 	}
 	if r.registerSparse(ringBatchFiles) != nil {
