@@ -3,6 +3,7 @@ package inventory
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ func decodeMachines() []Machine {
 			{Time: now, Endpoint: "/ipxe", Group: "g", Remote: "10.0.0.1:4001", Status: 200, Repeats: 41, Last: now.Add(20 * time.Minute)},
 			{Time: now, Endpoint: "/ipxe", Status: 404, Repeats: -1},
 			{Time: now, Endpoint: "/ipxe", Status: 200, Last: now.In(time.FixedZone("x", -7200))},
-			{Time: now, Endpoint: "/ipxe", Status: -500, LocalBoot: true, Cause: "c", Repeats: 1 << 40, Last: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}},
+			{Time: now, Endpoint: "/ipxe", Status: -500, LocalBoot: true, Cause: "c", Repeats: math.MaxInt, Last: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}},
 		{Key: "52:54:00:00:02:80", MAC: "52:54:00:00:02:80", UUID: "4c4c4544-0036-4210-8035-b4c04f4e3332", FirstSeen: now, LastSeen: now.Add(time.Minute), LastEndpoint: "/metadata",
 			Group: "m000640", Profile: "butane", State: Configured, Hardware: &Hardware{Arch: "x86_64"}, Events: events, Changes: changes},
 		{Key: "k", Events: events[:1], Changes: changes[:1]},

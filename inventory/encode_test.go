@@ -3,6 +3,7 @@ package inventory
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			{Time: now, Endpoint: "/ipxe", Group: "g", Remote: "10.0.0.1:4001", Status: 200, Repeats: 41, Last: now.Add(20 * time.Minute)},
 			{Time: now, Endpoint: "/ipxe", Status: 404, Repeats: -1},
 			{Time: now, Endpoint: "/ipxe", Status: 200, Last: now.In(time.FixedZone("x", -7200))},
-			{Time: now, Endpoint: "/ipxe", Status: 200, LocalBoot: true, Cause: "c", Repeats: 1 << 40, Last: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}},
+			{Time: now, Endpoint: "/ipxe", Status: 200, LocalBoot: true, Cause: "c", Repeats: math.MaxInt, Last: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}},
 		{Key: "k", Events: []Event{{Repeats: 1, Last: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}},
 	}
 	for _, m := range machines {

@@ -91,7 +91,7 @@ var (
 
 // slot returns the slot of a tuple of hash h.
 func (c *labelCache[T]) slot(h uint) *atomic.Pointer[labelEntry[T]] {
-	return &c.slots[(h*0x9E3779B97F4A7C15)>>(64-8)%labelSlots]
+	return &c.slots[(uint64(h)*0x9E3779B97F4A7C15)>>(64-8)%labelSlots]
 }
 
 // miss makes v's handle and keeps it in s.

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func TestAbandonedSilentRangeStops(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = tp.ExecuteTimeout(map[string]any{"n": 1 << 40}, 0, 20*time.Millisecond)
+			_, err = tp.ExecuteTimeout(map[string]any{"n": math.MaxInt}, 0, 20*time.Millisecond)
 			if !errors.Is(err, ErrRenderTimeout) {
 				t.Fatalf("%v, want ErrRenderTimeout", err)
 			}
