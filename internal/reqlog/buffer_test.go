@@ -143,7 +143,8 @@ func TestBufferTimer(t *testing.T) {
 }
 
 // TestBufferWriteError: lines whose write fails are dropped, not held
-// for ever; the error reaches Flush and the ordinary record's Write.
+// for ever; the error reaches Flush; an ordinary record is still written
+// when the held lines' write failed.
 func TestBufferWriteError(t *testing.T) {
 	w := &recWriter{err: errors.New("no space left on device")}
 	h, _ := bufferedHandler(w, false, time.Hour)
@@ -169,6 +170,31 @@ func TestBufferWriteError(t *testing.T) {
 	if got := w.all(); strings.Count(got, "\n") != 1 {
 		t.Fatalf("after the disk recovered: %q, want the one line logged since", got)
 	}
+
+	// Held lines whose write fails do not take an ordinary record with
+	// them: a writer that refuses only large writes.
+	big := &sizeLimitWriter{max: 1024}
+	h, log := bufferedHandler(big, false, time.Hour)
+	for i := range 20 {
+		h.LogRequest(context.Background(), time.Now(), slog.LevelInfo, testRequest(i))
+	}
+	log.Error("store failed", "path", "/var/lib/provisiond/provisiond.db")
+	if !strings.Contains(big.String(), "store failed") {
+		t.Fatalf("the error record was dropped with the held lines: %q", big.String())
+	}
+}
+
+// sizeLimitWriter fails writes over max bytes.
+type sizeLimitWriter struct {
+	bytes.Buffer
+	max int
+}
+
+func (w *sizeLimitWriter) Write(p []byte) (int, error) {
+	if len(p) > w.max {
+		return 0, errors.New("too large")
+	}
+	return w.Buffer.Write(p)
 }
 
 // TestBufferConcurrent: lines from many goroutines, held and written

@@ -159,13 +159,12 @@ type lockedWriter struct {
 }
 
 // Write writes a record of slog's handler: the request lines held
-// first.
+// first. The record is written even when they could not be (a write
+// may fail for a moment, or for their size alone).
 func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.flushLocked(); err != nil {
-		return 0, err
-	}
+	_ = w.flushLocked()
 	return w.w.Write(p)
 }
 
