@@ -116,16 +116,12 @@ func (r *uring) close() {
 // in flight than the ring has entries. It is IORING_OP_READV, which
 // every kernel with io_uring has (IORING_OP_READ came in 5.6).
 func (r *uring) queueRead(fd int, iov *unix.Iovec, tag uint64) {
-	idx := (atomic.LoadUint32(r.sqTail) + r.queued) & *r.sqMask
-	sqe := (*[ioringSQESize]byte)(unsafe.Add(r.sqes, uintptr(idx)*ioringSQESize))
-	*sqe = [ioringSQESize]byte{}
-	sqe[ioringSQEOpcode] = ioringOpReadv
-	*(*int32)(unsafe.Pointer(&sqe[ioringSQEFd])) = int32(fd)
-	*(*uint64)(unsafe.Pointer(&sqe[ioringSQEAddr])) = uint64(uintptr(unsafe.Pointer(iov)))
-	*(*uint32)(unsafe.Pointer(&sqe[ioringSQELen])) = 1 // one iovec
-	*(*uint64)(unsafe.Pointer(&sqe[ioringSQEUserData])) = tag
-	*(*uint32)(unsafe.Add(r.sqArray, uintptr(idx)*4)) = idx
-	r.queued++
+	e := r.sqe()
+	e[ioringSQEOpcode] = ioringOpReadv
+	*(*int32)(unsafe.Pointer(&e[ioringSQEFd])) = int32(fd)
+	*(*uint64)(unsafe.Pointer(&e[ioringSQEAddr])) = uint64(uintptr(unsafe.Pointer(iov)))
+	*(*uint32)(unsafe.Pointer(&e[ioringSQELen])) = 1 // one iovec
+	*(*uint64)(unsafe.Pointer(&e[ioringSQEUserData])) = tag
 }
 
 // enter submits what is queued (and anything an interrupted call left)
@@ -184,7 +180,8 @@ const (
 	ioringOffCurrentFile = ^uint64(0) // off -1: the file's position, as read(2)
 )
 
-// sqe returns the next submission entry, zeroed, and queues it.
+// sqe returns the next submission entry, zeroed, and queues it (enter
+// submits it).
 func (r *uring) sqe() *[ioringSQESize]byte {
 	idx := (atomic.LoadUint32(r.sqTail) + r.queued) & *r.sqMask
 	e := (*[ioringSQESize]byte)(unsafe.Add(r.sqes, uintptr(idx)*ioringSQESize))
@@ -245,10 +242,4 @@ func (r *uring) queueCloseDirect(slot int, tag uint64) {
 	e[ioringSQEOpcode] = ioringOpClose
 	*(*uint32)(unsafe.Pointer(&e[ioringSQEFileIndex])) = uint32(slot + 1)
 	*(*uint64)(unsafe.Pointer(&e[ioringSQEUserData])) = tag
-}
-
-// pending is how many queued or submitted entries the kernel has not
-// taken yet.
-func (r *uring) unsubmitted() uint32 {
-	return atomic.LoadUint32(r.sqTail) + r.queued - atomic.LoadUint32(r.sqHead)
 }
